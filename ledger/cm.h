@@ -286,6 +286,10 @@ bool        cm_json_is_object(const cm_json *j);
 bool        cm_json_is_array(const cm_json *j);
 const char *cm_json_str(const cm_json *j, size_t *out_len); /* NULL if not */
 bool        cm_json_int(const cm_json *j, int64_t *out);
+/* The i-th member of an object in the document's order: its key (borrowed),
+ * and its value in *out_val.  NULL past the end.  (Added by the lead; if
+ * absent from cm_json.c it is implemented there later.) */
+const char *cm_json_key_at(const cm_json *obj, size_t i, cm_json **out_val);
 /* The canonical CBOR of j (same rules as cm_json_to_cbor). */
 CM_MUST_CHECK cm_err cm_json_encode_cbor(const cm_json *j, cm_buf *out,
     cm_diag *d);

@@ -120,4 +120,326 @@ CM_MUST_CHECK cm_err ldg_checkpoint_parse(cm_bytes note, ldg_checkpoint *out,
 #define LDG_USCC_LEN 18
 CM_MUST_CHECK cm_err ldg_uscc_check(cm_bytes code, cm_diag *d);
 
+/* ==== Key-value API over LMDB (ledger/ldg_lmdb.c) ========================
+ * The ledger is the only module that includes <lmdb.h>; modules own named
+ * databases and reach them through this API.  Values returned are borrowed:
+ * valid until the next write to that database in the txn or the txn's end. */
+typedef struct ldg_store  ldg_store;
+typedef struct ldg_txn    ldg_txn;
+typedef struct ldg_cursor ldg_cursor;
+typedef unsigned int      ldg_db;
+
+#define LDG_DB_DUPSORT 0x1u /* several sorted values per key */
+#define LDG_DB_INTKEY 0x2u  /* unused; keys are big-endian bytes */
+
+#define LDG_PUT_APPEND 0x1u      /* key sorts after every key (faster) */
+#define LDG_PUT_NOOVERWRITE 0x2u /* CM_EEXIST if the key exists */
+
+/* The handle of a database opened at ldg_open (core or a module's). */
+CM_MUST_CHECK cm_err ldg_db_find(ldg_txn *t, const char *name, ldg_db *out);
+cm_err ldg_kv_put(ldg_txn *t, ldg_db db, cm_bytes key, cm_bytes val,
+    unsigned flags);
+/* CM_ENOTFOUND if absent. */
+cm_err ldg_kv_get(ldg_txn *t, ldg_db db, cm_bytes key, cm_bytes *out);
+/* Deletes key (val NULL: all its values; else that duplicate).  Refused on
+ * the authoritative databases. */
+cm_err ldg_kv_del(ldg_txn *t, ldg_db db, cm_bytes key, const cm_bytes *val);
+cm_err ldg_cursor_open(ldg_txn *t, ldg_db db, ldg_cursor **out);
+void   ldg_cursor_close(ldg_cursor *c); /* NULL-safe */
+/* Positioning; each returns CM_ENOTFOUND at the end.  seek: first key >=
+ * key; seek_dup: exact key, first value >= val. */
+cm_err ldg_cursor_seek(ldg_cursor *c, cm_bytes key, cm_bytes *out_key,
+    cm_bytes *out_val);
+cm_err ldg_cursor_first(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
+cm_err ldg_cursor_last(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
+cm_err ldg_cursor_next(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
+cm_err ldg_cursor_prev(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
+cm_err ldg_cursor_next_dup(ldg_cursor *c, cm_bytes *out_key,
+    cm_bytes *out_val);
+
+/* ==== Typed fields of canonical CBOR maps (ledger/ldg_codec.c) ==========
+ * Decodes a map into named fields: every key must be listed (unknown keys
+ * are refused), fields marked required must be present, and when type is
+ * not NULL the map's "t" must equal it (a decoder refuses any type it was
+ * not asked for).  Values are borrowed from map. */
+typedef struct ldg_field {
+	const char *name;
+	bool        required;
+	bool        present;
+	cm_bytes    val; /* the value's CBOR item */
+} ldg_field;
+CM_MUST_CHECK cm_err ldg_fields_decode(cm_bytes map, const char *type,
+    ldg_field *f, size_t n, cm_diag *d);
+/* Typed getters; CM_EPROTO (naming the field) on a wrong type. */
+CM_MUST_CHECK cm_err ldg_field_uint(const ldg_field *f, uint64_t *out,
+    cm_diag *d);
+CM_MUST_CHECK cm_err ldg_field_text(const ldg_field *f, cm_bytes *out,
+    cm_diag *d);
+CM_MUST_CHECK cm_err ldg_field_bytes(const ldg_field *f, cm_bytes *out,
+    cm_diag *d);
+/* A byte string of exactly len bytes. */
+CM_MUST_CHECK cm_err ldg_field_fixed(const ldg_field *f, size_t len,
+    uint8_t *out, cm_diag *d);
+/* Copies a text field into a NUL-terminated buffer of size cap (no NUL
+ * inside, fits). */
+CM_MUST_CHECK cm_err ldg_field_cstr(const ldg_field *f, char *out, size_t cap,
+    cm_diag *d);
+
+/* ==== Identities ======================================================== */
+typedef enum ldg_role {
+	LDG_ROLE_NONE = 0,
+	LDG_ROLE_OPERATOR,
+	LDG_ROLE_REGULATOR,
+	LDG_ROLE_BANK,
+	LDG_ROLE_ENTERPRISE
+} ldg_role;
+const char *ldg_role_name(ldg_role r);
+ldg_role    ldg_role_parse(const char *s); /* LDG_ROLE_NONE if unknown */
+
+#define LDG_MAX_SCOPES 16
+#define LDG_SCOPE_MAX 32
+#define LDG_NAME_MAX 256
+
+/* An identity's state as of a log position.  Filled by ldg_identity_get. */
+typedef struct ldg_identity {
+	uint8_t  key_id[CM_KEYID_LEN];
+	uint8_t  pub[CM_PUBKEY_LEN];
+	ldg_role role;
+	char     uscc[LDG_USCC_LEN + 1]; /* "" for the operator */
+	char     name[LDG_NAME_MAX + 1];
+	char     scopes[LDG_MAX_SCOPES][LDG_SCOPE_MAX + 1];
+	size_t   nscopes;
+	uint64_t reg_index;  /* leaf that registered this key */
+	uint64_t end_index;  /* leaf that ended it (rotate/revoke); 0 = active */
+	uint64_t compromised_since; /* log time; 0 = none */
+	char     end_reason[16];    /* "rotated", "revoked", "compromised" */
+} ldg_identity;
+
+/* The identity with key_id (active or not).  CM_ENOTFOUND if never
+ * registered. */
+cm_err ldg_identity_get(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
+    ldg_identity *out);
+/* The current (latest registered) key of organisation uscc. */
+cm_err ldg_identity_by_uscc(ldg_txn *t, const char *uscc, ldg_identity *out);
+bool   ldg_identity_has_scope(const ldg_identity *id, const char *scope);
+/* CM_OK if uscc is a valid code or one admitted by an exception record. */
+CM_MUST_CHECK cm_err ldg_uscc_admitted(ldg_txn *t, cm_bytes uscc, cm_diag *d);
+
+/* ==== Records, kinds and indexers (the module API) ======================
+ * A record is a canonical CBOR map {"t": "tally/record/v1", "kind": K, ...}
+ * signed as part of a batch.  A kind validates records of its name; an
+ * indexer sees every leaf appended, inside the write transaction, writes
+ * only its own databases and reads no clock or randomness. */
+typedef struct ldg_record {
+	uint64_t            index;        /* the record leaf's index */
+	uint64_t            header_index; /* its batch header leaf */
+	uint64_t            pos;          /* position in the batch */
+	uint64_t            log_time;
+	cm_bytes            rec;  /* the record bytes (signed) */
+	cm_bytes            kind; /* the value of "kind" */
+	const ldg_identity *signer;
+} ldg_record;
+
+typedef struct ldg_kind {
+	const char *name;
+	/* Stateless checks of the record's fields; no txn. */
+	cm_err (*decode)(cm_bytes rec, cm_diag *d);
+	/* May this identity write this record?  (Not a role list: may look at
+	 * the record, e.g. an enterprise names only its own USCC.) */
+	bool (*may_write)(const ldg_identity *id, cm_bytes rec, cm_diag *d);
+	/* State checks inside the write txn (references, subjects...). */
+	cm_err (*validate)(ldg_txn *t, const ldg_record *r, cm_diag *d);
+} ldg_kind;
+
+/* The leaf an indexer is shown.  type is the leaf's "t". */
+typedef struct ldg_leaf {
+	uint64_t          index;
+	cm_bytes          bytes;
+	cm_bytes          type;
+	uint64_t          log_time;
+	const ldg_record *record; /* NULL unless a record leaf */
+} ldg_leaf;
+
+typedef struct ldg_dbspec {
+	const char *name;
+	unsigned    flags; /* LDG_DB_* */
+} ldg_dbspec;
+
+typedef struct ldg_indexer {
+	const char       *name;
+	uint32_t          version;
+	const ldg_dbspec *dbs; /* the databases it owns */
+	size_t            ndbs;
+	cm_err (*index)(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d);
+} ldg_indexer;
+
+/* A module: kinds, indexers and a hook called after each durable commit
+ * with the first and last leaf index it added (alerts, publishing). */
+typedef struct ldg_module {
+	const char        *name;
+	const ldg_kind    *kinds;
+	size_t             nkinds;
+	const ldg_indexer *indexers;
+	size_t             nindexers;
+	void (*post_commit)(void *arg, uint64_t first, uint64_t last);
+	void *arg;
+} ldg_module;
+
+/* Reference to an earlier leaf: CM_OK if leaf index exists, is before
+ * limit, and hashes to hash; CM_EREF otherwise. */
+CM_MUST_CHECK cm_err ldg_ref_check(ldg_txn *t, uint64_t index,
+    cm_bytes hash, uint64_t limit, cm_diag *d);
+/* Decodes a record's "refs" ([{"h": bstr32, "i": uint}...], optional) and
+ * checks each with ldg_ref_check. */
+CM_MUST_CHECK cm_err ldg_record_refs_check(ldg_txn *t, const ldg_record *r,
+    cm_diag *d);
+
+/* ==== The store ========================================================= */
+typedef struct ldg_params {
+	uint64_t window_ms;       /* claimed time vs log time */
+	uint64_t max_leaf;        /* bytes */
+	uint64_t max_records;     /* per batch */
+	uint64_t max_batch_bytes; /* per batch */
+	uint64_t max_body;        /* bytes of a record body */
+} ldg_params;
+void ldg_params_default(ldg_params *out);
+
+typedef struct ldg_opts {
+	bool               readonly;
+	const char        *checkpoint_key; /* NULL: DIR/checkpoint.key */
+	uint64_t           mapsize;        /* 0: default */
+	const ldg_module **modules;        /* extra modules */
+	size_t             nmodules;
+	bool               reindex; /* open for reindex despite stale indexes */
+} ldg_opts;
+
+/* Creates a ledger in dir (must be empty or absent): key files with O_EXCL
+ * and mode 0600, then the genesis leaf signed by op, committed last.  If
+ * ckpt_key_path is NULL the checkpoint key is made in dir.  origin NULL:
+ * "tally.invalid/<16 random hex>".  log_time 0: the clock. */
+cm_err ldg_init(const char *dir, const cm_key *op, const char *origin,
+    const char *ckpt_key_path, const ldg_params *params, uint64_t log_time,
+    cm_diag *d);
+
+/* Opens the ledger in dir.  Without the checkpoint key (or with
+ * opts->readonly) it is read-only.  Refuses to open for writing when the
+ * root recomputed at the latest checkpoint's size differs from that note, or
+ * when indexers differ from those recorded (run reindex).  Owned by the
+ * caller; release with ldg_close(). */
+cm_err ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out,
+    cm_diag *d);
+void   ldg_close(ldg_store *s); /* NULL-safe */
+bool   ldg_writable(const ldg_store *s);
+const char *ldg_origin(const ldg_store *s);
+void        ldg_get_params(const ldg_store *s, ldg_params *out);
+/* The verifier key of the checkpoint key. */
+void ldg_checkpoint_vkey(const ldg_store *s, ldg_vkey *out);
+void ldg_operator_pub(const ldg_store *s, uint8_t out[CM_PUBKEY_LEN]);
+
+/* Read transactions (write transactions are the append path's). */
+cm_err ldg_read_begin(ldg_store *s, ldg_txn **out);
+void   ldg_txn_end(ldg_txn *t); /* NULL-safe; aborts a write txn */
+
+/* Tree state in t. */
+uint64_t ldg_size(ldg_txn *t);
+cm_err   ldg_leaf_get(ldg_txn *t, uint64_t index, cm_bytes *out);
+cm_err   ldg_root_at(ldg_txn *t, uint64_t size, uint8_t out[CM_HASH_LEN]);
+cm_err   ldg_prove_inclusion(ldg_txn *t, uint64_t index, uint64_t size,
+      cm_buf *out);
+cm_err   ldg_prove_consistency(ldg_txn *t, uint64_t size1, uint64_t size2,
+      cm_buf *out);
+/* The stored note with exactly size (CM_ENOTFOUND if none); size
+ * UINT64_MAX: the latest. */
+cm_err ldg_checkpoint_get(ldg_txn *t, uint64_t size, cm_buf *out_note,
+    uint64_t *out_size);
+/* The first stored checkpoint with size >= min_size. */
+cm_err ldg_checkpoint_covering(ldg_txn *t, uint64_t min_size, cm_buf *out_note,
+    uint64_t *out_size);
+/* The tree size as of log time ms (every batch with log time <= ms). */
+cm_err ldg_size_at_time(ldg_txn *t, uint64_t ms, uint64_t *out);
+/* Node reads made by this txn's proof calls (tests count them). */
+uint64_t ldg_node_reads(const ldg_txn *t);
+
+/* ---- batches ---- */
+typedef struct ldg_receipt {
+	uint64_t header_index;
+	uint64_t first_record; /* header_index + 1 */
+	uint64_t nrecords;
+	uint64_t seq;
+	uint64_t log_time;
+	uint64_t size;         /* tree size after the commit */
+	bool     already;      /* a byte-identical resend */
+	uint8_t  key_id[CM_KEYID_LEN];
+	cm_buf   checkpoint;   /* the note signed at that commit */
+} ldg_receipt;
+void ldg_receipt_fini(ldg_receipt *r);
+
+/* Appends batches (batch files, docs/format.md) in one durable commit; each
+ * batch is applied in a nested transaction, so a refused batch leaves the
+ * others.  log_time: max(previous, now) is applied by the caller with
+ * ldg_next_log_time.  status[i] and diag[i] (may be NULL) tell each batch's
+ * fate; receipts[i] is filled for accepted (and already-accepted) ones.
+ * Returns CM_OK if the commit happened (even if every batch was refused),
+ * else the commit's error. */
+cm_err ldg_append(ldg_store *s, const cm_bytes *batches, size_t n,
+    uint64_t now_ms, ldg_receipt *receipts, cm_err *status, cm_diag *diags);
+
+/* Builds and signs a batch file: header over recs (each a canonical record)
+ * with key k, seq, claimed time. */
+cm_err ldg_batch_build(const char *origin, const cm_key *k, uint64_t seq,
+    uint64_t time_ms, const cm_bytes *recs, size_t nrecs, cm_buf *out,
+    cm_diag *d);
+/* The next sequence number for key_id (last + 1, or 1). */
+cm_err ldg_next_seq(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
+    uint64_t *out);
+/* Converts a JSON batch {"records":[{...}]} into canonical record bytes
+ * (each appended to out as a CBOR item; offsets in out_offs).  Refs given as
+ * {"index": I, "hash": "<hex>"} become {"i": I, "h": bytes}. */
+cm_err ldg_json_records(cm_bytes json, cm_buf *out, size_t **out_offs,
+    size_t *out_n, const ldg_params *p, cm_diag *d);
+
+/* Identity record builders (kind "identity", signed by the operator). */
+cm_err ldg_pop_make(const char *origin, const cm_key *newkey, cm_buf *out);
+typedef struct ldg_id_register {
+	ldg_role    role;
+	const char *name;
+	const char *uscc;
+	const char *const *scopes;
+	size_t      nscopes;
+	uint8_t     pub[CM_PUBKEY_LEN];
+	cm_bytes    pop; /* from ldg_pop_make by the new key */
+} ldg_id_register;
+cm_err ldg_id_register_record(const char *origin, const cm_key *op,
+    const ldg_id_register *r, cm_buf *out, cm_diag *d);
+cm_err ldg_id_rotate_record(const char *origin, const cm_key *op,
+    const uint8_t old_kid[CM_KEYID_LEN], const uint8_t pub[CM_PUBKEY_LEN],
+    cm_bytes pop, cm_buf *out, cm_diag *d);
+cm_err ldg_id_revoke_record(const char *origin, const cm_key *op,
+    const uint8_t kid[CM_KEYID_LEN], uint64_t compromised_since,
+    cm_buf *out, cm_diag *d);
+cm_err ldg_id_except_record(const char *origin, const cm_key *op,
+    const char *uscc, const char *reason, cm_buf *out, cm_diag *d);
+
+/* ---- maintenance ---- */
+/* Full check (docs/cli.md "audit"); first bad leaf in *out_bad. */
+cm_err ldg_audit(ldg_store *s, const cm_bytes *notes, size_t nnotes,
+    uint64_t *out_bad, cm_buf *report, cm_diag *d);
+/* Rebuilds every derived database from entries. */
+cm_err ldg_reindex(ldg_store *s, cm_diag *d);
+/* Hot copy to an empty dir (no private key copied). */
+cm_err ldg_backup(ldg_store *s, const char *dir, cm_diag *d);
+typedef struct ldg_stats {
+	uint64_t size, last_log_time, map_used, map_size;
+	unsigned readers, max_readers;
+	uint8_t  root[CM_HASH_LEN];
+	struct {
+		char     name[64];
+		uint64_t entries;
+	} dbs[64];
+	size_t   ndbs;
+	unsigned env_flags; /* LMDB's, as read back from the environment */
+	bool     durable;   /* none of NOSYNC, NOMETASYNC, MAPASYNC, WRITEMAP */
+} ldg_stats;
+cm_err ldg_stats_get(ldg_store *s, ldg_stats *out);
+
 #endif /* LEDGER_LDG_H */

@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: MIT */
+/* ledger/cm_cbor.c -- the canonical CBOR profile (docs/format.md): checker,
+ * pull reader and writer.  The one file that includes <cbor.h>: libcbor
+ * decodes one item head at a time and encodes heads; every profile rule
+ * (minimal heads, key order, no floats or tags, ...) is checked here.
+ * Nothing is ever allocated from a length read from the input. */
+#include "ledger/cm.h"
+
+#include <cbor.h>
+#include <string.h>
+
+/*
+ * Error codes.  CM_EPROTO: the input is not well-formed CBOR (truncated, a
+ * length beyond the input, reserved additional info 28-30, a break byte or
+ * additional info 31 on a type that has no indefinite form, a two-byte
+ * simple value below 32).  CM_ENONCANON: well-formed CBOR outside the
+ * profile (non-minimal head, indefinite length, unsorted or duplicate keys,
+ * non-text key, float, tag, simple value other than false/true/null, invalid
+ * UTF-8, nesting deeper than CM_CBOR_MAX_DEPTH, trailing bytes).
+ */
+
+/* One decoded item head.  For strings, the payload follows the head. */
+typedef struct cbor_head {
+	cm_cbor_type   type;
+	uint64_t       v;    /* integer value, length or count */
+	const uint8_t *data; /* string payload */
+	size_t         hlen; /* head bytes */
+	size_t         len;  /* head plus string payload */
+} cbor_head;
+
+/* The callback context for cbor_stream_decode. */
+typedef struct head_ctx {
+	cm_cbor_type   type;
+	uint64_t       v;
+	const uint8_t *data;
+	bool           seen;
+} head_ctx;
+
+static void
+head_set(void *ctx, cm_cbor_type type, uint64_t v)
+{
+	head_ctx *h = ctx;
+
+	h->type = type;
+	h->v = v;
+	h->seen = true;
+}
+
+static void
+cb_uint8(void *ctx, uint8_t v)
+{
+	head_set(ctx, CM_CBOR_UINT, v);
+}
+
+static void
+cb_uint16(void *ctx, uint16_t v)
+{
+	head_set(ctx, CM_CBOR_UINT, v);
+}
+
+static void
+cb_uint32(void *ctx, uint32_t v)
+{
+	head_set(ctx, CM_CBOR_UINT, v);
+}
+
+static void
+cb_uint64(void *ctx, uint64_t v)
+{
+	head_set(ctx, CM_CBOR_UINT, v);
+}
+
+static void
+cb_negint8(void *ctx, uint8_t v)
+{
+	head_set(ctx, CM_CBOR_NEGINT, v);
+}
+
+static void
+cb_negint16(void *ctx, uint16_t v)
+{
+	head_set(ctx, CM_CBOR_NEGINT, v);
+}
+
+static void
+cb_negint32(void *ctx, uint32_t v)
+{
+	head_set(ctx, CM_CBOR_NEGINT, v);
+}
+
+static void
+cb_negint64(void *ctx, uint64_t v)
+{
+	head_set(ctx, CM_CBOR_NEGINT, v);
+}
+
+static void
+cb_bytes(void *ctx, cbor_data p, size_t len)
+{
+	head_set(ctx, CM_CBOR_BYTES, len);
+	((head_ctx *) ctx)->data = p;
+}
+
+static void
+cb_text(void *ctx, cbor_data p, size_t len)
+{
+	head_set(ctx, CM_CBOR_TEXT, len);
+	((head_ctx *) ctx)->data = p;
+}
+
+static void
+cb_array(void *ctx, size_t n)
+{
+	head_set(ctx, CM_CBOR_ARRAY, n);
+}
+
+static void
+cb_map(void *ctx, size_t n)
+{
+	head_set(ctx, CM_CBOR_MAP, n);
+}
+
+static void
+cb_bool(void *ctx, bool v)
+{
+	head_set(ctx, v ? CM_CBOR_TRUE : CM_CBOR_FALSE, 0);
+}
+
+static void
+cb_null(void *ctx)
+{
+	head_set(ctx, CM_CBOR_NULL, 0);
+}
+
+/* Only the callbacks for heads that head_decode lets through are ours; the
+ * rest stay libcbor's no-ops (never reached). */
+static struct cbor_callbacks
+callbacks_make(void)
+{
+	struct cbor_callbacks cb = cbor_empty_callbacks;
+
+	cb.uint8 = cb_uint8;
+	cb.uint16 = cb_uint16;
+	cb.uint32 = cb_uint32;
+	cb.uint64 = cb_uint64;
+	cb.negint8 = cb_negint8;
+	cb.negint16 = cb_negint16;
+	cb.negint32 = cb_negint32;
+	cb.negint64 = cb_negint64;
+	cb.byte_string = cb_bytes;
+	cb.string = cb_text;
+	cb.array_start = cb_array;
+	cb.map_start = cb_map;
+	cb.boolean = cb_bool;
+	cb.null = cb_null;
+	return (cb);
+}
+
+/* The length of the shortest head for argument v (RFC 8949 4.2.1). */
+static size_t
+head_minlen(uint64_t v)
+{
+	if (v < 24)
+		return (1);
+	if (v <= UINT8_MAX)
+		return (2);
+	if (v <= UINT16_MAX)
+		return (3);
+	if (v <= UINT32_MAX)
+		return (5);
+	return (9);
+}
+
+/* Refuses, from the initial byte alone, what the profile never allows, so
+ * that libcbor only ever sees integers, strings, arrays, maps, false, true
+ * and null with definite lengths. */
+static cm_err
+initial_check(const uint8_t *p, size_t len, size_t off, cm_diag *d)
+{
+	uint8_t ib = p[off];
+	uint8_t major = ib >> 5, ai = ib & 0x1f;
+
+	if (ai >= 28 && ai <= 30)
+		return (cm_fail(
+		    d, CM_EPROTO,
+		    "ill-formed: reserved additional info %u at offset %zu",
+		    (unsigned) ai, off));
+	if (ai == 31) {
+		if (major >= 2 && major <= 5)
+			return (cm_fail(
+			    d, CM_ENONCANON,
+			    "non-canonical: indefinite length at offset %zu",
+			    off));
+		if (ib == 0xff)
+			return (cm_fail(
+			    d, CM_EPROTO,
+			    "ill-formed: unexpected break at offset %zu", off));
+		return (cm_fail(
+		    d, CM_EPROTO,
+		    "ill-formed: additional info 31 on major type %u at "
+		    "offset %zu",
+		    (unsigned) major, off));
+	}
+	if (major == 6)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: tag at offset %zu", off));
+	if (major != 7)
+		return (CM_OK);
+	if (ai >= 20 && ai <= 22)
+		return (CM_OK);
+	if (ai >= 25 && ai <= 27)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: float at offset %zu", off));
+	if (ai == 24) {
+		if (len - off < 2)
+			return (cm_fail(d, CM_EPROTO,
+			                "truncated: simple value at offset %zu",
+			                off));
+		if (p[off + 1] < 32)
+			return (cm_fail(
+			    d, CM_EPROTO,
+			    "ill-formed: two-byte simple value %u at offset "
+			    "%zu",
+			    (unsigned) p[off + 1], off));
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: simple value %u at offset %zu",
+		                (unsigned) p[off + 1], off));
+	}
+	if (ai == 23)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: undefined at offset %zu", off));
+	return (cm_fail(d, CM_ENONCANON,
+	                "non-canonical: simple value %u at offset %zu",
+	                (unsigned) ai, off));
+}
+
+/* Decodes the item head at p[off] (and, for strings, locates the payload):
+ * bounds-checked, minimal heads only, text checked for UTF-8. */
+static cm_err
+head_decode(const uint8_t *p, size_t len, size_t off, cbor_head *out,
+            cm_diag *d)
+{
+	struct cbor_callbacks      cb = callbacks_make();
+	struct cbor_decoder_result res;
+	head_ctx                   ctx = {CM_CBOR_INVALID, 0, NULL, false};
+	cm_err                     rv;
+
+	if (off >= len)
+		return (cm_fail(d, CM_EPROTO,
+		                "truncated: item expected at offset %zu", off));
+	if ((rv = initial_check(p, len, off, d)) != CM_OK)
+		return (rv);
+	res = cbor_stream_decode(p + off, len - off, &cb, &ctx);
+	if (res.status == CBOR_DECODER_NEDATA)
+		return (cm_fail(
+		    d, CM_EPROTO,
+		    "truncated: item at offset %zu needs more bytes than the "
+		    "input has",
+		    off));
+	if (res.status != CBOR_DECODER_FINISHED || !ctx.seen || res.read == 0 ||
+	    res.read > len - off)
+		return (cm_fail(d, CM_EPROTO, "ill-formed: item at offset %zu",
+		                off));
+	out->type = ctx.type;
+	out->v = ctx.v;
+	out->data = ctx.data;
+	out->len = res.read;
+	out->hlen = res.read;
+	if (ctx.type == CM_CBOR_BYTES || ctx.type == CM_CBOR_TEXT) {
+		if (ctx.v > res.read)
+			return (cm_fail(d, CM_EPROTO,
+			                "ill-formed: string at offset %zu",
+			                off));
+		out->hlen = res.read - (size_t) ctx.v;
+	}
+	if (ctx.type <= CM_CBOR_MAP && out->hlen != head_minlen(ctx.v))
+		return (cm_fail(
+		    d, CM_ENONCANON,
+		    "non-canonical: head at offset %zu is not minimal", off));
+	if (ctx.type == CM_CBOR_TEXT && !cm_utf8_valid(ctx.data, ctx.v))
+		return (cm_fail(
+		    d, CM_ENONCANON,
+		    "non-canonical: invalid UTF-8 in text at offset %zu", off));
+	/* Each element takes at least one byte, so a count beyond what is
+	 * left cannot be satisfied. */
+	if ((ctx.type == CM_CBOR_ARRAY && ctx.v > len - off - res.read) ||
+	    (ctx.type == CM_CBOR_MAP && ctx.v > (len - off - res.read) / 2))
+		return (cm_fail(
+		    d, CM_EPROTO,
+		    "truncated: count %llu at offset %zu exceeds the input",
+		    (unsigned long long) ctx.v, off));
+	return (CM_OK);
+}
+
+/* One open array or map while walking. */
+typedef struct walk_frame {
+	uint64_t       left; /* items still to read (2 per map entry) */
+	bool           map;
+	const uint8_t *key; /* the previous key's text, if any */
+	size_t         keylen;
+	bool           has_key;
+} walk_frame;
+
+/* Walks exactly one item at p[off], checking the whole profile; *out_end
+ * gets the offset just past it. */
+static cm_err
+item_walk(const uint8_t *p, size_t len, size_t off, size_t *out_end, cm_diag *d)
+{
+	walk_frame stack[CM_CBOR_MAX_DEPTH];
+	size_t     sp = 0;
+	cbor_head  h;
+	cm_err     rv;
+
+	do {
+		walk_frame *top = sp > 0 ? &stack[sp - 1] : NULL;
+
+		if ((rv = head_decode(p, len, off, &h, d)) != CM_OK)
+			return (rv);
+		if (top != NULL && top->map && top->left % 2 == 0) {
+			cm_bytes key = CM_BYTES(h.data, (size_t) h.v);
+			int      c;
+
+			if (h.type != CM_CBOR_TEXT)
+				return (cm_fail(
+				    d, CM_ENONCANON,
+				    "non-canonical: map key is not a text "
+				    "string at offset %zu",
+				    off));
+			c = top->has_key
+			        ? cm_cbor_key_cmp(
+			              CM_BYTES(top->key, top->keylen), key)
+			        : -1;
+			if (c == 0)
+				return (cm_fail(
+				    d, CM_ENONCANON,
+				    "non-canonical: duplicate map key at "
+				    "offset %zu",
+				    off));
+			if (c > 0)
+				return (cm_fail(
+				    d, CM_ENONCANON,
+				    "non-canonical: map keys out of order at "
+				    "offset %zu",
+				    off));
+			top->key = key.p;
+			top->keylen = key.len;
+			top->has_key = true;
+		}
+		if (top != NULL)
+			top->left--;
+		if (h.type == CM_CBOR_ARRAY || h.type == CM_CBOR_MAP) {
+			if (sp == CM_CBOR_MAX_DEPTH)
+				return (cm_fail(
+				    d, CM_ENONCANON,
+				    "non-canonical: nesting deeper than %d at "
+				    "offset %zu",
+				    CM_CBOR_MAX_DEPTH, off));
+			/* head_decode bounded v by the input: no overflow. */
+			stack[sp].left = h.type == CM_CBOR_MAP ? h.v * 2 : h.v;
+			stack[sp].map = h.type == CM_CBOR_MAP;
+			stack[sp].has_key = false;
+			stack[sp].key = NULL;
+			stack[sp].keylen = 0;
+			sp++;
+		}
+		off += h.len;
+		while (sp > 0 && stack[sp - 1].left == 0)
+			sp--;
+	} while (sp > 0);
+	*out_end = off;
+	return (CM_OK);
+}
+
+cm_err
+cm_cbor_check(cm_bytes in, cm_diag *d)
+{
+	size_t end;
+	cm_err rv;
+
+	if (in.p == NULL && in.len > 0)
+		return (cm_fail(d, CM_EINVAL, "CBOR: NULL input"));
+	if ((rv = item_walk(in.p, in.len, 0, &end, d)) != CM_OK)
+		return (rv);
+	if (end != in.len)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: trailing bytes at offset %zu",
+		                end));
+	return (CM_OK);
+}
+
+int
+cm_cbor_key_cmp(cm_bytes a, cm_bytes b)
+{
+	if (a.len != b.len)
+		return (a.len < b.len ? -1 : 1);
+	return (cm_bytes_cmp(a, b));
+}
+
+/* ---- reader ------------------------------------------------------------ */
+
+void
+cm_cbor_rd_init(cm_cbor_rd *r, cm_bytes in, cm_diag *d)
+{
+	r->p = in.p;
+	r->len = in.p == NULL ? 0 : in.len;
+	r->off = 0;
+	r->d = d;
+}
+
+cm_cbor_type
+cm_cbor_rd_peek(const cm_cbor_rd *r)
+{
+	cbor_head h;
+
+	if (r->off >= r->len ||
+	    head_decode(r->p, r->len, r->off, &h, NULL) != CM_OK)
+		return (CM_CBOR_INVALID);
+	return (h.type);
+}
+
+bool
+cm_cbor_rd_done(const cm_cbor_rd *r)
+{
+	return (r->off == r->len);
+}
+
+static const char *
+type_name(cm_cbor_type t)
+{
+	static const char *const names[] = {"unsigned integer",
+	                                    "negative integer",
+	                                    "byte string",
+	                                    "text string",
+	                                    "array",
+	                                    "map",
+	                                    "false",
+	                                    "true",
+	                                    "null",
+	                                    "invalid item"};
+
+	return (names[t <= CM_CBOR_INVALID ? t : CM_CBOR_INVALID]);
+}
+
+/* Reads one head of type want (or of either boolean when want is
+ * CM_CBOR_FALSE and any integer when want is CM_CBOR_NEGINT) and advances
+ * past it (and its payload, for strings). */
+static cm_err
+rd_head(cm_cbor_rd *r, cm_cbor_type want, cbor_head *h)
+{
+	cm_err rv;
+	bool   ok;
+
+	if ((rv = head_decode(r->p, r->len, r->off, h, r->d)) != CM_OK)
+		return (rv);
+	if (want == CM_CBOR_NEGINT)
+		ok = h->type == CM_CBOR_UINT || h->type == CM_CBOR_NEGINT;
+	else if (want == CM_CBOR_FALSE)
+		ok = h->type == CM_CBOR_FALSE || h->type == CM_CBOR_TRUE;
+	else
+		ok = h->type == want;
+	if (!ok)
+		return (cm_fail(r->d, CM_EPROTO,
+		                "CBOR: expected %s, found %s at offset %zu",
+		                want == CM_CBOR_NEGINT  ? "integer"
+		                : want == CM_CBOR_FALSE ? "boolean"
+		                                        : type_name(want),
+		                type_name(h->type), r->off));
+	r->off += h->len;
+	return (CM_OK);
+}
+
+cm_err
+cm_cbor_rd_uint(cm_cbor_rd *r, uint64_t *out)
+{
+	cbor_head h;
+	cm_err    rv;
+
+	if ((rv = rd_head(r, CM_CBOR_UINT, &h)) == CM_OK)
+		*out = h.v;
+	return (rv);
+}
+
+cm_err
+cm_cbor_rd_int(cm_cbor_rd *r, int64_t *out)
+{
+	cbor_head h;
+	size_t    off = r->off;
+	cm_err    rv;
+
+	if ((rv = rd_head(r, CM_CBOR_NEGINT, &h)) != CM_OK)
+		return (rv);
+	if (h.v > (uint64_t) INT64_MAX) {
+		r->off = off;
+		return (cm_fail(
+		    r->d, CM_EPROTO,
+		    "CBOR: integer at offset %zu does not fit int64", off));
+	}
+	/* A negint encodes -1 - v; v <= INT64_MAX keeps it in range. */
+	*out = h.type == CM_CBOR_UINT ? (int64_t) h.v : -1 - (int64_t) h.v;
+	return (CM_OK);
+}
+
+cm_err
+cm_cbor_rd_bytes(cm_cbor_rd *r, cm_bytes *out)
+{
+	cbor_head h;
+	cm_err    rv;
+
+	if ((rv = rd_head(r, CM_CBOR_BYTES, &h)) == CM_OK)
+		*out = CM_BYTES(h.data, (size_t) h.v);
+	return (rv);
+}
+
+cm_err
+cm_cbor_rd_text(cm_cbor_rd *r, cm_bytes *out)
+{
+	cbor_head h;
+	cm_err    rv;
+
+	if ((rv = rd_head(r, CM_CBOR_TEXT, &h)) == CM_OK)
+		*out = CM_BYTES(h.data, (size_t) h.v);
+	return (rv);
+}
+
+cm_err
+cm_cbor_rd_bool(cm_cbor_rd *r, bool *out)
+{
+	cbor_head h;
+	cm_err    rv;
+
+	if ((rv = rd_head(r, CM_CBOR_FALSE, &h)) == CM_OK)
+		*out = h.type == CM_CBOR_TRUE;
+	return (rv);
+}
+
+cm_err
+cm_cbor_rd_null(cm_cbor_rd *r)
+{
+	cbor_head h;
+
+	return (rd_head(r, CM_CBOR_NULL, &h));
+}
+
+cm_err
+cm_cbor_rd_array(cm_cbor_rd *r, uint64_t *out_n)
+{
+	cbor_head h;
+	cm_err    rv;
+
+	if ((rv = rd_head(r, CM_CBOR_ARRAY, &h)) == CM_OK)
+		*out_n = h.v;
+	return (rv);
+}
+
+cm_err
+cm_cbor_rd_map(cm_cbor_rd *r, uint64_t *out_n)
+{
+	cbor_head h;
+	cm_err    rv;
+
+	if ((rv = rd_head(r, CM_CBOR_MAP, &h)) == CM_OK)
+		*out_n = h.v;
+	return (rv);
+}
+
+cm_err
+cm_cbor_rd_skip(cm_cbor_rd *r, cm_bytes *out)
+{
+	size_t end;
+	cm_err rv;
+
+	if ((rv = item_walk(r->p, r->len, r->off, &end, r->d)) != CM_OK)
+		return (rv);
+	if (out != NULL)
+		*out = CM_BYTES(r->p + r->off, end - r->off);
+	r->off = end;
+	return (CM_OK);
+}
+
+/* ---- writer ------------------------------------------------------------ */
+
+void
+cm_cbor_wr_init(cm_cbor_wr *w, cm_buf *out)
+{
+	w->out = out;
+	w->start = out->len;
+	w->err = CM_OK;
+}
+
+/* Appends an encoded head; libcbor returns 0 if buf is too small, which
+ * cannot happen with 9 bytes. */
+static void
+wr_head(cm_cbor_wr *w, const uint8_t *head, size_t len)
+{
+	if (w->err != CM_OK)
+		return;
+	if (CM_NEVER(len == 0)) {
+		w->err = CM_EINVAL;
+		return;
+	}
+	w->err = cm_buf_append(w->out, head, len);
+}
+
+void
+cm_cbor_wr_uint(cm_cbor_wr *w, uint64_t v)
+{
+	uint8_t head[9];
+
+	wr_head(w, head, cbor_encode_uint(v, head, sizeof(head)));
+}
+
+void
+cm_cbor_wr_int(cm_cbor_wr *w, int64_t v)
+{
+	uint8_t head[9];
+
+	if (v >= 0) {
+		cm_cbor_wr_uint(w, (uint64_t) v);
+		return;
+	}
+	/* -1 - v is in [0, INT64_MAX] for every negative v. */
+	wr_head(w, head,
+	        cbor_encode_negint((uint64_t) (-1 - v), head, sizeof(head)));
+}
+
+static void
+wr_string(cm_cbor_wr *w, bool text, cm_bytes s)
+{
+	uint8_t head[9];
+	size_t  n;
+
+	if (w->err != CM_OK)
+		return;
+	if (s.p == NULL && s.len > 0) {
+		w->err = CM_EINVAL;
+		return;
+	}
+	n = text ? cbor_encode_string_start(s.len, head, sizeof(head))
+	         : cbor_encode_bytestring_start(s.len, head, sizeof(head));
+	wr_head(w, head, n);
+	if (w->err == CM_OK && s.len > 0)
+		w->err = cm_buf_append(w->out, s.p, s.len);
+}
+
+void
+cm_cbor_wr_bytes(cm_cbor_wr *w, cm_bytes b)
+{
+	wr_string(w, false, b);
+}
+
+void
+cm_cbor_wr_text(cm_cbor_wr *w, cm_bytes s)
+{
+	wr_string(w, true, s);
+}
+
+void
+cm_cbor_wr_cstr(cm_cbor_wr *w, const char *s)
+{
+	if (s == NULL) {
+		if (w->err == CM_OK)
+			w->err = CM_EINVAL;
+		return;
+	}
+	wr_string(w, true, CM_BYTES(s, strlen(s)));
+}
+
+void
+cm_cbor_wr_bool(cm_cbor_wr *w, bool v)
+{
+	uint8_t head[1];
+
+	wr_head(w, head, cbor_encode_bool(v, head, sizeof(head)));
+}
+
+void
+cm_cbor_wr_null(cm_cbor_wr *w)
+{
+	uint8_t head[1];
+
+	wr_head(w, head, cbor_encode_null(head, sizeof(head)));
+}
+
+static void
+wr_collection(cm_cbor_wr *w, bool map, uint64_t n)
+{
+	uint8_t head[9];
+
+	if (w->err != CM_OK)
+		return;
+	if (n > SIZE_MAX) {
+		w->err = CM_ETOOBIG;
+		return;
+	}
+	wr_head(w, head,
+	        map ? cbor_encode_map_start((size_t) n, head, sizeof(head))
+	            : cbor_encode_array_start((size_t) n, head, sizeof(head)));
+}
+
+void
+cm_cbor_wr_array(cm_cbor_wr *w, uint64_t n)
+{
+	wr_collection(w, false, n);
+}
+
+void
+cm_cbor_wr_map(cm_cbor_wr *w, uint64_t n)
+{
+	wr_collection(w, true, n);
+}
+
+void
+cm_cbor_wr_raw(cm_cbor_wr *w, cm_bytes item)
+{
+	if (w->err != CM_OK)
+		return;
+	if (item.p == NULL && item.len > 0) {
+		w->err = CM_EINVAL;
+		return;
+	}
+	w->err = cm_buf_append(w->out, item.p, item.len);
+}
+
+cm_err
+cm_cbor_wr_finish(cm_cbor_wr *w, cm_diag *d)
+{
+	cm_err rv;
+
+	if (w->err != CM_OK)
+		return (
+		    cm_fail(d, w->err, "CBOR writer: %s", cm_strerror(w->err)));
+	if (w->out->len < w->start)
+		return (cm_fail(d, CM_EINVAL, "CBOR writer: buffer shrank"));
+	/* Whatever the check finds (even an item left short, which reads as
+	 * truncated) is the caller's mistake: report it as not canonical. */
+	if (w->out->len == w->start)
+		rv = cm_cbor_check(CM_BYTES(NULL, 0), d);
+	else
+		rv = cm_cbor_check(
+		    CM_BYTES(w->out->p + w->start, w->out->len - w->start), d);
+	return (rv == CM_OK ? CM_OK : CM_ENONCANON);
+}

@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: MIT */
+/* ledger/ldg_ident.c -- identities as records: registration (with proof of
+ * possession), rotation, revocation and USCC exceptions, all signed by the
+ * operator.  Identity state is derived, kept by an indexer that uses only
+ * the public module API.  Validity is decided by log position: a key ended
+ * at leaf E is active for headers before E (docs/format.md "Identities"). */
+#include "ledger/ldg_impl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define KEYS_DB "id_keys"   /* key ID -> identity state (CBOR) */
+#define ORGS_DB "id_orgs"   /* USCC -> current key ID */
+#define EXCEPT_DB "id_uscc_exceptions" /* USCC -> exception leaf index */
+
+/* ---- state encoding ---- */
+
+static cm_err
+state_encode(const ldg_identity *id, cm_buf *out)
+{
+	cm_cbor_wr w;
+
+	/* keys: t, end, pub, reg, name, role, uscc, since, reason, scopes */
+	cm_cbor_wr_init(&w, out);
+	cm_cbor_wr_map(&w, 10);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, "tally/identity-state/v1");
+	cm_cbor_wr_cstr(&w, "end");
+	cm_cbor_wr_uint(&w, id->end_index);
+	cm_cbor_wr_cstr(&w, "pub");
+	cm_cbor_wr_bytes(&w, CM_BYTES(id->pub, CM_PUBKEY_LEN));
+	cm_cbor_wr_cstr(&w, "reg");
+	cm_cbor_wr_uint(&w, id->reg_index);
+	cm_cbor_wr_cstr(&w, "name");
+	cm_cbor_wr_cstr(&w, id->name);
+	cm_cbor_wr_cstr(&w, "role");
+	cm_cbor_wr_cstr(&w, ldg_role_name(id->role));
+	cm_cbor_wr_cstr(&w, "uscc");
+	cm_cbor_wr_cstr(&w, id->uscc);
+	cm_cbor_wr_cstr(&w, "since");
+	cm_cbor_wr_uint(&w, id->compromised_since);
+	cm_cbor_wr_cstr(&w, "reason");
+	cm_cbor_wr_cstr(&w, id->end_reason);
+	cm_cbor_wr_cstr(&w, "scopes");
+	cm_cbor_wr_array(&w, id->nscopes);
+	for (size_t i = 0; i < id->nscopes; i++)
+		cm_cbor_wr_cstr(&w, id->scopes[i]);
+	return (cm_cbor_wr_finish(&w, NULL));
+}
+
+static cm_err
+scopes_decode(const ldg_field *f, ldg_identity *id, cm_diag *d)
+{
+	cm_cbor_rd r;
+	uint64_t   n;
+
+	cm_cbor_rd_init(&r, f->val, d);
+	if (cm_cbor_rd_array(&r, &n) != CM_OK || n > LDG_MAX_SCOPES)
+		return (cm_fail(d, CM_EPROTO, "scopes: at most %d texts",
+		    LDG_MAX_SCOPES));
+	id->nscopes = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		cm_bytes s;
+
+		if (cm_cbor_rd_text(&r, &s) != CM_OK || s.len == 0 ||
+		    s.len > LDG_SCOPE_MAX || memchr(s.p, 0, s.len) != NULL)
+			return (cm_fail(d, CM_EPROTO,
+			    "scope %llu must be 1..%d bytes of text",
+			    (unsigned long long) i, LDG_SCOPE_MAX));
+		memcpy(id->scopes[i], s.p, s.len);
+		id->scopes[i][s.len] = '\0';
+		id->nscopes++;
+	}
+	return (CM_OK);
+}
+
+static cm_err
+state_decode(cm_bytes in, const uint8_t kid[CM_KEYID_LEN], ldg_identity *id)
+{
+	enum { T, END, PUB, REG, NAME, ROLE, USCC, SINCE, REASON, SCOPES, NF };
+	ldg_field f[NF] = {{"t", true}, {"end", true}, {"pub", true},
+	    {"reg", true}, {"name", true}, {"role", true}, {"uscc", true},
+	    {"since", true}, {"reason", true}, {"scopes", true}};
+	char      role[16];
+
+	memset(id, 0, sizeof(*id));
+	if (ldg_fields_decode(in, "tally/identity-state/v1", f, NF, NULL) !=
+		CM_OK ||
+	    ldg_field_uint(&f[END], &id->end_index, NULL) != CM_OK ||
+	    ldg_field_fixed(&f[PUB], CM_PUBKEY_LEN, id->pub, NULL) != CM_OK ||
+	    ldg_field_uint(&f[REG], &id->reg_index, NULL) != CM_OK ||
+	    ldg_field_cstr(&f[NAME], id->name, sizeof(id->name), NULL) !=
+		CM_OK ||
+	    ldg_field_cstr(&f[ROLE], role, sizeof(role), NULL) != CM_OK ||
+	    ldg_field_cstr(&f[USCC], id->uscc, sizeof(id->uscc), NULL) !=
+		CM_OK ||
+	    ldg_field_uint(&f[SINCE], &id->compromised_since, NULL) != CM_OK ||
+	    ldg_field_cstr(&f[REASON], id->end_reason, sizeof(id->end_reason),
+		NULL) != CM_OK ||
+	    scopes_decode(&f[SCOPES], id, NULL) != CM_OK)
+		return (CM_ECORRUPT);
+	id->role = ldg_role_parse(role);
+	memcpy(id->key_id, kid, CM_KEYID_LEN);
+	return (CM_OK);
+}
+
+cm_err
+ldg_identity_get(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
+    ldg_identity *out)
+{
+	cm_bytes v;
+	ldg_db   db;
+	cm_err   rv;
+
+	if ((rv = ldg_db_find(t, KEYS_DB, &db)) != CM_OK ||
+	    (rv = ldg_kv_get(t, db, CM_BYTES(key_id, CM_KEYID_LEN), &v)) !=
+		CM_OK)
+		return (rv);
+	return (state_decode(v, key_id, out));
+}
+
+cm_err
+ldg_identity_by_uscc(ldg_txn *t, const char *uscc, ldg_identity *out)
+{
+	cm_bytes v;
+	ldg_db   db;
+	cm_err   rv;
+
+	if ((rv = ldg_db_find(t, ORGS_DB, &db)) != CM_OK ||
+	    (rv = ldg_kv_get(t, db, CM_BYTES(uscc, strlen(uscc)), &v)) != CM_OK)
+		return (rv);
+	if (v.len != CM_KEYID_LEN)
+		return (CM_ECORRUPT);
+	return (ldg_identity_get(t, v.p, out));
+}
+
+bool
+ldg_identity_has_scope(const ldg_identity *id, const char *scope)
+{
+	for (size_t i = 0; i < id->nscopes; i++)
+		if (strcmp(id->scopes[i], scope) == 0)
+			return (true);
+	return (false);
+}
+
+cm_err
+ldg_uscc_admitted(ldg_txn *t, cm_bytes uscc, cm_diag *d)
+{
+	cm_diag inner;
+	cm_bytes v;
+	ldg_db   db;
+
+	cm_diag_clear(&inner);
+	if (ldg_uscc_check(uscc, &inner) == CM_OK)
+		return (CM_OK);
+	if (ldg_db_find(t, EXCEPT_DB, &db) == CM_OK &&
+	    ldg_kv_get(t, db, uscc, &v) == CM_OK)
+		return (CM_OK);
+	return (cm_fail(d, CM_EINVAL, "USCC %.*s invalid: %s",
+	    (int) (uscc.len > 20 ? 20 : uscc.len), uscc.p, inner.msg));
+}
+
+static cm_err
+state_put(ldg_txn *t, const ldg_identity *id)
+{
+	cm_buf b = {0};
+	ldg_db db;
+	cm_err rv;
+
+	if ((rv = ldg_db_find(t, KEYS_DB, &db)) == CM_OK &&
+	    (rv = state_encode(id, &b)) == CM_OK)
+		rv = ldg_kv_put(t, db, CM_BYTES(id->key_id, CM_KEYID_LEN),
+		    cm_buf_bytes(&b), 0);
+	cm_buf_fini(&b);
+	return (rv);
+}
+
+static cm_err
+org_put(ldg_txn *t, const char *uscc, const uint8_t kid[CM_KEYID_LEN])
+{
+	ldg_db db;
+	cm_err rv;
+
+	if (uscc[0] == '\0')
+		return (CM_OK);
+	if ((rv = ldg_db_find(t, ORGS_DB, &db)) != CM_OK)
+		return (rv);
+	return (ldg_kv_put(t, db, CM_BYTES(uscc, strlen(uscc)),
+	    CM_BYTES(kid, CM_KEYID_LEN), 0));
+}
+
+/* ---- identity statements ---- */
+
+typedef struct stmt {
+	char     op[16];
+	cm_bytes origin;
+	/* register */
+	ldg_identity id;
+	cm_bytes     pop;
+	/* rotate, revoke */
+	uint8_t kid[CM_KEYID_LEN];
+	char    reason[16];
+	/* except */
+	char except_reason[LDG_NAME_MAX + 1];
+} stmt;
+
+static cm_err
+stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
+{
+	enum {
+		T, OP, KID, POP, PUB, NAME, ROLE, USCC, SINCE, ORIGIN, REASON,
+		SCOPES, NF
+	};
+	ldg_field f[NF] = {{"t", true}, {"op", true}, {"kid", false},
+	    {"pop", false}, {"pub", false}, {"name", false}, {"role", false},
+	    {"uscc", false}, {"since", false}, {"origin", true},
+	    {"reason", false}, {"scopes", false}};
+	char      role[16];
+	cm_err    rv;
+
+	memset(st, 0, sizeof(*st));
+	if ((rv = cm_cbor_check(in, d)) != CM_OK ||
+	    (rv = ldg_fields_decode(in, LDG_T_IDENTITY, f, NF, d)) != CM_OK ||
+	    (rv = ldg_field_cstr(&f[OP], st->op, sizeof(st->op), d)) != CM_OK ||
+	    (rv = ldg_field_text(&f[ORIGIN], &st->origin, d)) != CM_OK)
+		return (rv);
+#define NEED(i) (f[i].present ? CM_OK : cm_fail(d, CM_EPROTO, \
+	"identity %s: missing \"%s\"", st->op, f[i].name))
+#define NONE(i) (!f[i].present ? CM_OK : cm_fail(d, CM_EPROTO, \
+	"identity %s: unexpected \"%s\"", st->op, f[i].name))
+	if (strcmp(st->op, "register") == 0) {
+		if ((rv = NEED(POP)) || (rv = NEED(PUB)) || (rv = NEED(NAME)) ||
+		    (rv = NEED(ROLE)) || (rv = NEED(USCC)) ||
+		    (rv = NEED(SCOPES)) || (rv = NONE(KID)) ||
+		    (rv = NONE(SINCE)) || (rv = NONE(REASON)) ||
+		    (rv = ldg_field_bytes(&f[POP], &st->pop, d)) ||
+		    (rv = ldg_field_fixed(&f[PUB], CM_PUBKEY_LEN, st->id.pub,
+			 d)) ||
+		    (rv = ldg_field_cstr(&f[NAME], st->id.name,
+			 sizeof(st->id.name), d)) ||
+		    (rv = ldg_field_cstr(&f[ROLE], role, sizeof(role), d)) ||
+		    (rv = ldg_field_cstr(&f[USCC], st->id.uscc,
+			 sizeof(st->id.uscc), d)) ||
+		    (rv = scopes_decode(&f[SCOPES], &st->id, d)))
+			return (rv);
+		st->id.role = ldg_role_parse(role);
+		if (st->id.role == LDG_ROLE_NONE ||
+		    st->id.role == LDG_ROLE_OPERATOR)
+			return (cm_fail(d, CM_EPROTO,
+			    "identity register: role \"%s\" cannot be "
+			    "registered",
+			    role));
+		if (st->id.name[0] == '\0')
+			return (cm_fail(d, CM_EPROTO, "identity: empty name"));
+	} else if (strcmp(st->op, "rotate") == 0) {
+		if ((rv = NEED(KID)) || (rv = NEED(POP)) || (rv = NEED(PUB)) ||
+		    (rv = NONE(NAME)) || (rv = NONE(ROLE)) || (rv = NONE(USCC)) ||
+		    (rv = NONE(SINCE)) || (rv = NONE(REASON)) ||
+		    (rv = NONE(SCOPES)) ||
+		    (rv = ldg_field_fixed(&f[KID], CM_KEYID_LEN, st->kid, d)) ||
+		    (rv = ldg_field_bytes(&f[POP], &st->pop, d)) ||
+		    (rv = ldg_field_fixed(&f[PUB], CM_PUBKEY_LEN, st->id.pub,
+			 d)))
+			return (rv);
+	} else if (strcmp(st->op, "revoke") == 0) {
+		if ((rv = NEED(KID)) || (rv = NEED(REASON)) || (rv = NONE(POP)) ||
+		    (rv = NONE(PUB)) || (rv = NONE(NAME)) || (rv = NONE(ROLE)) ||
+		    (rv = NONE(USCC)) || (rv = NONE(SCOPES)) ||
+		    (rv = ldg_field_fixed(&f[KID], CM_KEYID_LEN, st->kid, d)) ||
+		    (rv = ldg_field_cstr(&f[REASON], st->reason,
+			 sizeof(st->reason), d)))
+			return (rv);
+		if (strcmp(st->reason, "retired") != 0 &&
+		    strcmp(st->reason, "compromised") != 0)
+			return (cm_fail(d, CM_EPROTO, "identity revoke: reason "
+			    "must be retired or compromised"));
+		if (f[SINCE].present) {
+			if (strcmp(st->reason, "compromised") != 0)
+				return (cm_fail(d, CM_EPROTO,
+				    "identity revoke: since only with "
+				    "compromised"));
+			if ((rv = ldg_field_uint(&f[SINCE],
+				 &st->id.compromised_since, d)))
+				return (rv);
+		}
+	} else if (strcmp(st->op, "except") == 0) {
+		if ((rv = NEED(USCC)) || (rv = NEED(REASON)) || (rv = NONE(POP)) ||
+		    (rv = NONE(PUB)) || (rv = NONE(NAME)) || (rv = NONE(ROLE)) ||
+		    (rv = NONE(KID)) || (rv = NONE(SINCE)) || (rv = NONE(SCOPES)) ||
+		    (rv = ldg_field_cstr(&f[USCC], st->id.uscc,
+			 sizeof(st->id.uscc), d)) ||
+		    (rv = ldg_field_cstr(&f[REASON], st->except_reason,
+			 sizeof(st->except_reason), d)))
+			return (rv);
+		if (strlen(st->id.uscc) != LDG_USCC_LEN)
+			return (cm_fail(d, CM_EPROTO,
+			    "identity except: a USCC has 18 characters"));
+	} else {
+		return (cm_fail(d, CM_EPROTO, "identity: unknown op \"%s\"",
+		    st->op));
+	}
+#undef NEED
+#undef NONE
+	return (CM_OK);
+}
+
+/* The record: {"t", "sig", "kind": "identity", "stmt"}. */
+static cm_err
+ident_record_decode(cm_bytes rec, cm_bytes *out_stmt, cm_bytes *out_sig,
+    cm_diag *d)
+{
+	enum { T, SIG, KIND, STMT, NF };
+	ldg_field f[NF] = {
+	    {"t", true}, {"sig", true}, {"kind", true}, {"stmt", true}};
+	cm_err    rv;
+
+	if ((rv = ldg_fields_decode(rec, LDG_T_RECORD, f, NF, d)) != CM_OK ||
+	    (rv = ldg_field_bytes(&f[SIG], out_sig, d)) != CM_OK ||
+	    (rv = ldg_field_bytes(&f[STMT], out_stmt, d)) != CM_OK)
+		return (rv);
+	if (out_sig->len != CM_SIG_LEN)
+		return (cm_fail(d, CM_EPROTO, "identity: sig must be 64 bytes"));
+	return (CM_OK);
+}
+
+static cm_err
+ident_decode(cm_bytes rec, cm_diag *d)
+{
+	cm_bytes st, sig;
+	stmt     s;
+	cm_err   rv;
+
+	if ((rv = ident_record_decode(rec, &st, &sig, d)) != CM_OK)
+		return (rv);
+	return (stmt_decode(st, &s, d));
+}
+
+static bool
+ident_may_write(const ldg_identity *id, cm_bytes rec, cm_diag *d)
+{
+	(void) rec;
+	if (id->role != LDG_ROLE_OPERATOR) {
+		cm_diag_set(d, "only the operator writes identity records");
+		return (false);
+	}
+	return (true);
+}
+
+static cm_err
+pop_stmt(cm_bytes origin, const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out)
+{
+	cm_cbor_wr w;
+
+	cm_cbor_wr_init(&w, out);
+	cm_cbor_wr_map(&w, 3);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_POP);
+	cm_cbor_wr_cstr(&w, "pub");
+	cm_cbor_wr_bytes(&w, CM_BYTES(pub, CM_PUBKEY_LEN));
+	cm_cbor_wr_cstr(&w, "origin");
+	cm_cbor_wr_text(&w, origin);
+	return (cm_cbor_wr_finish(&w, NULL));
+}
+
+static cm_err
+pop_verify(cm_bytes origin, const uint8_t pub[CM_PUBKEY_LEN], cm_bytes pop,
+    cm_diag *d)
+{
+	cm_buf b = {0};
+	cm_err rv;
+
+	if (pop.len != CM_SIG_LEN)
+		return (cm_fail(d, CM_EBADSIG, "proof of possession must be "
+		    "64 bytes"));
+	if ((rv = pop_stmt(origin, pub, &b)) == CM_OK &&
+	    cm_verify(pub, "identity-pop", cm_buf_bytes(&b), pop.p) != CM_OK)
+		rv = cm_fail(d, CM_EBADSIG,
+		    "proof of possession does not verify for this key");
+	cm_buf_fini(&b);
+	return (rv);
+}
+
+/* A new key: well formed, not the checkpoint or operator key, never seen. */
+static cm_err
+newkey_check(ldg_txn *t, const uint8_t pub[CM_PUBKEY_LEN], cm_bytes origin,
+    cm_bytes pop, uint8_t kid[CM_KEYID_LEN], cm_diag *d)
+{
+	ldg_identity old;
+	cm_err       rv;
+
+	if ((rv = cm_pubkey_check(pub, d)) != CM_OK)
+		return (rv);
+	cm_key_id(pub, kid);
+	if (memcmp(kid, t->s->ckpt_kid, CM_KEYID_LEN) == 0 ||
+	    memcmp(kid, t->s->op_kid, CM_KEYID_LEN) == 0)
+		return (cm_fail(d, CM_EBADKEY, "the checkpoint and operator "
+		    "keys cannot be registered as submitter keys"));
+	if (ldg_identity_get(t, kid, &old) == CM_OK)
+		return (cm_fail(d, CM_EEXIST, "this key is already registered "
+		    "(leaf %llu); key IDs are unique",
+		    (unsigned long long) old.reg_index));
+	return (pop_verify(origin, pub, pop, d));
+}
+
+static cm_err
+ident_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
+{
+	cm_bytes     sst, sig;
+	stmt         st;
+	ldg_identity cur;
+	uint8_t      kid[CM_KEYID_LEN];
+	cm_err       rv;
+
+	if ((rv = ident_record_decode(r->rec, &sst, &sig, d)) != CM_OK ||
+	    (rv = stmt_decode(sst, &st, d)) != CM_OK)
+		return (rv);
+	if (!cm_bytes_eq(st.origin, CM_BYTES(t->s->origin,
+					strlen(t->s->origin))))
+		return (cm_fail(d, CM_EORIGIN, "identity statement names "
+		    "another origin"));
+	if (cm_verify(t->s->op_pub, "identity", sst, sig.p) != CM_OK)
+		return (cm_fail(d, CM_EBADSIG, "identity statement is not "
+		    "signed by the operator"));
+	if (strcmp(st.op, "register") == 0) {
+		if ((rv = ldg_uscc_admitted(t, CM_BYTES(st.id.uscc,
+						 strlen(st.id.uscc)),
+			 d)) != CM_OK)
+			return (rv);
+		if (ldg_identity_by_uscc(t, st.id.uscc, &cur) == CM_OK &&
+		    cur.end_index == 0)
+			return (cm_fail(d, CM_EEXIST, "%s already has an "
+			    "active key (leaf %llu); rotate or revoke it",
+			    st.id.uscc, (unsigned long long) cur.reg_index));
+		return (newkey_check(t, st.id.pub, st.origin, st.pop, kid, d));
+	}
+	if (strcmp(st.op, "rotate") == 0 || strcmp(st.op, "revoke") == 0) {
+		if (ldg_identity_get(t, st.kid, &cur) != CM_OK)
+			return (cm_fail(d, CM_EUNKNOWNKEY, "%s: unknown key",
+			    st.op));
+		if (cur.role == LDG_ROLE_OPERATOR)
+			return (cm_fail(d, CM_EDENIED, "%s: the operator key "
+			    "is fixed by genesis", st.op));
+		if (cur.end_index != 0)
+			return (cm_fail(d, CM_EKEYREVOKED, "%s: key already "
+			    "%s", st.op, cur.end_reason));
+		if (strcmp(st.op, "rotate") == 0)
+			return (newkey_check(t, st.id.pub, st.origin, st.pop,
+			    kid, d));
+		if (st.id.compromised_since > r->log_time)
+			return (cm_fail(d, CM_EINVAL, "revoke: since is after "
+			    "the log time"));
+		return (CM_OK);
+	}
+	/* except */
+	return (CM_OK);
+}
+
+static cm_err
+ident_index_record(ldg_txn *t, const ldg_record *r, cm_diag *d)
+{
+	cm_bytes     sst, sig;
+	stmt         st;
+	ldg_identity cur, nid;
+	uint8_t      key[8];
+	ldg_db       db;
+	cm_err       rv;
+
+	if ((rv = ident_record_decode(r->rec, &sst, &sig, d)) != CM_OK ||
+	    (rv = stmt_decode(sst, &st, d)) != CM_OK)
+		return (rv);
+	if (strcmp(st.op, "register") == 0) {
+		nid = st.id;
+		cm_key_id(nid.pub, nid.key_id);
+		nid.reg_index = r->index;
+		if ((rv = state_put(t, &nid)) != CM_OK)
+			return (rv);
+		return (org_put(t, nid.uscc, nid.key_id));
+	}
+	if (strcmp(st.op, "except") == 0) {
+		if ((rv = ldg_db_find(t, EXCEPT_DB, &db)) != CM_OK)
+			return (rv);
+		cm_put_u64be(key, r->index);
+		return (ldg_kv_put(t, db, CM_BYTES(st.id.uscc, LDG_USCC_LEN),
+		    CM_BYTES(key, 8), 0));
+	}
+	if ((rv = ldg_identity_get(t, st.kid, &cur)) != CM_OK)
+		return (rv == CM_ENOTFOUND ? CM_ECORRUPT : rv);
+	cur.end_index = r->index;
+	if (strcmp(st.op, "rotate") == 0) {
+		snprintf(cur.end_reason, sizeof(cur.end_reason), "rotated");
+		nid = cur;
+		memcpy(nid.pub, st.id.pub, CM_PUBKEY_LEN);
+		cm_key_id(nid.pub, nid.key_id);
+		nid.reg_index = r->index;
+		nid.end_index = 0;
+		nid.end_reason[0] = '\0';
+		nid.compromised_since = 0;
+		if ((rv = state_put(t, &cur)) != CM_OK ||
+		    (rv = state_put(t, &nid)) != CM_OK)
+			return (rv);
+		return (org_put(t, nid.uscc, nid.key_id));
+	}
+	snprintf(cur.end_reason, sizeof(cur.end_reason),
+	    strcmp(st.reason, "compromised") == 0 ? "compromised" : "revoked");
+	cur.compromised_since = st.id.compromised_since;
+	return (state_put(t, &cur));
+}
+
+static cm_err
+ident_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
+{
+	if (leaf->index == 0) {
+		/* Genesis: the operator's identity. */
+		ldg_genesis  g;
+		ldg_identity op;
+		cm_err       rv;
+
+		if ((rv = ldg_genesis_decode(leaf->bytes, &g, d)) != CM_OK)
+			return (rv);
+		memset(&op, 0, sizeof(op));
+		memcpy(op.pub, g.op_pub, CM_PUBKEY_LEN);
+		cm_key_id(op.pub, op.key_id);
+		op.role = LDG_ROLE_OPERATOR;
+		snprintf(op.name, sizeof(op.name), "operator");
+		return (state_put(t, &op));
+	}
+	if (leaf->record == NULL ||
+	    !cm_bytes_eq(leaf->record->kind, CM_BYTES("identity", 8)))
+		return (CM_OK);
+	return (ident_index_record(t, leaf->record, d));
+}
+
+static const ldg_kind ident_kinds[] = {
+    {"identity", ident_decode, ident_may_write, ident_validate}};
+static const ldg_dbspec ident_dbs[] = {
+    {KEYS_DB, 0}, {ORGS_DB, 0}, {EXCEPT_DB, 0}};
+static const ldg_indexer ident_indexers[] = {
+    {"identity", 1, ident_dbs, 3, ident_index}};
+const ldg_module ldg_ident_module = {
+    "identity", ident_kinds, 1, ident_indexers, 1, NULL, NULL};
+
+/* ---- builders ---- */
+
+cm_err
+ldg_pop_make(const char *origin, const cm_key *newkey, cm_buf *out)
+{
+	uint8_t pub[CM_PUBKEY_LEN], sig[CM_SIG_LEN];
+	cm_buf  b = {0};
+	cm_err  rv;
+
+	cm_key_public(newkey, pub);
+	if ((rv = pop_stmt(CM_BYTES(origin, strlen(origin)), pub, &b)) ==
+		CM_OK &&
+	    (rv = cm_sign(newkey, "identity-pop", cm_buf_bytes(&b), sig)) ==
+		CM_OK)
+		rv = cm_buf_append(out, sig, CM_SIG_LEN);
+	cm_buf_fini(&b);
+	return (rv);
+}
+
+/* Wraps a statement into the signed identity record. */
+static cm_err
+ident_wrap(const cm_key *op, cm_bytes st, cm_buf *out, cm_diag *d)
+{
+	uint8_t    sig[CM_SIG_LEN];
+	cm_cbor_wr w;
+	cm_err     rv;
+
+	if ((rv = cm_sign(op, "identity", st, sig)) != CM_OK)
+		return (rv);
+	cm_cbor_wr_init(&w, out);
+	cm_cbor_wr_map(&w, 4);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_RECORD);
+	cm_cbor_wr_cstr(&w, "sig");
+	cm_cbor_wr_bytes(&w, CM_BYTES(sig, CM_SIG_LEN));
+	cm_cbor_wr_cstr(&w, "kind");
+	cm_cbor_wr_cstr(&w, "identity");
+	cm_cbor_wr_cstr(&w, "stmt");
+	cm_cbor_wr_bytes(&w, st);
+	return (cm_cbor_wr_finish(&w, d));
+}
+
+static cm_err
+ident_finish(const cm_key *op, cm_cbor_wr *w, cm_buf *st, cm_buf *out,
+    cm_diag *d)
+{
+	cm_err rv = cm_cbor_wr_finish(w, d);
+
+	if (rv == CM_OK)
+		rv = ident_wrap(op, cm_buf_bytes(st), out, d);
+	cm_buf_fini(st);
+	return (rv);
+}
+
+cm_err
+ldg_id_register_record(const char *origin, const cm_key *op,
+    const ldg_id_register *r, cm_buf *out, cm_diag *d)
+{
+	cm_buf     st = {0};
+	cm_cbor_wr w;
+
+	/* keys: t, op, pop, pub, name, role, uscc, origin, scopes */
+	cm_cbor_wr_init(&w, &st);
+	cm_cbor_wr_map(&w, 9);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_IDENTITY);
+	cm_cbor_wr_cstr(&w, "op");
+	cm_cbor_wr_cstr(&w, "register");
+	cm_cbor_wr_cstr(&w, "pop");
+	cm_cbor_wr_bytes(&w, r->pop);
+	cm_cbor_wr_cstr(&w, "pub");
+	cm_cbor_wr_bytes(&w, CM_BYTES(r->pub, CM_PUBKEY_LEN));
+	cm_cbor_wr_cstr(&w, "name");
+	cm_cbor_wr_cstr(&w, r->name);
+	cm_cbor_wr_cstr(&w, "role");
+	cm_cbor_wr_cstr(&w, ldg_role_name(r->role));
+	cm_cbor_wr_cstr(&w, "uscc");
+	cm_cbor_wr_cstr(&w, r->uscc);
+	cm_cbor_wr_cstr(&w, "origin");
+	cm_cbor_wr_cstr(&w, origin);
+	cm_cbor_wr_cstr(&w, "scopes");
+	cm_cbor_wr_array(&w, r->nscopes);
+	for (size_t i = 0; i < r->nscopes; i++)
+		cm_cbor_wr_cstr(&w, r->scopes[i]);
+	return (ident_finish(op, &w, &st, out, d));
+}
+
+cm_err
+ldg_id_rotate_record(const char *origin, const cm_key *op,
+    const uint8_t old_kid[CM_KEYID_LEN], const uint8_t pub[CM_PUBKEY_LEN],
+    cm_bytes pop, cm_buf *out, cm_diag *d)
+{
+	cm_buf     st = {0};
+	cm_cbor_wr w;
+
+	cm_cbor_wr_init(&w, &st);
+	cm_cbor_wr_map(&w, 6);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_IDENTITY);
+	cm_cbor_wr_cstr(&w, "op");
+	cm_cbor_wr_cstr(&w, "rotate");
+	cm_cbor_wr_cstr(&w, "kid");
+	cm_cbor_wr_bytes(&w, CM_BYTES(old_kid, CM_KEYID_LEN));
+	cm_cbor_wr_cstr(&w, "pop");
+	cm_cbor_wr_bytes(&w, pop);
+	cm_cbor_wr_cstr(&w, "pub");
+	cm_cbor_wr_bytes(&w, CM_BYTES(pub, CM_PUBKEY_LEN));
+	cm_cbor_wr_cstr(&w, "origin");
+	cm_cbor_wr_cstr(&w, origin);
+	return (ident_finish(op, &w, &st, out, d));
+}
+
+cm_err
+ldg_id_revoke_record(const char *origin, const cm_key *op,
+    const uint8_t kid[CM_KEYID_LEN], uint64_t compromised_since, cm_buf *out,
+    cm_diag *d)
+{
+	cm_buf     st = {0};
+	cm_cbor_wr w;
+
+	cm_cbor_wr_init(&w, &st);
+	cm_cbor_wr_map(&w, compromised_since ? 6 : 5);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_IDENTITY);
+	cm_cbor_wr_cstr(&w, "op");
+	cm_cbor_wr_cstr(&w, "revoke");
+	cm_cbor_wr_cstr(&w, "kid");
+	cm_cbor_wr_bytes(&w, CM_BYTES(kid, CM_KEYID_LEN));
+	if (compromised_since) {
+		cm_cbor_wr_cstr(&w, "since");
+		cm_cbor_wr_uint(&w, compromised_since);
+	}
+	cm_cbor_wr_cstr(&w, "origin");
+	cm_cbor_wr_cstr(&w, origin);
+	cm_cbor_wr_cstr(&w, "reason");
+	cm_cbor_wr_cstr(&w, compromised_since ? "compromised" : "retired");
+	return (ident_finish(op, &w, &st, out, d));
+}
+
+cm_err
+ldg_id_except_record(const char *origin, const cm_key *op, const char *uscc,
+    const char *reason, cm_buf *out, cm_diag *d)
+{
+	cm_buf     st = {0};
+	cm_cbor_wr w;
+
+	cm_cbor_wr_init(&w, &st);
+	cm_cbor_wr_map(&w, 5);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_IDENTITY);
+	cm_cbor_wr_cstr(&w, "op");
+	cm_cbor_wr_cstr(&w, "except");
+	cm_cbor_wr_cstr(&w, "uscc");
+	cm_cbor_wr_cstr(&w, uscc);
+	cm_cbor_wr_cstr(&w, "origin");
+	cm_cbor_wr_cstr(&w, origin);
+	cm_cbor_wr_cstr(&w, "reason");
+	cm_cbor_wr_cstr(&w, reason);
+	return (ident_finish(op, &w, &st, out, d));
+}

@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/* ledger/ldg_lmdb.c -- the one file that includes <lmdb.h>.  Maps LMDB's
+ * codes to cm_err, fixes the open parameters every process uses (durable
+ * syncs, MDB_NOTLS, maxreaders, maxdbs), adopts maps grown by other
+ * processes and clears stale readers.  Design: docs/format.md "Storage". */
+#include "ledger/ldg_impl.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct ldg_env {
+	MDB_env *env;
+	bool     readonly;
+};
+
+struct ldg_cursor {
+	MDB_cursor *c;
+	ldg_txn    *t;
+};
+
+static cm_err
+err_from_mdb(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return (CM_OK);
+	case MDB_NOTFOUND:
+		return (CM_ENOTFOUND);
+	case MDB_KEYEXIST:
+		return (CM_EEXIST);
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		return (CM_EMAPFULL);
+	case MDB_READERS_FULL:
+	case MDB_MAP_RESIZED:
+		return (CM_EBUSY);
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_BAD_TXN:
+	case MDB_INCOMPATIBLE:
+		return (CM_ECORRUPT);
+	case ENOMEM:
+		return (CM_ENOMEM);
+	case EACCES:
+	case EROFS:
+		return (CM_EREADONLY);
+	case ENOENT:
+		return (CM_ENOTFOUND);
+	default:
+		return (CM_EIO);
+	}
+}
+
+/* LMDB takes non-const pointers for keys it only reads: the casts live here
+ * and only here. */
+static MDB_val
+val_of(cm_bytes b)
+{
+	MDB_val v;
+
+	v.mv_size = b.len;
+	v.mv_data = (void *) (uintptr_t) b.p;
+	return (v);
+}
+
+static cm_bytes
+bytes_of(const MDB_val *v)
+{
+	return (CM_BYTES(v->mv_data, v->mv_size));
+}
+
+bool
+ldg_env_flags_durable(unsigned flags)
+{
+	return ((flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC |
+		    MDB_WRITEMAP)) == 0);
+}
+
+cm_err
+ldg_env_open(const char *dir, bool readonly, uint64_t mapsize, ldg_env **out,
+    cm_diag *d)
+{
+	ldg_env *e;
+	int      rc;
+	unsigned flags = MDB_NOTLS | (readonly ? MDB_RDONLY : 0);
+	int      dead;
+
+	if ((e = cm_calloc(1, sizeof(*e))) == NULL)
+		return (CM_ENOMEM);
+	e->readonly = readonly;
+	if ((rc = mdb_env_create(&e->env)) != 0)
+		goto fail;
+	if ((rc = mdb_env_set_maxdbs(e->env, LDG_MAX_DBS)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(e->env, LDG_MAX_READERS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(e->env, mapsize ? mapsize
+						      : LDG_DEFAULT_MAPSIZE)) !=
+		0)
+		goto fail;
+	/* Mode 0600: the data directory is confidential. */
+	if ((rc = mdb_env_open(e->env, dir, flags, 0600)) != 0)
+		goto fail;
+	mdb_reader_check(e->env, &dead);
+	*out = e;
+	return (CM_OK);
+fail:
+	cm_diag_set(d, "cannot open LMDB environment %s: %s", dir,
+	    mdb_strerror(rc));
+	if (e->env != NULL)
+		mdb_env_close(e->env);
+	cm_free(e);
+	return (err_from_mdb(rc));
+}
+
+void
+ldg_env_close(ldg_env *e)
+{
+	if (e == NULL)
+		return;
+	mdb_env_close(e->env);
+	cm_free(e);
+}
+
+cm_err
+ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
+{
+	ldg_txn *t;
+	MDB_txn *txn = NULL;
+	int      rc, dead;
+
+	if (write && !s->writable)
+		return (CM_EREADONLY);
+	if ((t = cm_calloc(1, sizeof(*t))) == NULL)
+		return (CM_ENOMEM);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		rc = mdb_txn_begin(s->env->env,
+		    parent ? (MDB_txn *) parent->mdb : NULL,
+		    write ? 0 : MDB_RDONLY, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			/* Another process grew the map: adopt its size. */
+			if (mdb_env_set_mapsize(s->env->env, 0) != 0)
+				break;
+			continue;
+		}
+		if (rc == MDB_READERS_FULL) {
+			mdb_reader_check(s->env->env, &dead);
+			continue;
+		}
+		break;
+	}
+	if (rc != 0) {
+		cm_free(t);
+		return (err_from_mdb(rc));
+	}
+	t->s = s;
+	t->mdb = txn;
+	t->parent = parent;
+	t->write = write;
+	*out = t;
+	return (CM_OK);
+}
+
+cm_err
+ldg_txn_commit(ldg_txn *t)
+{
+	int rc = mdb_txn_commit((MDB_txn *) t->mdb);
+
+	/* Commit frees the handle, even on failure. */
+	if (t->parent != NULL)
+		t->parent->node_reads += t->node_reads;
+	cm_free(t);
+	return (err_from_mdb(rc));
+}
+
+void
+ldg_txn_end(ldg_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort((MDB_txn *) t->mdb);
+	cm_free(t);
+}
+
+cm_err
+ldg_env_dbi(ldg_txn *t, const char *name, unsigned flags, bool create,
+    ldg_db *out)
+{
+	unsigned mflags = (create ? MDB_CREATE : 0) |
+	    ((flags & LDG_DB_DUPSORT) ? MDB_DUPSORT : 0);
+	MDB_dbi  dbi;
+	int      rc = mdb_dbi_open((MDB_txn *) t->mdb, name, mflags, &dbi);
+
+	if (rc != 0)
+		return (err_from_mdb(rc));
+	*out = dbi;
+	return (CM_OK);
+}
+
+cm_err
+ldg_env_grow(ldg_env *e)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(e->env, &info) != 0)
+		return (CM_EIO);
+	return (err_from_mdb(mdb_env_set_mapsize(e->env, info.me_mapsize * 2)));
+}
+
+cm_err
+ldg_env_copy(ldg_env *e, const char *dir, cm_diag *d)
+{
+	int rc = mdb_env_copy2(e->env, dir, 0);
+
+	if (rc != 0)
+		return (cm_fail(d, err_from_mdb(rc), "backup to %s failed: %s",
+		    dir, mdb_strerror(rc)));
+	return (CM_OK);
+}
+
+void
+ldg_env_info(ldg_env *e, uint64_t *out_mapsize, uint64_t *out_used,
+    unsigned *out_readers, unsigned *out_maxreaders, unsigned *out_flags)
+{
+	MDB_envinfo info;
+	MDB_stat    st;
+	unsigned    flags = 0;
+
+	memset(&info, 0, sizeof(info));
+	memset(&st, 0, sizeof(st));
+	mdb_env_info(e->env, &info);
+	mdb_env_stat(e->env, &st);
+	mdb_env_get_flags(e->env, &flags);
+	*out_mapsize = info.me_mapsize;
+	*out_used = (uint64_t) (info.me_last_pgno + 1) * st.ms_psize;
+	*out_readers = info.me_numreaders;
+	*out_maxreaders = info.me_maxreaders;
+	*out_flags = flags;
+}
+
+cm_err
+ldg_db_count(ldg_txn *t, ldg_db db, uint64_t *out)
+{
+	MDB_stat st;
+	int      rc = mdb_stat((MDB_txn *) t->mdb, db, &st);
+
+	if (rc != 0)
+		return (err_from_mdb(rc));
+	*out = st.ms_entries;
+	return (CM_OK);
+}
+
+static bool
+db_authoritative(ldg_txn *t, ldg_db db)
+{
+	return (db == t->s->db_entries || db == t->s->db_ckpt);
+}
+
+cm_err
+ldg_db_clear(ldg_txn *t, ldg_db db)
+{
+	if (db_authoritative(t, db))
+		return (CM_EDENIED);
+	return (err_from_mdb(mdb_drop((MDB_txn *) t->mdb, db, 0)));
+}
+
+/* ---- the public KV API ---- */
+
+cm_err
+ldg_kv_put(ldg_txn *t, ldg_db db, cm_bytes key, cm_bytes val, unsigned flags)
+{
+	MDB_val  k = val_of(key), v = val_of(val);
+	unsigned mflags = 0;
+
+	if (!t->write)
+		return (CM_EREADONLY);
+	if (flags & LDG_PUT_APPEND)
+		mflags |= MDB_APPEND;
+	if (flags & LDG_PUT_NOOVERWRITE)
+		mflags |= MDB_NOOVERWRITE;
+	/* entries and checkpoints only ever grow: never overwrite there. */
+	if (db_authoritative(t, db))
+		mflags |= MDB_NOOVERWRITE;
+	return (err_from_mdb(mdb_put((MDB_txn *) t->mdb, db, &k, &v, mflags)));
+}
+
+cm_err
+ldg_kv_get(ldg_txn *t, ldg_db db, cm_bytes key, cm_bytes *out)
+{
+	MDB_val k = val_of(key), v;
+	int     rc = mdb_get((MDB_txn *) t->mdb, db, &k, &v);
+
+	if (rc != 0)
+		return (err_from_mdb(rc));
+	*out = bytes_of(&v);
+	return (CM_OK);
+}
+
+cm_err
+ldg_kv_del(ldg_txn *t, ldg_db db, cm_bytes key, const cm_bytes *val)
+{
+	MDB_val k = val_of(key), v;
+
+	if (!t->write)
+		return (CM_EREADONLY);
+	if (db_authoritative(t, db))
+		return (CM_EDENIED);
+	if (val != NULL)
+		v = val_of(*val);
+	return (err_from_mdb(
+	    mdb_del((MDB_txn *) t->mdb, db, &k, val ? &v : NULL)));
+}
+
+cm_err
+ldg_cursor_open(ldg_txn *t, ldg_db db, ldg_cursor **out)
+{
+	ldg_cursor *c;
+	int         rc;
+
+	if ((c = cm_calloc(1, sizeof(*c))) == NULL)
+		return (CM_ENOMEM);
+	if ((rc = mdb_cursor_open((MDB_txn *) t->mdb, db, &c->c)) != 0) {
+		cm_free(c);
+		return (err_from_mdb(rc));
+	}
+	c->t = t;
+	*out = c;
+	return (CM_OK);
+}
+
+void
+ldg_cursor_close(ldg_cursor *c)
+{
+	if (c == NULL)
+		return;
+	mdb_cursor_close(c->c);
+	cm_free(c);
+}
+
+static cm_err
+cursor_op(ldg_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op,
+    cm_bytes *out_key, cm_bytes *out_val)
+{
+	int rc = mdb_cursor_get(c->c, k, v, op);
+
+	if (rc != 0)
+		return (err_from_mdb(rc));
+	if (out_key != NULL)
+		*out_key = bytes_of(k);
+	if (out_val != NULL)
+		*out_val = bytes_of(v);
+	return (CM_OK);
+}
+
+cm_err
+ldg_cursor_seek(ldg_cursor *c, cm_bytes key, cm_bytes *out_key,
+    cm_bytes *out_val)
+{
+	MDB_val k = val_of(key), v = {0, NULL};
+
+	return (cursor_op(c, &k, &v, MDB_SET_RANGE, out_key, out_val));
+}
+
+cm_err
+ldg_cursor_first(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val)
+{
+	MDB_val k = {0, NULL}, v = {0, NULL};
+
+	return (cursor_op(c, &k, &v, MDB_FIRST, out_key, out_val));
+}
+
+cm_err
+ldg_cursor_last(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val)
+{
+	MDB_val k = {0, NULL}, v = {0, NULL};
+
+	return (cursor_op(c, &k, &v, MDB_LAST, out_key, out_val));
+}
+
+cm_err
+ldg_cursor_next(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val)
+{
+	MDB_val k = {0, NULL}, v = {0, NULL};
+
+	return (cursor_op(c, &k, &v, MDB_NEXT, out_key, out_val));
+}
+
+cm_err
+ldg_cursor_prev(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val)
+{
+	MDB_val k = {0, NULL}, v = {0, NULL};
+
+	return (cursor_op(c, &k, &v, MDB_PREV, out_key, out_val));
+}
+
+cm_err
+ldg_cursor_next_dup(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val)
+{
+	MDB_val k = {0, NULL}, v = {0, NULL};
+
+	return (cursor_op(c, &k, &v, MDB_NEXT_DUP, out_key, out_val));
+}

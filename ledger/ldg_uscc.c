@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* ledger/ldg_uscc.c -- the unified social credit code check (GB 32100-2015
+ * with Amendment 1, and the GB 11714 organisation code inside it).  Pure
+ * function of its input: no allocation, no state.  Facts and sources are in
+ * research/credit-anchors.md section 1. */
+#include "ledger/ldg.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* GB 32100 table 1: 31 symbols, values 0..30 in this order. */
+static const char uscc_alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+#define USCC_NSYM 31
+
+/* Authority code (position 1) and its entity-type codes (position 2), as in
+ * the post-2016 table (credit-anchors.md 1.2).  Authority 9 has 1, 2, 3 only:
+ * the "9 other" some tables add is unverified. */
+static const struct {
+	char        authority;
+	const char *types;
+} uscc_pairs[] = {
+    {'1', "1239"}, {'2', "19"},  {'3', "123459"}, {'4', "19"},
+    {'5', "1239"}, {'6', "129"}, {'7', "129"},    {'8', "19"},
+    {'9', "123"},  {'A', "19"},  {'N', "1239"},   {'Y', "1"},
+};
+
+/* Value of c in the 31-symbol table, or -1. */
+static int
+symbol_value(uint8_t c)
+{
+	for (int i = 0; i < USCC_NSYM; i++) {
+		if ((uint8_t) uscc_alphabet[i] == c)
+			return (i);
+	}
+	return (-1);
+}
+
+/* Value of c in the 36-symbol GB 11714 table (0-9, A=10 .. Z=35), or -1.
+ * Different from symbol_value for every letter after H. */
+static int
+orgcode_value(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'A' && c <= 'Z')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/* The GB 11714 check character for the 8-character body p[0..8), or 0 if a
+ * body character is outside the 36-symbol table. */
+static char
+orgcode_check(const uint8_t *p)
+{
+	static const int w[8] = {3, 7, 9, 10, 5, 8, 4, 2};
+	int              sum = 0, c9;
+
+	for (int i = 0; i < 8; i++) {
+		int v = orgcode_value(p[i]);
+
+		if (v < 0)
+			return (0);
+		sum += v * w[i];
+	}
+	c9 = 11 - sum % 11;
+	if (c9 == 10)
+		return ('X');
+	if (c9 == 11)
+		return ('0');
+	return ((char) ('0' + c9));
+}
+
+/* The position-18 check character for p[0..17), all in the alphabet.
+ * Weights are 3^(i-1) mod 31; the final "mod 31" maps a zero sum to '0'
+ * rather than to the nonexistent 32nd symbol. */
+static char
+uscc_check_char(const uint8_t *p)
+{
+	int sum = 0, w = 1;
+
+	for (int i = 0; i < LDG_USCC_LEN - 1; i++) {
+		sum += symbol_value(p[i]) * w;
+		w = w * 3 % USCC_NSYM;
+	}
+	return (uscc_alphabet[(USCC_NSYM - sum % USCC_NSYM) % USCC_NSYM]);
+}
+
+/* Order of checks, so each input has one reason: lowercase anywhere, length,
+ * alphabet (first bad position), authority, entity type, division digits
+ * (3-8), organisation code check (17), final check (18). */
+cm_err
+ldg_uscc_check(cm_bytes code, cm_diag *d)
+{
+	const uint8_t *p = code.p;
+	size_t         i, k;
+	char           want;
+
+	if (p == NULL && code.len != 0)
+		return (cm_fail(d, CM_EINVAL, "no code"));
+	for (i = 0; i < code.len; i++) {
+		if (p[i] >= 'a' && p[i] <= 'z')
+			return (cm_fail(d, CM_EINVAL, "lowercase"));
+	}
+	if (code.len != LDG_USCC_LEN) {
+		return (cm_fail(d, CM_EINVAL, "must be %d characters, got %zu",
+		                LDG_USCC_LEN, code.len));
+	}
+	for (i = 0; i < LDG_USCC_LEN; i++) {
+		if (symbol_value(p[i]) >= 0)
+			continue;
+		if (p[i] > 0x20 && p[i] < 0x7f) {
+			return (
+			    cm_fail(d, CM_EINVAL,
+			            "invalid character '%c' at position %zu",
+			            p[i], i + 1));
+		}
+		return (cm_fail(d, CM_EINVAL,
+		                "invalid byte 0x%02X at position %zu", p[i],
+		                i + 1));
+	}
+	for (k = 0; k < sizeof(uscc_pairs) / sizeof(uscc_pairs[0]); k++) {
+		if ((uint8_t) uscc_pairs[k].authority == p[0])
+			break;
+	}
+	if (k == sizeof(uscc_pairs) / sizeof(uscc_pairs[0])) {
+		return (cm_fail(d, CM_EINVAL,
+		                "registration authority '%c' unknown", p[0]));
+	}
+	for (i = 0; uscc_pairs[k].types[i] != '\0'; i++) {
+		if ((uint8_t) uscc_pairs[k].types[i] == p[1])
+			break;
+	}
+	if (uscc_pairs[k].types[i] == '\0') {
+		return (cm_fail(d, CM_EINVAL,
+		                "entity type '%c' not valid for authority '%c'",
+		                p[1], p[0]));
+	}
+	for (i = 2; i < 8; i++) {
+		if (p[i] < '0' || p[i] > '9') {
+			return (cm_fail(d, CM_EINVAL,
+			                "positions 3-8 must be digits"));
+		}
+	}
+	/* Every alphabet symbol is in the 36-symbol table, so want != 0. */
+	want = orgcode_check(p + 8);
+	if ((uint8_t) want != p[16]) {
+		return (cm_fail(
+		    d, CM_EINVAL,
+		    "organisation code check character at position 17 is "
+		    "'%c', expected '%c'",
+		    p[16], want));
+	}
+	want = uscc_check_char(p);
+	if ((uint8_t) want != p[17]) {
+		return (cm_fail(
+		    d, CM_EINVAL,
+		    "check character at position 18 is '%c', expected '%c'",
+		    p[17], want));
+	}
+	return (CM_OK);
+}

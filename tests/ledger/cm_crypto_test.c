@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/ledger/cm_crypto_test.c -- SHA-256, HMAC, Ed25519 keys, files and
+ * signatures, public key checks and forms.  Golden vectors are in
+ * tests/vectors/keys/ (made by gen.sh there with the openssl command: RFC
+ * 8032 keys); key files are copied to a mode-0600 temp file first. */
+#include "tests/tst.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KEYS "tests/vectors/keys/"
+
+static char tmpdir[64];
+
+/* Reads path into b (replacing its contents); false if unreadable. */
+static bool
+file_read(const char *path, cm_buf *b)
+{
+	FILE  *f = fopen(path, "rb");
+	size_t n;
+	char   chunk[4096];
+
+	cm_buf_reset(b);
+	if (f == NULL)
+		return (false);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (cm_buf_append(b, chunk, n) != CM_OK) {
+			fclose(f);
+			return (false);
+		}
+	}
+	fclose(f);
+	if (b->p == NULL)
+		return (cm_buf_reserve(b, 1) == CM_OK);
+	return (true);
+}
+
+static bool
+file_write(const char *path, const void *p, size_t len, mode_t mode)
+{
+	FILE *f;
+	bool  ok;
+
+	unlink(path);
+	if ((f = fopen(path, "wb")) == NULL)
+		return (false);
+	ok = fwrite(p, 1, len, f) == len;
+	ok = fclose(f) == 0 && ok;
+	return (ok && chmod(path, mode) == 0);
+}
+
+static const char *
+tmp_path(const char *name)
+{
+	static char path[4][128];
+	static int  i;
+
+	if (tmpdir[0] == '\0') {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/cm_crypto_test.XXXXXX");
+		if (mkdtemp(tmpdir) == NULL)
+			abort();
+	}
+	i = (i + 1) % 4;
+	snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
+	return (path[i]);
+}
+
+/* Copies a committed key file to a private temp file (git keeps no modes). */
+static const char *
+key_copy(const char *src, const char *name, mode_t mode)
+{
+	cm_buf      b = {0};
+	const char *dst = tmp_path(name);
+	bool ok = file_read(src, &b) && file_write(dst, b.p, b.len, mode);
+
+	cm_buf_fini(&b);
+	TST_TRUE(ok);
+	return (dst);
+}
+
+static cm_key *
+key_load_vector(const char *name)
+{
+	cm_key *k = NULL;
+	char    src[128];
+
+	snprintf(src, sizeof(src), KEYS "%s", name);
+	TST_OK(cm_key_load(key_copy(src, name, 0600), &k, NULL));
+	return (k);
+}
+
+/* The first line of a vector file (an .exp), without its newline. */
+static void
+exp_line(const char *name, cm_buf *b)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), KEYS "%s", name);
+	TST_TRUE(file_read(path, b));
+	while (b->len > 0 && b->p[b->len - 1] == '\n')
+		b->p[--b->len] = 0;
+}
+
+static void
+hex_of(const uint8_t *p, size_t len, cm_buf *out)
+{
+	cm_buf_reset(out);
+	TST_OK(cm_hex_encode(out, CM_BYTES(p, len)));
+}
+
+static void
+test_sha256_hmac(void)
+{
+	uint8_t  h[CM_HASH_LEN], h2[CM_HASH_LEN];
+	cm_bytes parts[3] = {CM_BYTES("a", 1), CM_BYTES("", 0),
+	                     CM_BYTES("bc", 2)};
+	cm_buf   hex = {0};
+
+	cm_sha256("abc", 3, h);
+	hex_of(h, sizeof(h), &hex);
+	TST_EQ_STR((char *) hex.p, "ba7816bf8f01cfea414140de5dae2223"
+	                           "b00361a396177a9cb410ff61f20015ad");
+	cm_sha256_parts(parts, 3, h2);
+	TST_EQ_MEM(h, h2, sizeof(h));
+	/* RFC 4231 test case 2. */
+	cm_hmac_sha256(CM_BYTES("Jefe", 4),
+	               CM_BYTES("what do ya want for nothing?", 28), h);
+	hex_of(h, sizeof(h), &hex);
+	TST_EQ_STR((char *) hex.p, "5bdcc146bf60754e6a042426089575c7"
+	                           "5a003f089d2739839dec58b964ec3843");
+	cm_buf_fini(&hex);
+}
+
+static void
+test_random(void)
+{
+	uint8_t a[32] = {0}, b[32] = {0}, zero[32] = {0};
+
+	TST_OK(cm_random(a, sizeof(a)));
+	TST_OK(cm_random(b, sizeof(b)));
+	TST_TRUE(memcmp(a, b, sizeof(a)) != 0);
+	TST_TRUE(memcmp(a, zero, sizeof(a)) != 0);
+}
+
+static void
+test_key_golden(void)
+{
+	cm_key *k = key_load_vector("test1.pem");
+	uint8_t pub[CM_PUBKEY_LEN], id[CM_KEYID_LEN];
+	cm_buf  got = {0}, want = {0};
+
+	if (k == NULL)
+		return;
+	cm_key_public(k, pub);
+	TST_OK(cm_pubkey_format(pub, &got));
+	exp_line("test1.pub.exp", &want);
+	TST_EQ_STR((char *) got.p, (char *) want.p);
+	cm_key_id(pub, id);
+	hex_of(id, sizeof(id), &got);
+	exp_line("test1.keyid.exp", &want);
+	TST_EQ_STR((char *) got.p, (char *) want.p);
+	/* Our PEM is byte for byte what openssl wrote. */
+	cm_buf_reset(&got);
+	TST_OK(cm_key_to_pem(k, &got));
+	TST_TRUE(file_read(KEYS "test1.pem", &want));
+	TST_EQ_U(got.len, want.len);
+	TST_EQ_STR((char *) got.p, (char *) want.p);
+	cm_key_free(k);
+	cm_key_free(NULL);
+	cm_buf_fini_secret(&got);
+	cm_buf_fini_secret(&want);
+}
+
+static void
+test_key_load_mode(void)
+{
+	static const mode_t bad[] = {0644, 0640, 0604, 0620, 0602, 0666};
+	cm_key             *k = NULL;
+	cm_diag             d;
+	const char         *path;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		path = key_copy(KEYS "test1.pem", "mode.pem", bad[i]);
+		cm_diag_clear(&d);
+		TST_ERR(cm_key_load(path, &k, &d), CM_EPERM);
+		TST_TRUE(k == NULL);
+		TST_TRUE(strstr(d.msg, "chmod 600") != NULL);
+		TST_TRUE(strstr(d.msg, path) != NULL);
+	}
+	path = key_copy(KEYS "test1.pem", "mode.pem", 0644);
+	cm_diag_clear(&d);
+	TST_ERR(cm_key_load(path, &k, &d), CM_EPERM);
+	TST_TRUE(strstr(d.msg, "readable by others (mode 0644)") != NULL);
+	path = key_copy(KEYS "test1.pem", "mode.pem", 0400);
+	TST_OK(cm_key_load(path, &k, NULL));
+	TST_TRUE(k != NULL);
+	cm_key_free(k);
+	unlink(path);
+}
+
+static void
+test_key_load_refusals(void)
+{
+	cm_key *k = NULL;
+	cm_diag d;
+
+	cm_diag_clear(&d);
+	TST_ERR(cm_key_load(tmp_path("absent.pem"), &k, &d), CM_EIO);
+	TST_TRUE(d.msg[0] != '\0');
+	TST_ERR(cm_key_load(tmpdir, &k, NULL), CM_EIO);
+	/* X25519 (same RFC 8410 shape, other OID), a public key, garbage. */
+	cm_diag_clear(&d);
+	TST_ERR(
+	    cm_key_load(key_copy(KEYS "bad_x25519.pem", "x.pem", 0600), &k, &d),
+	    CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "PKCS#8") != NULL);
+	TST_ERR(cm_key_load(key_copy(KEYS "test1.spki.pem", "x.pem", 0600), &k,
+	                    NULL),
+	        CM_EPROTO);
+	TST_ERR(cm_key_load(key_copy(KEYS "test1.pub.exp", "x.pem", 0600), &k,
+	                    NULL),
+	        CM_EPROTO);
+	TST_TRUE(k == NULL);
+	unlink(tmp_path("x.pem"));
+}
+
+static void
+test_key_from_pem(void)
+{
+	cm_buf  pem = {0}, bad = {0};
+	cm_key *k = NULL;
+
+	TST_TRUE(file_read(KEYS "test1.pem", &pem));
+	TST_OK(cm_key_from_pem(cm_buf_bytes(&pem), &k));
+	cm_key_free(k);
+	/* Surrounding whitespace is fine; anything else is not. */
+	TST_OK(cm_buf_printf(&bad, "\n  %s\n\n", (char *) pem.p));
+	TST_OK(cm_key_from_pem(cm_buf_bytes(&bad), &k));
+	cm_key_free(k);
+	cm_buf_reset(&bad);
+	TST_OK(cm_buf_printf(&bad, "junk\n%s", (char *) pem.p));
+	TST_ERR(cm_key_from_pem(cm_buf_bytes(&bad), &k), CM_EPROTO);
+	cm_buf_reset(&bad);
+	TST_OK(cm_buf_printf(&bad, "%sjunk\n", (char *) pem.p));
+	TST_ERR(cm_key_from_pem(cm_buf_bytes(&bad), &k), CM_EPROTO);
+	/* Truncated: no END line. */
+	TST_ERR(cm_key_from_pem(CM_BYTES(pem.p, pem.len - 27), &k), CM_EPROTO);
+	/* A header (legacy encryption) is refused. */
+	cm_buf_reset(&bad);
+	TST_OK(cm_buf_printf(
+	    &bad, "-----BEGIN PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\n%s",
+	    (char *) pem.p + 28));
+	TST_ERR(cm_key_from_pem(cm_buf_bytes(&bad), &k), CM_EPROTO);
+	TST_ERR(cm_key_from_pem(CM_BYTES("", 0), &k), CM_EPROTO);
+	TST_TRUE(k == NULL);
+	cm_buf_fini_secret(&pem);
+	cm_buf_fini_secret(&bad);
+}
+
+static void
+test_sign_rfc8032(void)
+{
+	cm_key *k = key_load_vector("test2.pem");
+	cm_key *k1 = key_load_vector("test1.pem");
+	uint8_t sig[CM_SIG_LEN], pub[CM_PUBKEY_LEN], pub1[CM_PUBKEY_LEN];
+	cm_buf  got = {0}, want = {0};
+
+	if (k == NULL || k1 == NULL)
+		goto out;
+	TST_OK(cm_sign_raw(k, CM_BYTES("r", 1), sig));
+	hex_of(sig, sizeof(sig), &got);
+	exp_line("test2.rsig.exp", &want);
+	TST_EQ_STR((char *) got.p, (char *) want.p);
+	cm_key_public(k, pub);
+	cm_key_public(k1, pub1);
+	TST_OK(cm_verify_raw(pub, CM_BYTES("r", 1), sig));
+	TST_ERR(cm_verify_raw(pub, CM_BYTES("s", 1), sig), CM_EBADSIG);
+	TST_ERR(cm_verify_raw(pub, CM_BYTES("r", 0), sig), CM_EBADSIG);
+	TST_ERR(cm_verify_raw(pub1, CM_BYTES("r", 1), sig), CM_EBADSIG);
+	for (size_t i = 0; i < CM_SIG_LEN; i += 7) {
+		sig[i] ^= 0x10;
+		TST_ERR(cm_verify_raw(pub, CM_BYTES("r", 1), sig), CM_EBADSIG);
+		sig[i] ^= 0x10;
+	}
+	/* The empty message signs and verifies. */
+	TST_OK(cm_sign_raw(k1, CM_BYTES(NULL, 0), sig));
+	TST_OK(cm_verify_raw(pub1, CM_BYTES(NULL, 0), sig));
+out:
+	cm_key_free(k);
+	cm_key_free(k1);
+	cm_buf_fini(&got);
+	cm_buf_fini(&want);
+}
+
+static void
+test_sign_domain(void)
+{
+	cm_key  *k = key_load_vector("test1.pem");
+	uint8_t  sig[CM_SIG_LEN], pub[CM_PUBKEY_LEN];
+	cm_bytes msg = CM_BYTES("hello", 5);
+	cm_buf   got = {0}, want = {0};
+
+	if (k == NULL)
+		return;
+	cm_key_public(k, pub);
+	TST_OK(cm_sign(k, "test", msg, sig));
+	hex_of(sig, sizeof(sig), &got);
+	exp_line("test1.domsig.exp", &want);
+	TST_EQ_STR((char *) got.p, (char *) want.p);
+	TST_OK(cm_verify(pub, "test", msg, sig));
+	TST_OK(cm_verify_raw(pub, CM_BYTES("tally/v1/test\0hello", 19), sig));
+	/* Another purpose, a moved separator, or no domain: refused. */
+	TST_ERR(cm_verify(pub, "tes", CM_BYTES("t\0hello", 7), sig),
+	        CM_EBADSIG);
+	TST_ERR(cm_verify(pub, "test2", msg, sig), CM_EBADSIG);
+	TST_ERR(cm_verify_raw(pub, msg, sig), CM_EBADSIG);
+	TST_ERR(cm_sign(k, NULL, msg, sig), CM_EINVAL);
+	cm_key_free(k);
+	cm_buf_fini(&got);
+	cm_buf_fini(&want);
+}
+
+static void
+test_generate_save_load(void)
+{
+	cm_key     *k = NULL, *k2 = NULL;
+	uint8_t     pub[CM_PUBKEY_LEN], pub2[CM_PUBKEY_LEN], sig[CM_SIG_LEN];
+	const char *path = tmp_path("gen.pem");
+	struct stat st;
+	cm_diag     d;
+
+	unlink(path);
+	TST_OK(cm_key_generate(&k));
+	if (k == NULL)
+		return;
+	cm_key_public(k, pub);
+	TST_OK(cm_pubkey_check(pub, NULL));
+	TST_OK(cm_key_save(k, path, NULL));
+	TST_TRUE(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	cm_diag_clear(&d);
+	TST_ERR(cm_key_save(k, path, &d), CM_EEXIST);
+	TST_TRUE(strstr(d.msg, "exists") != NULL);
+	TST_ERR(cm_key_save(k, tmp_path("no/such/dir.pem"), NULL), CM_EIO);
+	TST_OK(cm_key_load(path, &k2, NULL));
+	if (k2 != NULL) {
+		cm_key_public(k2, pub2);
+		TST_EQ_MEM(pub, pub2, sizeof(pub));
+		TST_OK(cm_sign(k2, "gen", CM_BYTES("m", 1), sig));
+		TST_OK(cm_verify(pub, "gen", CM_BYTES("m", 1), sig));
+	}
+	cm_key_free(k);
+	cm_key_free(k2);
+	unlink(path);
+}
+
+/* Keys made by `openssl genpkey` load; `openssl pkey` reads ours. */
+static void
+test_openssl_interop(void)
+{
+	const char *ossl = tmp_path("ossl.pem"), *ours = tmp_path("ours.pem");
+	const char *pubf = tmp_path("ours.pub");
+	char        cmd[512];
+	cm_key     *k = NULL;
+	cm_buf      b = {0};
+	uint8_t     pub[CM_PUBKEY_LEN], pub2[CM_PUBKEY_LEN];
+
+	unlink(ossl);
+	unlink(ours);
+	snprintf(cmd, sizeof(cmd),
+	         "umask 077 && openssl genpkey -algorithm ed25519 -out %s",
+	         ossl);
+	TST_TRUE(system(cmd) == 0);
+	TST_OK(cm_key_load(ossl, &k, NULL));
+	if (k == NULL)
+		return;
+	cm_key_public(k, pub);
+	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -pubout -out %s", ossl,
+	         pubf);
+	TST_TRUE(system(cmd) == 0);
+	TST_TRUE(file_read(pubf, &b));
+	TST_OK(cm_pubkey_parse(cm_buf_bytes(&b), pub2, NULL));
+	TST_EQ_MEM(pub, pub2, sizeof(pub));
+	cm_key_free(k);
+	k = NULL;
+
+	TST_OK(cm_key_generate(&k));
+	if (k == NULL)
+		goto out;
+	cm_key_public(k, pub);
+	TST_OK(cm_key_save(k, ours, NULL));
+	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -pubout -out %s", ours,
+	         pubf);
+	TST_TRUE(system(cmd) == 0);
+	TST_TRUE(file_read(pubf, &b));
+	memset(pub2, 0, sizeof(pub2));
+	TST_OK(cm_pubkey_parse(cm_buf_bytes(&b), pub2, NULL));
+	TST_EQ_MEM(pub, pub2, sizeof(pub));
+out:
+	cm_key_free(k);
+	cm_buf_fini(&b);
+	unlink(ossl);
+	unlink(ours);
+	unlink(pubf);
+}
+
+static void
+test_pubkey_forms(void)
+{
+	cm_key *k = key_load_vector("test1.pem");
+	uint8_t pub[CM_PUBKEY_LEN], got[CM_PUBKEY_LEN];
+	cm_buf  b = {0}, line = {0};
+
+	if (k == NULL)
+		return;
+	cm_key_public(k, pub);
+	TST_TRUE(file_read(KEYS "test1.pub.exp", &line));
+	TST_OK(cm_pubkey_parse(cm_buf_bytes(&line), got, NULL));
+	TST_EQ_MEM(pub, got, sizeof(pub));
+	TST_OK(cm_pubkey_parse(CM_BYTES(line.p, line.len - 1), got, NULL));
+	TST_TRUE(file_read(KEYS "test1.spki.pem", &b));
+	memset(got, 0, sizeof(got));
+	TST_OK(cm_pubkey_parse(cm_buf_bytes(&b), got, NULL));
+	TST_EQ_MEM(pub, got, sizeof(pub));
+	cm_buf_reset(&b);
+	TST_OK(cm_pubkey_format(pub, &b));
+	TST_EQ_U(b.len, line.len - 1);
+	TST_EQ_MEM(b.p, line.p, b.len);
+	/* Near misses of the one-line form. */
+	TST_ERR(cm_pubkey_parse(CM_BYTES(line.p + 1, line.len - 1), got, NULL),
+	        CM_EPROTO);
+	TST_ERR(cm_pubkey_parse(CM_BYTES(line.p, line.len - 2), got, NULL),
+	        CM_EPROTO);
+	TST_ERR(cm_pubkey_parse(CM_BYTES("ed25519:", 8), got, NULL), CM_EPROTO);
+	TST_ERR(cm_pubkey_parse(CM_BYTES("", 0), got, NULL), CM_EPROTO);
+	cm_key_free(k);
+	cm_buf_fini(&b);
+	cm_buf_fini(&line);
+}
+
+static void
+test_pubkey_refusals(void)
+{
+	static const struct {
+		const char *file;
+		cm_err      want;
+		const char *why;
+	} cases[] = {
+	    {"bad_small_zero.pub", CM_EBADKEY, "small order"},
+	    {"bad_small_zero_neg.pub", CM_EBADKEY, "small order"},
+	    {"bad_small_one.pub", CM_EBADKEY, "small order"},
+	    {"bad_small_minus1.pub", CM_EBADKEY, "small order"},
+	    {"bad_small_8a.pub", CM_EBADKEY, "small order"},
+	    {"bad_small_8a_neg.pub", CM_EBADKEY, "small order"},
+	    {"bad_small_8b.pub", CM_EBADKEY, "small order"},
+	    {"bad_small_8b_neg.pub", CM_EBADKEY, "small order"},
+	    {"bad_noncanon_p.pub", CM_EBADKEY, "y >= 2^255-19"},
+	    {"bad_noncanon_p1.pub", CM_EBADKEY, "y >= 2^255-19"},
+	    {"bad_noncanon_max.pub", CM_EBADKEY, "y >= 2^255-19"},
+	    {"bad_noncanon_one_neg.pub", CM_EBADKEY, "sign bit"},
+	    {"bad_noncanon_minus1_neg.pub", CM_EBADKEY, "sign bit"},
+	    {"bad_offcurve.pub", CM_EBADKEY, "not a point"},
+	    {"bad_short.pub", CM_EPROTO, "base64"},
+	    {"bad_tag.pub", CM_EPROTO, "want"},
+	    {"bad_x25519.spki.pem", CM_EPROTO, "Ed25519"},
+	};
+	cm_buf  b = {0};
+	cm_diag d;
+	uint8_t got[CM_PUBKEY_LEN];
+	char    path[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), KEYS "%s", cases[i].file);
+		TST_TRUE(file_read(path, &b));
+		cm_diag_clear(&d);
+		TST_ERR(cm_pubkey_parse(cm_buf_bytes(&b), got, &d),
+		        cases[i].want);
+		if (strstr(d.msg, cases[i].why) == NULL)
+			TST_FAIL_("%s: diag \"%s\" lacks \"%s\"", cases[i].file,
+			          d.msg, cases[i].why);
+	}
+	cm_buf_fini(&b);
+}
+
+/* With a small-order key, R = identity and S = 0 "verifies" any message
+ * under a cofactorless check; such keys are refused before any curve math. */
+static void
+test_verify_small_order(void)
+{
+	uint8_t pub[CM_PUBKEY_LEN] = {1}, sig[CM_SIG_LEN] = {1};
+
+	TST_ERR(cm_pubkey_check(pub, NULL), CM_EBADKEY);
+	TST_ERR(cm_verify_raw(pub, CM_BYTES("any", 3), sig), CM_EBADSIG);
+	TST_ERR(cm_verify(pub, "p", CM_BYTES("other", 5), sig), CM_EBADSIG);
+}
+
+static void
+test_cleanup(void)
+{
+	char        cmd[128];
+	struct stat st;
+
+	if (tmpdir[0] == '\0')
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	TST_TRUE(system(cmd) == 0);
+	TST_TRUE(stat(tmpdir, &st) != 0);
+}
+
+TST_MAIN(TST_CASE(test_sha256_hmac), TST_CASE(test_random),
+         TST_CASE(test_key_golden), TST_CASE(test_key_load_mode),
+         TST_CASE(test_key_load_refusals), TST_CASE(test_key_from_pem),
+         TST_CASE(test_sign_rfc8032), TST_CASE(test_sign_domain),
+         TST_CASE(test_generate_save_load), TST_CASE(test_openssl_interop),
+         TST_CASE(test_pubkey_forms), TST_CASE(test_pubkey_refusals),
+         TST_CASE(test_verify_small_order), TST_CASE(test_cleanup))
