@@ -442,4 +442,12 @@ typedef struct ldg_stats {
 } ldg_stats;
 cm_err ldg_stats_get(ldg_store *s, ldg_stats *out);
 
+/* ---- benchmark support (ldg_lmdb.c) ----
+ * The raw-LMDB baseline for tally-bench: appends n values under 8-byte
+ * big-endian keys 0..n-1 to database "entries" of a fresh environment in
+ * dir with MDB_APPEND, committing (durably, default flags) every per_commit
+ * values.  *out_ns: elapsed nanoseconds (CLOCK_MONOTONIC). */
+cm_err ldg_bench_raw_append(const char *dir, const cm_bytes *vals, size_t n,
+    size_t per_commit, uint64_t *out_ns, cm_diag *d);
+
 #endif /* LEDGER_LDG_H */

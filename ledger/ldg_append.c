@@ -691,7 +691,7 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 			recs[j] = r.rec;
 		}
 		cm_buf_reset(&batch);
-		if ((rv = ldg_batchfile_encode(h.hdr, h.sig.p, recs, h.n,
+		if ((rv = ldg_batchfile_encode(hl.hdr, hl.sig.p, recs, h.n,
 			 &batch)) != CM_OK)
 			goto out;
 		a.ltime = hl.log_time;

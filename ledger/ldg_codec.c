@@ -218,9 +218,8 @@ ldg_batchfile_decode(cm_bytes in, ldg_batchfile *out, cm_diag *d)
 	if ((rv = check_canonical(in, "batch", d)) != CM_OK ||
 	    (rv = ldg_fields_decode(in, LDG_T_BATCH, f, NF, d)) != CM_OK ||
 	    (rv = ldg_field_bytes(&f[HDR], &hdr, d)) != CM_OK ||
+	    (rv = ldg_hdr_decode(hdr, &out->h, d)) != CM_OK ||
 	    (rv = ldg_field_bytes(&f[SIG], &out->h.sig, d)) != CM_OK)
-		return (rv);
-	if ((rv = ldg_hdr_decode(hdr, &out->h, d)) != CM_OK)
 		return (rv);
 	if (out->h.sig.len != CM_SIG_LEN)
 		return (cm_fail(d, CM_EPROTO, "batch: sig must be 64 bytes"));

@@ -46,7 +46,7 @@ ldg_node_hash(const uint8_t left[CM_HASH_LEN], const uint8_t right[CM_HASH_LEN],
 
 /* The largest power of two strictly below n (RFC 6962's k); n >= 2. */
 static uint64_t
-split_point(uint64_t n)
+size_split(uint64_t n)
 {
 	assert(n >= 2);
 	return (UINT64_C(1) << (63 - __builtin_clzll(n - 1)));
@@ -56,8 +56,8 @@ split_point(uint64_t n)
 
 /* MTH of n >= 1 leaf hashes; recursion depth is log2 n. */
 static void
-mem_root(const uint8_t (*leaves)[CM_HASH_LEN], size_t n,
-         uint8_t out[CM_HASH_LEN])
+leaves_hash(const uint8_t (*leaves)[CM_HASH_LEN], size_t n,
+            uint8_t out[CM_HASH_LEN])
 {
 	uint8_t left[CM_HASH_LEN], right[CM_HASH_LEN];
 	size_t  k;
@@ -66,9 +66,9 @@ mem_root(const uint8_t (*leaves)[CM_HASH_LEN], size_t n,
 		memcpy(out, leaves[0], CM_HASH_LEN);
 		return;
 	}
-	k = (size_t) split_point(n);
-	mem_root(leaves, k, left);
-	mem_root(leaves + k, n - k, right);
+	k = (size_t) size_split(n);
+	leaves_hash(leaves, k, left);
+	leaves_hash(leaves + k, n - k, right);
 	ldg_node_hash(left, right, out);
 }
 
@@ -80,19 +80,19 @@ ldg_merkle_root(const uint8_t (*leaves)[CM_HASH_LEN], size_t n,
 		cm_sha256("", 0, out);
 		return;
 	}
-	mem_root(leaves, n, out);
+	leaves_hash(leaves, n, out);
 }
 
 /* Walks down from [0, size) towards leaf index, recording each step's
  * sibling range top-down.  Returns the number of siblings. */
 static size_t
-path_spans(uint64_t index, uint64_t size, span sib[STEPS_MAX])
+path_walk(uint64_t index, uint64_t size, span sib[STEPS_MAX])
 {
 	uint64_t lo = 0, hi = size, k;
 	size_t   n = 0;
 
 	while (hi - lo > 1) {
-		k = split_point(hi - lo);
+		k = size_split(hi - lo);
 		if (index < lo + k) {
 			sib[n++] = (span){lo + k, hi};
 			hi = lo + k;
@@ -115,14 +115,14 @@ ldg_merkle_path(const uint8_t (*leaves)[CM_HASH_LEN], size_t n, size_t i,
 
 	if (i >= n)
 		return (CM_EINVAL);
-	ns = path_spans(i, n, sib);
+	ns = path_walk(i, n, sib);
 	/* Reserve first so that a failure leaves out unchanged. */
 	if ((rv = cm_buf_reserve(out, ns * CM_HASH_LEN)) != CM_OK)
 		return (rv);
 	/* RFC 6962 PATH lists the leaf's sibling first: deepest step first. */
 	while (ns-- > 0) {
-		mem_root(leaves + sib[ns].lo,
-		         (size_t) (sib[ns].hi - sib[ns].lo), h);
+		leaves_hash(leaves + sib[ns].lo,
+		            (size_t) (sib[ns].hi - sib[ns].lo), h);
 		memcpy(out->p + out->len, h, CM_HASH_LEN);
 		out->len += CM_HASH_LEN;
 	}
@@ -374,7 +374,7 @@ ldg_tree_inclusion(ldg_node_read_fn read, void *ctx, uint64_t index,
 
 	if (index >= size)
 		return (CM_EINVAL);
-	n = path_spans(index, size, sib);
+	n = path_walk(index, size, sib);
 	/* Only a sibling on the right edge can be incomplete, and below it all
 	 * are complete: proof length + popcount reads at most. */
 	return (spans_append(read, ctx, sib, n, out));
@@ -402,7 +402,7 @@ ldg_tree_consistency(ldg_node_read_fn read, void *ctx, uint64_t size1,
 				sib[n++] = (span){lo, hi};
 			break;
 		}
-		k = split_point(hi - lo);
+		k = size_split(hi - lo);
 		if (size1 <= lo + k) {
 			sib[n++] = (span){lo + k, hi};
 			hi = lo + k;

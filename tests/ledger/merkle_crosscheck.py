@@ -219,6 +219,26 @@ def write_seeds(top):
                 with open(os.path.join(d, name), "wb") as f:
                     f.write(blob)
                 count += 1
+    # test_verifier_edges' cases.
+    a, b, big, mx = b"\xa5" * 32, b"\x5a" * 32, b"\x33" * 32, 2**64 - 1
+    edges = {
+        "ldg_inclusion": [
+            (0, 1, a, a, []), (0, 1, a, a, [b]), (1, 1, a, a, []),
+            (0, 0, a, a, []), (0, 2, a, a, []), (mx, mx, a, a, [big] * 64),
+            (mx - 1, mx, a, a, [big] * 64), (12345, mx, a, a, [big] * 1000)],
+        "ldg_consistency": [
+            (3, 3, a, a, []), (3, 3, a, b, []), (3, 3, a, a, [a]),
+            (0, 0, a, a, []), (0, 0, a, b, []), (0, 5, a, b, []),
+            (0, 5, a, b, [a]), (5, 3, a, b, []), (5, 3, a, b, [big] * 3),
+            (3, 5, a, b, []), (4, 8, a, b, []), (1, mx, a, b, [big] * 1000),
+            (mx - 1, mx, a, b, [big] * 64)],
+    }
+    for sub, cases in edges.items():
+        for k, (x, y, h1, h2, p) in enumerate(cases):
+            blob = struct.pack(">QQ", x, y) + h1 + h2 + b"".join(p)
+            with open(os.path.join(top, sub, "edge_%d" % k), "wb") as f:
+                f.write(blob)
+            count += 1
     print("wrote %d seeds under %s" % (count, top))
     return 0
 
