@@ -59,7 +59,7 @@ fuzz_hdr(cm_bytes in)
 	memcpy(origin, h.origin.p, h.origin.len);
 	origin[h.origin.len] = '\0';
 	if (ldg_hdr_encode(origin, h.kid.p, h.seq, h.time, h.n, h.root.p,
-		&out) != CM_OK)
+	                   &out) != CM_OK)
 		abort();
 	same_or_die(&out, in);
 	cm_buf_fini(&out);
@@ -111,8 +111,8 @@ fuzz_json(cm_bytes in)
 	ldg_params_default(&p);
 	if (ldg_json_records(in, &out, &offs, &n, &p, NULL) == CM_OK) {
 		for (size_t i = 0; i < n; i++) {
-			cm_bytes rec = CM_BYTES(out.p + offs[i],
-			    offs[i + 1] - offs[i]);
+			cm_bytes rec =
+			    CM_BYTES(out.p + offs[i], offs[i + 1] - offs[i]);
 			cm_bytes kind;
 
 			if (cm_cbor_check(rec, NULL) != CM_OK ||
@@ -150,12 +150,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_canonical_if(ldg_genesis_decode(in, &g, NULL), in);
 		break;
 	case 5:
-		fuzz_canonical_if(
-		    ldg_ident_module.kinds[0].decode(in, NULL), in);
+		fuzz_canonical_if(ldg_ident_module.kinds[0].decode(in, NULL),
+		                  in);
 		break;
 	case 6:
-		fuzz_canonical_if(
-		    ldg_attest_module.kinds[0].decode(in, NULL), in);
+		fuzz_canonical_if(ldg_attest_module.kinds[0].decode(in, NULL),
+		                  in);
 		break;
 	default:
 		fuzz_json(in);

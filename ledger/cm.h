@@ -151,8 +151,8 @@ CM_MUST_CHECK cm_err cm_random(void *out, size_t len);
 
 /* An Ed25519 private key.  Owned; release with cm_key_free(). */
 typedef struct cm_key cm_key;
-cm_err cm_key_generate(cm_key **out);
-void   cm_key_free(cm_key *k); /* NULL is a no-op; wipes */
+cm_err                cm_key_generate(cm_key **out);
+void                  cm_key_free(cm_key *k); /* NULL is a no-op; wipes */
 /* The 32-byte public key. */
 void cm_key_public(const cm_key *k, uint8_t out[CM_PUBKEY_LEN]);
 /* PKCS#8 PEM, as `openssl genpkey -algorithm ed25519` writes. */
@@ -166,25 +166,26 @@ CM_MUST_CHECK cm_err cm_key_load(const char *path, cm_key **out, cm_diag *d);
 cm_err cm_key_save(const cm_key *k, const char *path, cm_diag *d);
 /* Signs "tally/v1/" || purpose || 0x00 || msg. */
 cm_err cm_sign(const cm_key *k, const char *purpose, cm_bytes msg,
-    uint8_t out[CM_SIG_LEN]);
+               uint8_t out[CM_SIG_LEN]);
 /* Plain Ed25519 over msg (checkpoint notes). */
 cm_err cm_sign_raw(const cm_key *k, cm_bytes msg, uint8_t out[CM_SIG_LEN]);
 /* CM_OK if sig is a valid Ed25519 signature by pub over the domain-separated
  * message; CM_EBADSIG otherwise. */
 CM_MUST_CHECK cm_err cm_verify(const uint8_t pub[CM_PUBKEY_LEN],
-    const char *purpose, cm_bytes msg, const uint8_t sig[CM_SIG_LEN]);
+                               const char *purpose, cm_bytes msg,
+                               const uint8_t sig[CM_SIG_LEN]);
 CM_MUST_CHECK cm_err cm_verify_raw(const uint8_t pub[CM_PUBKEY_LEN],
-    cm_bytes msg, const uint8_t sig[CM_SIG_LEN]);
+                                   cm_bytes msg, const uint8_t sig[CM_SIG_LEN]);
 /* CM_OK if pub is a canonical encoding of a point that is not of small
  * order; CM_EBADKEY otherwise (the diag says why). */
 CM_MUST_CHECK cm_err cm_pubkey_check(const uint8_t pub[CM_PUBKEY_LEN],
-    cm_diag *d);
+                                     cm_diag      *d);
 /* Key ID = SHA-256(alg byte || public key). */
 void cm_key_id(const uint8_t pub[CM_PUBKEY_LEN], uint8_t out[CM_KEYID_LEN]);
 /* Parses a public key: PEM SPKI, or the one-line form
  * "ed25519:<base64 of the 32 bytes>" that keygen prints. */
-CM_MUST_CHECK cm_err cm_pubkey_parse(cm_bytes text,
-    uint8_t out[CM_PUBKEY_LEN], cm_diag *d);
+CM_MUST_CHECK cm_err cm_pubkey_parse(cm_bytes text, uint8_t out[CM_PUBKEY_LEN],
+                                     cm_diag *d);
 /* The one-line form "ed25519:<base64>", NUL-terminated. */
 cm_err cm_pubkey_format(const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out);
 
@@ -223,9 +224,9 @@ typedef struct cm_cbor_rd {
 	size_t         off;
 	cm_diag       *d;
 } cm_cbor_rd;
-void         cm_cbor_rd_init(cm_cbor_rd *r, cm_bytes in, cm_diag *d);
-cm_cbor_type cm_cbor_rd_peek(const cm_cbor_rd *r);
-bool         cm_cbor_rd_done(const cm_cbor_rd *r); /* off == len */
+void                 cm_cbor_rd_init(cm_cbor_rd *r, cm_bytes in, cm_diag *d);
+cm_cbor_type         cm_cbor_rd_peek(const cm_cbor_rd *r);
+bool                 cm_cbor_rd_done(const cm_cbor_rd *r); /* off == len */
 CM_MUST_CHECK cm_err cm_cbor_rd_uint(cm_cbor_rd *r, uint64_t *out);
 /* Any integer that fits int64. */
 CM_MUST_CHECK cm_err cm_cbor_rd_int(cm_cbor_rd *r, int64_t *out);
@@ -247,18 +248,18 @@ typedef struct cm_cbor_wr {
 	size_t  start;
 	cm_err  err;
 } cm_cbor_wr;
-void   cm_cbor_wr_init(cm_cbor_wr *w, cm_buf *out);
-void   cm_cbor_wr_uint(cm_cbor_wr *w, uint64_t v);
-void   cm_cbor_wr_int(cm_cbor_wr *w, int64_t v);
-void   cm_cbor_wr_bytes(cm_cbor_wr *w, cm_bytes b);
-void   cm_cbor_wr_text(cm_cbor_wr *w, cm_bytes s);
-void   cm_cbor_wr_cstr(cm_cbor_wr *w, const char *s);
-void   cm_cbor_wr_bool(cm_cbor_wr *w, bool v);
-void   cm_cbor_wr_null(cm_cbor_wr *w);
-void   cm_cbor_wr_array(cm_cbor_wr *w, uint64_t n);
-void   cm_cbor_wr_map(cm_cbor_wr *w, uint64_t n);
+void cm_cbor_wr_init(cm_cbor_wr *w, cm_buf *out);
+void cm_cbor_wr_uint(cm_cbor_wr *w, uint64_t v);
+void cm_cbor_wr_int(cm_cbor_wr *w, int64_t v);
+void cm_cbor_wr_bytes(cm_cbor_wr *w, cm_bytes b);
+void cm_cbor_wr_text(cm_cbor_wr *w, cm_bytes s);
+void cm_cbor_wr_cstr(cm_cbor_wr *w, const char *s);
+void cm_cbor_wr_bool(cm_cbor_wr *w, bool v);
+void cm_cbor_wr_null(cm_cbor_wr *w);
+void cm_cbor_wr_array(cm_cbor_wr *w, uint64_t n);
+void cm_cbor_wr_map(cm_cbor_wr *w, uint64_t n);
 /* Appends already-encoded canonical bytes (a nested item). */
-void   cm_cbor_wr_raw(cm_cbor_wr *w, cm_bytes item);
+void                 cm_cbor_wr_raw(cm_cbor_wr *w, cm_bytes item);
 CM_MUST_CHECK cm_err cm_cbor_wr_finish(cm_cbor_wr *w, cm_diag *d);
 /* Canonical order of two text keys: shorter first, then bytewise. */
 int cm_cbor_key_cmp(cm_bytes a, cm_bytes b);
@@ -276,8 +277,8 @@ CM_MUST_CHECK cm_err cm_cbor_to_json(cm_bytes cbor, cm_buf *out, cm_diag *d);
 /* A parsed JSON document, opaque (a jansson value), for tools that need to
  * walk JSON.  Owned; release with cm_json_free(). */
 typedef struct cm_json cm_json;
-CM_MUST_CHECK cm_err cm_json_parse(cm_bytes text, cm_json **out, cm_diag *d);
-void                 cm_json_free(cm_json *j); /* NULL-safe */
+CM_MUST_CHECK cm_err   cm_json_parse(cm_bytes text, cm_json **out, cm_diag *d);
+void                   cm_json_free(cm_json *j); /* NULL-safe */
 /* Borrowed children, valid while the root lives; NULL if absent/wrong type. */
 cm_json    *cm_json_get(const cm_json *obj, const char *key);
 cm_json    *cm_json_at(const cm_json *arr, size_t i);
@@ -292,6 +293,6 @@ bool        cm_json_int(const cm_json *j, int64_t *out);
 const char *cm_json_key_at(const cm_json *obj, size_t i, cm_json **out_val);
 /* The canonical CBOR of j (same rules as cm_json_to_cbor). */
 CM_MUST_CHECK cm_err cm_json_encode_cbor(const cm_json *j, cm_buf *out,
-    cm_diag *d);
+                                         cm_diag *d);
 
 #endif /* LEDGER_CM_H */

@@ -254,7 +254,7 @@ uint32_t
 cm_get_u32be(const uint8_t in[4])
 {
 	return ((uint32_t) in[0] << 24 | (uint32_t) in[1] << 16 |
-	    (uint32_t) in[2] << 8 | in[3]);
+	        (uint32_t) in[2] << 8 | in[3]);
 }
 
 cm_err
@@ -334,7 +334,8 @@ cm_b64_encode(cm_buf *out, cm_bytes in)
 		out->p[out->len++] = (uint8_t) b64_alpha[v >> 12 & 63];
 		out->p[out->len++] =
 		    rem > 1 ? (uint8_t) b64_alpha[v >> 6 & 63] : '=';
-		out->p[out->len++] = rem > 2 ? (uint8_t) b64_alpha[v & 63] : '=';
+		out->p[out->len++] =
+		    rem > 2 ? (uint8_t) b64_alpha[v & 63] : '=';
 	}
 	out->p[out->len] = 0;
 	return (CM_OK);
@@ -379,7 +380,7 @@ cm_b64_decode(cm_buf *out, const char *s, size_t len)
 		    (pad == 2 && (v[1] & 15) != 0))
 			goto bad;
 		uint32_t w = (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12 |
-		    (uint32_t) v[2] << 6 | (uint32_t) v[3];
+		             (uint32_t) v[2] << 6 | (uint32_t) v[3];
 		out->p[out->len++] = (uint8_t) (w >> 16);
 		if (pad < 2)
 			out->p[out->len++] = (uint8_t) (w >> 8);
@@ -470,28 +471,28 @@ digits(const char *s, size_t n, unsigned *out)
 cm_err
 cm_date_parse(const char *s, uint64_t *out_ms)
 {
-	static const unsigned mdays[] = {
-	    31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	size_t   len = strlen(s);
-	unsigned y, m, d, hh = 0, mm = 0, ss = 0;
+	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30,
+	                                 31, 31, 30, 31, 30, 31};
+	size_t                len = strlen(s);
+	unsigned              y, m, d, hh = 0, mm = 0, ss = 0;
 
 	if (len != 10 && len != 19)
 		return (CM_EPROTO);
 	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &m) ||
 	    s[7] != '-' || !digits(s + 8, 2, &d))
 		return (CM_EPROTO);
-	if (len == 19 &&
-	    (s[10] != 'T' || !digits(s + 11, 2, &hh) || s[13] != ':' ||
-		!digits(s + 14, 2, &mm) || s[16] != ':' ||
-		!digits(s + 17, 2, &ss)))
+	if (len == 19 && (s[10] != 'T' || !digits(s + 11, 2, &hh) ||
+	                  s[13] != ':' || !digits(s + 14, 2, &mm) ||
+	                  s[16] != ':' || !digits(s + 17, 2, &ss)))
 		return (CM_EPROTO);
 	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1] ||
 	    hh > 23 || mm > 59 || ss > 59)
 		return (CM_EPROTO);
-	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+	if (m == 2 && d == 29 &&
+	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return (CM_EPROTO);
 	int64_t secs = days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 +
-	    ss - (int64_t) (CM_TZ_OFFSET_MS / 1000);
+	               ss - (int64_t) (CM_TZ_OFFSET_MS / 1000);
 	if (secs < 0)
 		return (CM_EPROTO);
 	*out_ms = (uint64_t) secs * 1000;

@@ -15,14 +15,14 @@
  * the empty tree's root is SHA-256(""). */
 void ldg_leaf_hash(cm_bytes leaf, uint8_t out[CM_HASH_LEN]);
 void ldg_node_hash(const uint8_t left[CM_HASH_LEN],
-    const uint8_t right[CM_HASH_LEN], uint8_t out[CM_HASH_LEN]);
+                   const uint8_t right[CM_HASH_LEN], uint8_t out[CM_HASH_LEN]);
 
 /* In memory, over n leaf hashes (a batch): the root, and the inclusion path
  * of leaf i (appended to out as 32-byte hashes, leaf's sibling first). */
 void   ldg_merkle_root(const uint8_t (*leaves)[CM_HASH_LEN], size_t n,
-      uint8_t out[CM_HASH_LEN]);
-cm_err ldg_merkle_path(const uint8_t (*leaves)[CM_HASH_LEN], size_t n,
-    size_t i, cm_buf *out);
+                       uint8_t out[CM_HASH_LEN]);
+cm_err ldg_merkle_path(const uint8_t (*leaves)[CM_HASH_LEN], size_t n, size_t i,
+                       cm_buf *out);
 
 /* Verifiers (RFC 9162 2.1.3.2 and 2.1.4.2).  proof holds nproof 32-byte
  * hashes.  CM_OK if valid, CM_EVERIFY if not (any bad size, index, length or
@@ -30,11 +30,14 @@ cm_err ldg_merkle_path(const uint8_t (*leaves)[CM_HASH_LEN], size_t n,
  * an empty proof and equal roots; size1 == 0 needs an empty proof (anything
  * is consistent with the empty tree); size1 > size2 is invalid. */
 CM_MUST_CHECK cm_err ldg_verify_inclusion(const uint8_t leaf_hash[CM_HASH_LEN],
-    uint64_t index, uint64_t size, const uint8_t *proof, size_t nproof,
-    const uint8_t root[CM_HASH_LEN]);
+                                          uint64_t index, uint64_t size,
+                                          const uint8_t *proof, size_t nproof,
+                                          const uint8_t root[CM_HASH_LEN]);
 CM_MUST_CHECK cm_err ldg_verify_consistency(uint64_t size1, uint64_t size2,
-    const uint8_t root1[CM_HASH_LEN], const uint8_t root2[CM_HASH_LEN],
-    const uint8_t *proof, size_t nproof);
+                                            const uint8_t  root1[CM_HASH_LEN],
+                                            const uint8_t  root2[CM_HASH_LEN],
+                                            const uint8_t *proof,
+                                            size_t         nproof);
 
 /* Stored trees.  Every complete subtree (level l, index n: leaves
  * [n*2^l, (n+1)*2^l)) is stored once, at a dense position that only grows
@@ -47,26 +50,28 @@ uint64_t ldg_tree_stored_count(uint64_t size);
 /* Reads the stored hash of complete subtree (level, n) into out.  Returns
  * CM_ENOTFOUND if absent, or the storage's error. */
 typedef cm_err (*ldg_node_read_fn)(void *ctx, unsigned level, uint64_t n,
-    uint8_t out[CM_HASH_LEN]);
+                                   uint8_t out[CM_HASH_LEN]);
 /* Called once per hash to store: (stored index, level, n, hash). */
 typedef cm_err (*ldg_node_write_fn)(void *ctx, uint64_t idx, unsigned level,
-    uint64_t n, const uint8_t hash[CM_HASH_LEN]);
+                                    uint64_t      n,
+                                    const uint8_t hash[CM_HASH_LEN]);
 
 /* Appends leaf number n (the tree had n leaves) with its leaf hash: calls
  * write for each new complete subtree, in increasing stored index, reading
  * left siblings with read. */
 cm_err ldg_tree_append(ldg_node_read_fn read, ldg_node_write_fn write,
-    void *ctx, uint64_t n, const uint8_t leaf_hash[CM_HASH_LEN]);
+                       void *ctx, uint64_t n,
+                       const uint8_t leaf_hash[CM_HASH_LEN]);
 /* Root of the first size leaves (any past size). */
 cm_err ldg_tree_root(ldg_node_read_fn read, void *ctx, uint64_t size,
-    uint8_t out[CM_HASH_LEN]);
+                     uint8_t out[CM_HASH_LEN]);
 /* Inclusion proof of leaf index in the tree of size leaves, and consistency
  * proof between sizes size1 <= size2, as RFC 6962 PATH and PROOF; hashes
  * appended to out.  At most 2*ceil(log2 size)+2 node reads each. */
 cm_err ldg_tree_inclusion(ldg_node_read_fn read, void *ctx, uint64_t index,
-    uint64_t size, cm_buf *out);
+                          uint64_t size, cm_buf *out);
 cm_err ldg_tree_consistency(ldg_node_read_fn read, void *ctx, uint64_t size1,
-    uint64_t size2, cm_buf *out);
+                            uint64_t size2, cm_buf *out);
 
 /* ==== Checkpoints and verifier keys (ledger/ldg_note.c) ==================
  * C2SP tlog-checkpoint signed notes with Ed25519 (signed-note type 0x01). */
@@ -88,7 +93,7 @@ typedef struct ldg_vkey {
 CM_MUST_CHECK cm_err ldg_origin_check(const char *origin, cm_diag *d);
 /* Builds the vkey of a public key with name. */
 cm_err ldg_vkey_make(const char *name, const uint8_t pub[CM_PUBKEY_LEN],
-    ldg_vkey *out, cm_diag *d);
+                     ldg_vkey *out, cm_diag *d);
 /* "<name>+<hex id>+<base64(0x01 || pub)>", NUL-terminated, appended. */
 cm_err ldg_vkey_format(const ldg_vkey *vk, cm_buf *out);
 /* Parses the above (surrounding whitespace/newline allowed); refuses a key
@@ -98,17 +103,17 @@ CM_MUST_CHECK cm_err ldg_vkey_parse(cm_bytes text, ldg_vkey *out, cm_diag *d);
 cm_err ldg_checkpoint_body(const ldg_checkpoint *c, cm_buf *out);
 /* Signs c with k (key name = c->origin) and appends the whole note. */
 cm_err ldg_checkpoint_sign(const ldg_checkpoint *c, const cm_key *k,
-    cm_buf *out);
+                           cm_buf *out);
 /* Parses a note and verifies the signature of vk (whose name must equal the
  * origin).  Signature lines of other keys are ignored (witness
  * cosignatures); at most 100 signature lines.  Refuses extension lines,
  * leading zeros, a root that is not 32 bytes, a missing or bad signature by
  * vk.  CM_EPROTO malformed, CM_EBADSIG bad or missing signature. */
 CM_MUST_CHECK cm_err ldg_checkpoint_verify(cm_bytes note, const ldg_vkey *vk,
-    ldg_checkpoint *out, cm_diag *d);
+                                           ldg_checkpoint *out, cm_diag *d);
 /* Parses without verifying (for display); same syntax rules. */
 CM_MUST_CHECK cm_err ldg_checkpoint_parse(cm_bytes note, ldg_checkpoint *out,
-    cm_diag *d);
+                                          cm_diag *d);
 
 /* ==== Unified social credit code (ledger/ldg_uscc.c) =====================
  * GB 32100-2015: 18 characters over 0-9 A-H J-N P-R T U W X Y; the
@@ -138,7 +143,7 @@ typedef unsigned int      ldg_db;
 /* The handle of a database opened at ldg_open (core or a module's). */
 CM_MUST_CHECK cm_err ldg_db_find(ldg_txn *t, const char *name, ldg_db *out);
 cm_err ldg_kv_put(ldg_txn *t, ldg_db db, cm_bytes key, cm_bytes val,
-    unsigned flags);
+                  unsigned flags);
 /* CM_ENOTFOUND if absent. */
 cm_err ldg_kv_get(ldg_txn *t, ldg_db db, cm_bytes key, cm_bytes *out);
 /* Deletes key (val NULL: all its values; else that duplicate).  Refused on
@@ -149,13 +154,12 @@ void   ldg_cursor_close(ldg_cursor *c); /* NULL-safe */
 /* Positioning; each returns CM_ENOTFOUND at the end.  seek: first key >=
  * key; seek_dup: exact key, first value >= val. */
 cm_err ldg_cursor_seek(ldg_cursor *c, cm_bytes key, cm_bytes *out_key,
-    cm_bytes *out_val);
+                       cm_bytes *out_val);
 cm_err ldg_cursor_first(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
 cm_err ldg_cursor_last(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
 cm_err ldg_cursor_next(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
 cm_err ldg_cursor_prev(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
-cm_err ldg_cursor_next_dup(ldg_cursor *c, cm_bytes *out_key,
-    cm_bytes *out_val);
+cm_err ldg_cursor_next_dup(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val);
 
 /* ==== Typed fields of canonical CBOR maps (ledger/ldg_codec.c) ==========
  * Decodes a map into named fields: every key must be listed (unknown keys
@@ -169,21 +173,21 @@ typedef struct ldg_field {
 	cm_bytes    val; /* the value's CBOR item */
 } ldg_field;
 CM_MUST_CHECK cm_err ldg_fields_decode(cm_bytes map, const char *type,
-    ldg_field *f, size_t n, cm_diag *d);
+                                       ldg_field *f, size_t n, cm_diag *d);
 /* Typed getters; CM_EPROTO (naming the field) on a wrong type. */
 CM_MUST_CHECK cm_err ldg_field_uint(const ldg_field *f, uint64_t *out,
-    cm_diag *d);
+                                    cm_diag *d);
 CM_MUST_CHECK cm_err ldg_field_text(const ldg_field *f, cm_bytes *out,
-    cm_diag *d);
+                                    cm_diag *d);
 CM_MUST_CHECK cm_err ldg_field_bytes(const ldg_field *f, cm_bytes *out,
-    cm_diag *d);
+                                     cm_diag *d);
 /* A byte string of exactly len bytes. */
 CM_MUST_CHECK cm_err ldg_field_fixed(const ldg_field *f, size_t len,
-    uint8_t *out, cm_diag *d);
+                                     uint8_t *out, cm_diag *d);
 /* Copies a text field into a NUL-terminated buffer of size cap (no NUL
  * inside, fits). */
 CM_MUST_CHECK cm_err ldg_field_cstr(const ldg_field *f, char *out, size_t cap,
-    cm_diag *d);
+                                    cm_diag *d);
 
 /* ==== Identities ======================================================== */
 typedef enum ldg_role {
@@ -209,8 +213,8 @@ typedef struct ldg_identity {
 	char     name[LDG_NAME_MAX + 1];
 	char     scopes[LDG_MAX_SCOPES][LDG_SCOPE_MAX + 1];
 	size_t   nscopes;
-	uint64_t reg_index;  /* leaf that registered this key */
-	uint64_t end_index;  /* leaf that ended it (rotate/revoke); 0 = active */
+	uint64_t reg_index; /* leaf that registered this key */
+	uint64_t end_index; /* leaf that ended it (rotate/revoke); 0 = active */
 	uint64_t compromised_since; /* log time; 0 = none */
 	char     end_reason[16];    /* "rotated", "revoked", "compromised" */
 } ldg_identity;
@@ -218,7 +222,7 @@ typedef struct ldg_identity {
 /* The identity with key_id (active or not).  CM_ENOTFOUND if never
  * registered. */
 cm_err ldg_identity_get(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
-    ldg_identity *out);
+                        ldg_identity *out);
 /* The current (latest registered) key of organisation uscc. */
 cm_err ldg_identity_by_uscc(ldg_txn *t, const char *uscc, ldg_identity *out);
 bool   ldg_identity_has_scope(const ldg_identity *id, const char *scope);
@@ -287,12 +291,12 @@ typedef struct ldg_module {
 
 /* Reference to an earlier leaf: CM_OK if leaf index exists, is before
  * limit, and hashes to hash; CM_EREF otherwise. */
-CM_MUST_CHECK cm_err ldg_ref_check(ldg_txn *t, uint64_t index,
-    cm_bytes hash, uint64_t limit, cm_diag *d);
+CM_MUST_CHECK cm_err ldg_ref_check(ldg_txn *t, uint64_t index, cm_bytes hash,
+                                   uint64_t limit, cm_diag *d);
 /* Decodes a record's "refs" ([{"h": bstr32, "i": uint}...], optional) and
  * checks each with ldg_ref_check. */
 CM_MUST_CHECK cm_err ldg_record_refs_check(ldg_txn *t, const ldg_record *r,
-    cm_diag *d);
+                                           cm_diag *d);
 
 /* ==== The store ========================================================= */
 typedef struct ldg_params {
@@ -318,18 +322,18 @@ typedef struct ldg_opts {
  * ckpt_key_path is NULL the checkpoint key is made in dir.  origin NULL:
  * "tally.invalid/<16 random hex>".  log_time 0: the clock. */
 cm_err ldg_init(const char *dir, const cm_key *op, const char *origin,
-    const char *ckpt_key_path, const ldg_params *params, uint64_t log_time,
-    cm_diag *d);
+                const char *ckpt_key_path, const ldg_params *params,
+                uint64_t log_time, cm_diag *d);
 
 /* Opens the ledger in dir.  Without the checkpoint key (or with
  * opts->readonly) it is read-only.  Refuses to open for writing when the
  * root recomputed at the latest checkpoint's size differs from that note, or
  * when indexers differ from those recorded (run reindex).  Owned by the
  * caller; release with ldg_close(). */
-cm_err ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out,
-    cm_diag *d);
-void   ldg_close(ldg_store *s); /* NULL-safe */
-bool   ldg_writable(const ldg_store *s);
+cm_err      ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out,
+                     cm_diag *d);
+void        ldg_close(ldg_store *s); /* NULL-safe */
+bool        ldg_writable(const ldg_store *s);
 const char *ldg_origin(const ldg_store *s);
 void        ldg_get_params(const ldg_store *s, ldg_params *out);
 /* The verifier key of the checkpoint key. */
@@ -345,16 +349,16 @@ uint64_t ldg_size(ldg_txn *t);
 cm_err   ldg_leaf_get(ldg_txn *t, uint64_t index, cm_bytes *out);
 cm_err   ldg_root_at(ldg_txn *t, uint64_t size, uint8_t out[CM_HASH_LEN]);
 cm_err   ldg_prove_inclusion(ldg_txn *t, uint64_t index, uint64_t size,
-      cm_buf *out);
+                             cm_buf *out);
 cm_err   ldg_prove_consistency(ldg_txn *t, uint64_t size1, uint64_t size2,
-      cm_buf *out);
+                               cm_buf *out);
 /* The stored note with exactly size (CM_ENOTFOUND if none); size
  * UINT64_MAX: the latest. */
 cm_err ldg_checkpoint_get(ldg_txn *t, uint64_t size, cm_buf *out_note,
-    uint64_t *out_size);
+                          uint64_t *out_size);
 /* The first stored checkpoint with size >= min_size. */
 cm_err ldg_checkpoint_covering(ldg_txn *t, uint64_t min_size, cm_buf *out_note,
-    uint64_t *out_size);
+                               uint64_t *out_size);
 /* The tree size as of log time ms (every batch with log time <= ms). */
 cm_err ldg_size_at_time(ldg_txn *t, uint64_t ms, uint64_t *out);
 /* Node reads made by this txn's proof calls (tests count them). */
@@ -367,10 +371,10 @@ typedef struct ldg_receipt {
 	uint64_t nrecords;
 	uint64_t seq;
 	uint64_t log_time;
-	uint64_t size;         /* tree size after the commit */
-	bool     already;      /* a byte-identical resend */
+	uint64_t size;    /* tree size after the commit */
+	bool     already; /* a byte-identical resend */
 	uint8_t  key_id[CM_KEYID_LEN];
-	cm_buf   checkpoint;   /* the note signed at that commit */
+	cm_buf   checkpoint; /* the note signed at that commit */
 } ldg_receipt;
 void ldg_receipt_fini(ldg_receipt *r);
 
@@ -382,48 +386,53 @@ void ldg_receipt_fini(ldg_receipt *r);
  * Returns CM_OK if the commit happened (even if every batch was refused),
  * else the commit's error. */
 cm_err ldg_append(ldg_store *s, const cm_bytes *batches, size_t n,
-    uint64_t now_ms, ldg_receipt *receipts, cm_err *status, cm_diag *diags);
+                  uint64_t now_ms, ldg_receipt *receipts, cm_err *status,
+                  cm_diag *diags);
 
 /* Builds and signs a batch file: header over recs (each a canonical record)
  * with key k, seq, claimed time. */
 cm_err ldg_batch_build(const char *origin, const cm_key *k, uint64_t seq,
-    uint64_t time_ms, const cm_bytes *recs, size_t nrecs, cm_buf *out,
-    cm_diag *d);
+                       uint64_t time_ms, const cm_bytes *recs, size_t nrecs,
+                       cm_buf *out, cm_diag *d);
 /* The next sequence number for key_id (last + 1, or 1). */
 cm_err ldg_next_seq(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
-    uint64_t *out);
+                    uint64_t *out);
 /* Converts a JSON batch {"records":[{...}]} into canonical record bytes
  * (each appended to out as a CBOR item; offsets in out_offs).  Refs given as
  * {"index": I, "hash": "<hex>"} become {"i": I, "h": bytes}. */
 cm_err ldg_json_records(cm_bytes json, cm_buf *out, size_t **out_offs,
-    size_t *out_n, const ldg_params *p, cm_diag *d);
+                        size_t *out_n, const ldg_params *p, cm_diag *d);
 
 /* Identity record builders (kind "identity", signed by the operator). */
 cm_err ldg_pop_make(const char *origin, const cm_key *newkey, cm_buf *out);
 typedef struct ldg_id_register {
-	ldg_role    role;
-	const char *name;
-	const char *uscc;
+	ldg_role           role;
+	const char        *name;
+	const char        *uscc;
 	const char *const *scopes;
-	size_t      nscopes;
-	uint8_t     pub[CM_PUBKEY_LEN];
-	cm_bytes    pop; /* from ldg_pop_make by the new key */
+	size_t             nscopes;
+	uint8_t            pub[CM_PUBKEY_LEN];
+	cm_bytes           pop; /* from ldg_pop_make by the new key */
 } ldg_id_register;
 cm_err ldg_id_register_record(const char *origin, const cm_key *op,
-    const ldg_id_register *r, cm_buf *out, cm_diag *d);
+                              const ldg_id_register *r, cm_buf *out,
+                              cm_diag *d);
 cm_err ldg_id_rotate_record(const char *origin, const cm_key *op,
-    const uint8_t old_kid[CM_KEYID_LEN], const uint8_t pub[CM_PUBKEY_LEN],
-    cm_bytes pop, cm_buf *out, cm_diag *d);
+                            const uint8_t old_kid[CM_KEYID_LEN],
+                            const uint8_t pub[CM_PUBKEY_LEN], cm_bytes pop,
+                            cm_buf *out, cm_diag *d);
 cm_err ldg_id_revoke_record(const char *origin, const cm_key *op,
-    const uint8_t kid[CM_KEYID_LEN], uint64_t compromised_since,
-    cm_buf *out, cm_diag *d);
+                            const uint8_t kid[CM_KEYID_LEN],
+                            uint64_t compromised_since, cm_buf *out,
+                            cm_diag *d);
 cm_err ldg_id_except_record(const char *origin, const cm_key *op,
-    const char *uscc, const char *reason, cm_buf *out, cm_diag *d);
+                            const char *uscc, const char *reason, cm_buf *out,
+                            cm_diag *d);
 
 /* ---- maintenance ---- */
 /* Full check (docs/cli.md "audit"); first bad leaf in *out_bad. */
 cm_err ldg_audit(ldg_store *s, const cm_bytes *notes, size_t nnotes,
-    uint64_t *out_bad, cm_buf *report, cm_diag *d);
+                 uint64_t *out_bad, cm_buf *report, cm_diag *d);
 /* Rebuilds every derived database from entries. */
 cm_err ldg_reindex(ldg_store *s, cm_diag *d);
 /* Hot copy to an empty dir (no private key copied). */
@@ -448,6 +457,6 @@ cm_err ldg_stats_get(ldg_store *s, ldg_stats *out);
  * dir with MDB_APPEND, committing (durably, default flags) every per_commit
  * values.  *out_ns: elapsed nanoseconds (CLOCK_MONOTONIC). */
 cm_err ldg_bench_raw_append(const char *dir, const cm_bytes *vals, size_t n,
-    size_t per_commit, uint64_t *out_ns, cm_diag *d);
+                            size_t per_commit, uint64_t *out_ns, cm_diag *d);
 
 #endif /* LEDGER_LDG_H */

@@ -23,7 +23,8 @@ seq_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 	ldg_db    db;
 	cm_err    rv;
 
-	if (!cm_bytes_eq(leaf->type, CM_BYTES(LDG_T_HLEAF, strlen(LDG_T_HLEAF))))
+	if (!cm_bytes_eq(leaf->type,
+	                 CM_BYTES(LDG_T_HLEAF, strlen(LDG_T_HLEAF))))
 		return (CM_OK);
 	if ((rv = ldg_hleaf_decode(leaf->bytes, &hl, d)) != CM_OK ||
 	    (rv = ldg_hdr_decode(hl.hdr, &h, d)) != CM_OK ||
@@ -33,13 +34,11 @@ seq_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 	cm_put_u64be(key + CM_KEYID_LEN, h.seq);
 	cm_put_u64be(val, leaf->index);
 	return (ldg_kv_put(t, db, CM_BYTES(key, sizeof(key)), CM_BYTES(val, 8),
-	    LDG_PUT_NOOVERWRITE));
+	                   LDG_PUT_NOOVERWRITE));
 }
 
-static const ldg_indexer seq_indexers[] = {
-    {"seq", 1, seq_dbs, 1, seq_index}};
-const ldg_module ldg_seq_module = {
-    "seq", NULL, 0, seq_indexers, 1, NULL, NULL};
+static const ldg_indexer seq_indexers[] = {{"seq", 1, seq_dbs, 1, seq_index}};
+const ldg_module ldg_seq_module = {"seq", NULL, 0, seq_indexers, 1, NULL, NULL};
 
 /* The header index that (kid, seq) was accepted at, or CM_ENOTFOUND. */
 static cm_err
@@ -81,7 +80,7 @@ ldg_next_seq(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN], uint64_t *out)
 	memset(key + CM_KEYID_LEN, 0xff, 8);
 	rv = ldg_cursor_seek(c, CM_BYTES(key, sizeof(key)), &k, NULL);
 	rv = rv == CM_OK ? ldg_cursor_prev(c, &k, NULL)
-			 : ldg_cursor_last(c, &k, NULL);
+	                 : ldg_cursor_last(c, &k, NULL);
 	if (rv == CM_OK && k.len == sizeof(key) &&
 	    memcmp(k.p, key_id, CM_KEYID_LEN) == 0)
 		*out = cm_get_u64be(k.p + CM_KEYID_LEN) + 1;
@@ -93,24 +92,24 @@ ldg_next_seq(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN], uint64_t *out)
 
 cm_err
 ldg_ref_check(ldg_txn *t, uint64_t index, cm_bytes hash, uint64_t limit,
-    cm_diag *d)
+              cm_diag *d)
 {
 	cm_bytes leaf;
 	uint8_t  lh[CM_HASH_LEN];
 
 	if (hash.len != CM_HASH_LEN)
 		return (cm_fail(d, CM_EREF,
-		    "reference to leaf %llu: hash must be 32 bytes",
-		    (unsigned long long) index));
+		                "reference to leaf %llu: hash must be 32 bytes",
+		                (unsigned long long) index));
 	if (index >= limit || ldg_leaf_get(t, index, &leaf) != CM_OK)
 		return (cm_fail(d, CM_EREF,
-		    "reference to leaf %llu: no such earlier leaf",
-		    (unsigned long long) index));
+		                "reference to leaf %llu: no such earlier leaf",
+		                (unsigned long long) index));
 	ldg_leaf_hash(leaf, lh);
 	if (memcmp(lh, hash.p, CM_HASH_LEN) != 0)
 		return (cm_fail(d, CM_EREF,
-		    "reference to leaf %llu: hash does not match",
-		    (unsigned long long) index));
+		                "reference to leaf %llu: hash does not match",
+		                (unsigned long long) index));
 	return (CM_OK);
 }
 
@@ -146,12 +145,13 @@ ldg_record_refs_check(ldg_txn *t, const ldg_record *r, cm_diag *d)
 			if (ldg_fields_decode(item, NULL, f, 2, d) != CM_OK ||
 			    ldg_field_bytes(&f[0], &h, d) != CM_OK ||
 			    ldg_field_uint(&f[1], &idx, d) != CM_OK)
-				return (cm_fail(d, CM_EREF,
+				return (cm_fail(
+				    d, CM_EREF,
 				    "refs[%llu] must be {\"h\": hash, \"i\": "
 				    "index}",
 				    (unsigned long long) i));
 			if ((rv = ldg_ref_check(t, idx, h, r->header_index,
-				 d)) != CM_OK)
+			                        d)) != CM_OK)
 				return (rv);
 		}
 		return (CM_OK);
@@ -166,10 +166,10 @@ typedef struct apply_ctx {
 	uint64_t   ltime;
 	cm_buf     leaf;
 	cm_buf     hleaf;
-	uint8_t  (*hashes)[CM_HASH_LEN];
-	size_t     nhashes;
-	bool       replay_in_place; /* reindex: entries exist, compare them */
-	uint64_t   replay_size;     /* leaves replayed so far */
+	uint8_t (*hashes)[CM_HASH_LEN];
+	size_t   nhashes;
+	bool     replay_in_place; /* reindex: entries exist, compare them */
+	uint64_t replay_size;     /* leaves replayed so far */
 } apply_ctx;
 
 /* Appends a leaf, or in a reindex checks the stored leaf is these bytes and
@@ -182,8 +182,10 @@ leaf_put(apply_ctx *a, ldg_txn *t, uint64_t idx, cm_bytes leaf, cm_diag *d)
 	if (!a->replay_in_place)
 		return (ldg_tree_put_leaf(t, idx, leaf));
 	if (ldg_leaf_get(t, idx, &old) != CM_OK || !cm_bytes_eq(old, leaf))
-		return (cm_fail(d, CM_ECORRUPT, "leaf %llu differs from the "
-		    "leaf its batch produces", (unsigned long long) idx));
+		return (cm_fail(d, CM_ECORRUPT,
+		                "leaf %llu differs from the "
+		                "leaf its batch produces",
+		                (unsigned long long) idx));
 	return (ldg_tree_node_append(t, idx, leaf));
 }
 
@@ -233,14 +235,14 @@ records_root(apply_ctx *a, const ldg_batchfile *b, uint8_t root[CM_HASH_LEN])
 		ldg_leaf_hash(rec, a->hashes[i]);
 	}
 	ldg_merkle_root((const uint8_t(*)[CM_HASH_LEN]) a->hashes, b->nrecs,
-	    root);
+	                root);
 	return (CM_OK);
 }
 
 static cm_err
 record_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer,
-    uint64_t hidx, const uint8_t hh[CM_HASH_LEN], uint64_t pos, cm_bytes rec,
-    cm_diag *d)
+             uint64_t hidx, const uint8_t hh[CM_HASH_LEN], uint64_t pos,
+             cm_bytes rec, cm_diag *d)
 {
 	ldg_record      r;
 	ldg_leaf        lv;
@@ -253,14 +255,17 @@ record_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer,
 		return (rv == CM_ENONCANON ? rv : CM_EPROTO);
 	if ((k = ldg_kind_find(a->s, r.kind)) == NULL)
 		return (cm_fail(d, CM_EKIND, "unknown record kind \"%.*s\"",
-		    (int) (r.kind.len > 40 ? 40 : r.kind.len), r.kind.p));
+		                (int) (r.kind.len > 40 ? 40 : r.kind.len),
+		                r.kind.p));
 	if (k->decode != NULL && (rv = k->decode(rec, d)) != CM_OK)
 		return (rv);
 	if (!k->may_write(signer, rec, d))
-		return (cm_fail(d, CM_EDENIED, "%s %s may not write this %s "
-		    "record",
-		    ldg_role_name(signer->role),
-		    signer->uscc[0] ? signer->uscc : signer->name, k->name));
+		return (cm_fail(d, CM_EDENIED,
+		                "%s %s may not write this %s "
+		                "record",
+		                ldg_role_name(signer->role),
+		                signer->uscc[0] ? signer->uscc : signer->name,
+		                k->name));
 	r.index = idx;
 	r.header_index = hidx;
 	r.pos = pos;
@@ -275,10 +280,11 @@ record_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer,
 	if ((rv = ldg_rleaf_encode(hh, hidx, pos, rec, &a->leaf)) != CM_OK)
 		return (rv);
 	if (a->leaf.len > a->s->params.max_leaf)
-		return (cm_fail(d, CM_ETOOBIG,
-		    "record leaf %llu would be %zu bytes (limit %llu)",
-		    (unsigned long long) pos, a->leaf.len,
-		    (unsigned long long) a->s->params.max_leaf));
+		return (
+		    cm_fail(d, CM_ETOOBIG,
+		            "record leaf %llu would be %zu bytes (limit %llu)",
+		            (unsigned long long) pos, a->leaf.len,
+		            (unsigned long long) a->s->params.max_leaf));
 	if ((rv = leaf_put(a, t, idx, cm_buf_bytes(&a->leaf), d)) != CM_OK)
 		return (rv);
 	memset(&lv, 0, sizeof(lv));
@@ -297,13 +303,13 @@ hleaf_same(ldg_txn *t, uint64_t hidx, const ldg_batchfile *b)
 	ldg_hleaf hl;
 
 	return (ldg_leaf_get(t, hidx, &leaf) == CM_OK &&
-	    ldg_hleaf_decode(leaf, &hl, NULL) == CM_OK &&
-	    cm_bytes_eq(hl.hdr, b->h.hdr) && cm_bytes_eq(hl.sig, b->h.sig));
+	        ldg_hleaf_decode(leaf, &hl, NULL) == CM_OK &&
+	        cm_bytes_eq(hl.hdr, b->h.hdr) && cm_bytes_eq(hl.sig, b->h.sig));
 }
 
 static cm_err
 batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
-    cm_diag *d)
+            cm_diag *d)
 {
 	ldg_store    *s = a->s;
 	ldg_batchfile b;
@@ -316,38 +322,41 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 	cm_err        rv;
 
 	if (bytes.len > s->params.max_batch_bytes)
-		return (cm_fail(d, CM_ETOOBIG, "batch is %zu bytes (limit %llu)",
-		    bytes.len, (unsigned long long) s->params.max_batch_bytes));
+		return (cm_fail(
+		    d, CM_ETOOBIG, "batch is %zu bytes (limit %llu)", bytes.len,
+		    (unsigned long long) s->params.max_batch_bytes));
 	if ((rv = ldg_batchfile_decode(bytes, &b, d)) != CM_OK)
 		return (rv);
 	if (b.nrecs == 0 || b.nrecs > s->params.max_records)
 		return (cm_fail(d, CM_ETOOBIG,
-		    "batch holds %llu records (1 to %llu allowed)",
-		    (unsigned long long) b.nrecs,
-		    (unsigned long long) s->params.max_records));
+		                "batch holds %llu records (1 to %llu allowed)",
+		                (unsigned long long) b.nrecs,
+		                (unsigned long long) s->params.max_records));
 	if (!cm_bytes_eq(b.h.origin, CM_BYTES(s->origin, strlen(s->origin))))
-		return (cm_fail(d, CM_EORIGIN,
-		    "batch names origin \"%.*s\", this log is \"%s\"",
-		    (int) (b.h.origin.len > 80 ? 80 : b.h.origin.len),
-		    b.h.origin.p, s->origin));
+		return (
+		    cm_fail(d, CM_EORIGIN,
+		            "batch names origin \"%.*s\", this log is \"%s\"",
+		            (int) (b.h.origin.len > 80 ? 80 : b.h.origin.len),
+		            b.h.origin.p, s->origin));
 	rv = ldg_identity_get(t, b.h.kid.p, &signer);
 	if (rv == CM_ENOTFOUND)
 		return (cm_fail(d, CM_EUNKNOWNKEY,
-		    "unknown key: no identity has this key ID"));
+		                "unknown key: no identity has this key ID"));
 	if (rv != CM_OK)
 		return (rv);
 	if (cm_verify(signer.pub, "batch-header", b.h.hdr, b.h.sig.p) != CM_OK)
 		return (cm_fail(d, CM_EBADSIG,
-		    "batch header signature does not verify"));
+		                "batch header signature does not verify"));
 	/* Replays: identical bytes get the original receipt; anything else
 	 * with a used number is a conflict. */
 	if ((rv = seq_lookup(t, b.h.kid.p, b.h.seq, &hidx)) == CM_OK) {
 		if (!hleaf_same(t, hidx, &b))
-			return (cm_fail(d, CM_ESEQCONFLICT,
-			    "sequence conflict: seq %llu was used by a "
-			    "different batch (header leaf %llu)",
-			    (unsigned long long) b.h.seq,
-			    (unsigned long long) hidx));
+			return (
+			    cm_fail(d, CM_ESEQCONFLICT,
+			            "sequence conflict: seq %llu was used by a "
+			            "different batch (header leaf %llu)",
+			            (unsigned long long) b.h.seq,
+			            (unsigned long long) hidx));
 		if ((rv = receipt_fill(t, hidx, rc)) != CM_OK)
 			return (rv);
 		rc->already = true;
@@ -356,18 +365,19 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 		return (rv);
 	}
 	if (signer.end_index != 0)
-		return (cm_fail(d, CM_EKEYREVOKED,
-		    "key %s at leaf %llu; not active",
+		return (cm_fail(
+		    d, CM_EKEYREVOKED, "key %s at leaf %llu; not active",
 		    signer.end_reason, (unsigned long long) signer.end_index));
 	if ((rv = ldg_next_seq(t, b.h.kid.p, &next)) != CM_OK)
 		return (rv);
 	if (b.h.seq != next)
-		return (cm_fail(d, CM_ESEQGAP,
-		    "sequence gap: got seq %llu, expected %llu",
+		return (cm_fail(
+		    d, CM_ESEQGAP, "sequence gap: got seq %llu, expected %llu",
 		    (unsigned long long) b.h.seq, (unsigned long long) next));
 	if (b.h.time + s->params.window_ms < a->ltime ||
 	    b.h.time > a->ltime + s->params.window_ms)
-		return (cm_fail(d, CM_ETIME,
+		return (cm_fail(
+		    d, CM_ETIME,
 		    "claimed time %llu is outside the window of %llu ms "
 		    "around log time %llu",
 		    (unsigned long long) b.h.time,
@@ -377,12 +387,13 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 		return (rv);
 	if (b.h.root.len != CM_HASH_LEN ||
 	    memcmp(root, b.h.root.p, CM_HASH_LEN) != 0)
-		return (cm_fail(d, CM_EBADSIG,
-		    "the header's root does not match the records"));
+		return (
+		    cm_fail(d, CM_EBADSIG,
+		            "the header's root does not match the records"));
 	hidx = size;
 	cm_buf_reset(&a->hleaf);
 	if ((rv = ldg_hleaf_encode(b.h.hdr, b.h.sig, hidx + 1, a->ltime,
-		 &a->hleaf)) != CM_OK)
+	                           &a->hleaf)) != CM_OK)
 		return (rv);
 	if (a->hleaf.len > s->params.max_leaf)
 		return (cm_fail(d, CM_ETOOBIG, "header leaf too large"));
@@ -420,7 +431,7 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 		cm_put_u64be(key + 8, hidx);
 		cm_put_u64be(val, hidx + 1 + b.nrecs);
 		if ((rv = ldg_kv_put(t, db, CM_BYTES(key, 16), CM_BYTES(val, 8),
-			 LDG_PUT_APPEND)) != CM_OK)
+		                     LDG_PUT_APPEND)) != CM_OK)
 			return (rv);
 	}
 	rc->header_index = hidx;
@@ -442,8 +453,8 @@ ldg_receipt_fini(ldg_receipt *r)
 
 static cm_err
 append_once(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
-    ldg_receipt *rcs, cm_err *status, cm_diag *diags, uint64_t *out_first,
-    uint64_t *out_last)
+            ldg_receipt *rcs, cm_err *status, cm_diag *diags,
+            uint64_t *out_first, uint64_t *out_last)
 {
 	ldg_txn  *t = NULL, *nt = NULL;
 	apply_ctx a;
@@ -503,8 +514,8 @@ append_once(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
 
 		if (status[i] != CM_OK && status[i] != CM_EDUPLICATE)
 			continue;
-		rv = ldg_checkpoint_covering(t,
-		    rcs[i].first_record + rcs[i].nrecords,
+		rv = ldg_checkpoint_covering(
+		    t, rcs[i].first_record + rcs[i].nrecords,
 		    &rcs[i].checkpoint, &csize);
 		if (rv != CM_OK)
 			goto out;
@@ -522,7 +533,7 @@ out:
 
 cm_err
 ldg_append(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
-    ldg_receipt *receipts, cm_err *status, cm_diag *diags)
+           ldg_receipt *receipts, cm_err *status, cm_diag *diags)
 {
 	uint64_t first = 0, last = 0;
 	cm_err   rv;
@@ -533,13 +544,13 @@ ldg_append(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
 		cm_buf_reset(&receipts[i].checkpoint);
 	first = last = UINT64_MAX;
 	rv = append_once(s, batches, n, now_ms, receipts, status, diags, &first,
-	    &last);
+	                 &last);
 	if (rv == CM_EMAPFULL) {
 		/* Grow the map (no txn of ours is open now) and retry once. */
 		if ((rv = ldg_env_grow(s->env)) != CM_OK)
 			return (rv);
 		rv = append_once(s, batches, n, now_ms, receipts, status, diags,
-		    &first, &last);
+		                 &first, &last);
 	}
 	if (rv != CM_OK || first == UINT64_MAX)
 		return (rv);
@@ -553,18 +564,19 @@ ldg_append(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
 
 cm_err
 ldg_batch_build(const char *origin, const cm_key *k, uint64_t seq,
-    uint64_t time_ms, const cm_bytes *recs, size_t nrecs, cm_buf *out,
-    cm_diag *d)
+                uint64_t time_ms, const cm_bytes *recs, size_t nrecs,
+                cm_buf *out, cm_diag *d)
 {
-	uint8_t (*hashes)[CM_HASH_LEN] = NULL;
+	uint8_t(*hashes)[CM_HASH_LEN] = NULL;
 	uint8_t root[CM_HASH_LEN], pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
 	uint8_t sig[CM_SIG_LEN];
 	cm_buf  hdr = {0};
 	cm_err  rv;
 
 	if (nrecs == 0)
-		return (cm_fail(d, CM_EINVAL, "a batch needs at least one "
-		    "record"));
+		return (cm_fail(d, CM_EINVAL,
+		                "a batch needs at least one "
+		                "record"));
 	for (size_t i = 0; i < nrecs; i++)
 		if ((rv = cm_cbor_check(recs[i], d)) != CM_OK)
 			return (rv);
@@ -576,11 +588,11 @@ ldg_batch_build(const char *origin, const cm_key *k, uint64_t seq,
 	cm_key_public(k, pub);
 	cm_key_id(pub, kid);
 	if ((rv = ldg_hdr_encode(origin, kid, seq, time_ms, nrecs, root,
-		 &hdr)) != CM_OK ||
+	                         &hdr)) != CM_OK ||
 	    (rv = cm_sign(k, "batch-header", cm_buf_bytes(&hdr), sig)) !=
-		CM_OK ||
+	        CM_OK ||
 	    (rv = ldg_batchfile_encode(cm_buf_bytes(&hdr), sig, recs, nrecs,
-		 out)) != CM_OK)
+	                               out)) != CM_OK)
 		goto out;
 out:
 	cm_free(hashes);
@@ -592,7 +604,7 @@ out:
 
 cm_err
 ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
-    cm_diag *d)
+           cm_diag *d)
 {
 	apply_ctx   a;
 	uint64_t    n = ldg_size(src), i = 0, prev_time = 0;
@@ -616,7 +628,7 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 		*out_bad = i;
 		if ((rv = ldg_leaf_get(src, i, &leaf)) != CM_OK) {
 			rv = cm_fail(d, CM_ECORRUPT, "leaf %llu missing",
-			    (unsigned long long) i);
+			             (unsigned long long) i);
 			goto out;
 		}
 		if ((rv = cm_cbor_check(leaf, d)) != CM_OK ||
@@ -631,12 +643,13 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 				goto out;
 			if (cm_verify(g.op_pub, "genesis", g.stmt, g.sig.p) !=
 			    CM_OK) {
-				rv = cm_fail(d, CM_EBADSIG, "genesis signature "
-				    "does not verify");
+				rv = cm_fail(d, CM_EBADSIG,
+				             "genesis signature "
+				             "does not verify");
 				goto out;
 			}
 			rv = in_place ? ldg_tree_node_append(dst, 0, leaf)
-				      : ldg_tree_put_leaf(dst, 0, leaf);
+			              : ldg_tree_put_leaf(dst, 0, leaf);
 			if (rv != CM_OK)
 				goto out;
 			memset(&lv, 0, sizeof(lv));
@@ -647,9 +660,11 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 			cm_put_u64be(key, g.log_time);
 			cm_put_u64be(key + 8, 0);
 			cm_put_u64be(val, 1);
-			if ((rv = ldg_db_find(dst, LDG_DB_TIME, &tdb)) != CM_OK ||
+			if ((rv = ldg_db_find(dst, LDG_DB_TIME, &tdb)) !=
+			        CM_OK ||
 			    (rv = ldg_kv_put(dst, tdb, CM_BYTES(key, 16),
-				 CM_BYTES(val, 8), LDG_PUT_APPEND)) != CM_OK ||
+			                     CM_BYTES(val, 8),
+			                     LDG_PUT_APPEND)) != CM_OK ||
 			    (rv = ldg_run_indexers(dst, &lv, d)) != CM_OK)
 				goto out;
 			i = 1;
@@ -659,14 +674,17 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 		    (rv = ldg_hdr_decode(hl.hdr, &h, d)) != CM_OK)
 			goto out;
 		if (hl.log_time < prev_time) {
-			rv = cm_fail(d, CM_ECORRUPT, "log time decreases at "
-			    "leaf %llu", (unsigned long long) i);
+			rv = cm_fail(d, CM_ECORRUPT,
+			             "log time decreases at "
+			             "leaf %llu",
+			             (unsigned long long) i);
 			goto out;
 		}
 		if (h.n == 0 || h.n > n - i - 1 || hl.first != i + 1) {
-			rv = cm_fail(d, CM_ECORRUPT, "header leaf %llu: bad "
-			    "record count or first index",
-			    (unsigned long long) i);
+			rv = cm_fail(d, CM_ECORRUPT,
+			             "header leaf %llu: bad "
+			             "record count or first index",
+			             (unsigned long long) i);
 			goto out;
 		}
 		if (h.n > nrecs_cap) {
@@ -692,7 +710,7 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 		}
 		cm_buf_reset(&batch);
 		if ((rv = ldg_batchfile_encode(hl.hdr, hl.sig.p, recs, h.n,
-			 &batch)) != CM_OK)
+		                               &batch)) != CM_OK)
 			goto out;
 		a.ltime = hl.log_time;
 		a.replay_size = i;
@@ -708,7 +726,8 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 				    ldg_leaf_get(dst, i + j, &y) != CM_OK ||
 				    !cm_bytes_eq(x, y)) {
 					*out_bad = i + j;
-					rv = cm_fail(d, CM_ECORRUPT,
+					rv = cm_fail(
+					    d, CM_ECORRUPT,
 					    "leaf %llu differs from the leaf "
 					    "its batch produces",
 					    (unsigned long long) (i + j));

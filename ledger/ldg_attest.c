@@ -19,29 +19,32 @@ static cm_err
 attest_fields(cm_bytes rec, attest *a, cm_diag *d)
 {
 	enum { T, BODY, KIND, REFS, TYPE, SUBJECT, NF };
-	ldg_field f[NF] = {{"t", true}, {"body", true}, {"kind", true},
-	    {"refs", false}, {"type", true}, {"subject", true}};
+	ldg_field  f[NF] = {{"t", true},     {"body", true}, {"kind", true},
+	                    {"refs", false}, {"type", true}, {"subject", true}};
 	cm_cbor_rd r;
 	uint64_t   n;
 	cm_err     rv;
 
 	if ((rv = ldg_fields_decode(rec, "tally/record/v1", f, NF, d)) !=
-		CM_OK ||
+	        CM_OK ||
 	    (rv = ldg_field_text(&f[SUBJECT], &a->subject, d)) != CM_OK ||
 	    (rv = ldg_field_text(&f[TYPE], &a->type, d)) != CM_OK)
 		return (rv);
 	a->body = f[BODY].val;
 	cm_cbor_rd_init(&r, a->body, d);
 	if (cm_cbor_rd_map(&r, &n) != CM_OK)
-		return (cm_fail(d, CM_EPROTO, "attestation: body must be an "
-		    "object"));
+		return (cm_fail(d, CM_EPROTO,
+		                "attestation: body must be an "
+		                "object"));
 	if (a->body.len > 16 * 1024)
-		return (cm_fail(d, CM_ETOOBIG,
+		return (cm_fail(
+		    d, CM_ETOOBIG,
 		    "attestation: body is %zu bytes of CBOR (limit 16384)",
 		    a->body.len));
 	if (a->type.len == 0 || a->type.len > 64)
-		return (cm_fail(d, CM_EPROTO, "attestation: type must be 1..64 "
-		    "bytes"));
+		return (cm_fail(d, CM_EPROTO,
+		                "attestation: type must be 1..64 "
+		                "bytes"));
 	return (CM_OK);
 }
 
@@ -66,18 +69,19 @@ attest_may_write(const ldg_identity *id, cm_bytes rec, cm_diag *d)
 	switch (id->role) {
 	case LDG_ROLE_ENTERPRISE:
 		if (cm_bytes_eq(a.subject,
-			CM_BYTES(id->uscc, strlen(id->uscc))))
+		                CM_BYTES(id->uscc, strlen(id->uscc))))
 			return (true);
-		cm_diag_set(d, "an enterprise may attest only about its own "
-			       "USCC %s",
-		    id->uscc);
+		cm_diag_set(d,
+		            "an enterprise may attest only about its own "
+		            "USCC %s",
+		            id->uscc);
 		return (false);
 	case LDG_ROLE_REGULATOR:
 		dot = memchr(a.type.p, '.', a.type.len);
 		n = dot ? (size_t) (dot - (const char *) a.type.p) : a.type.len;
 		if (n == 0 || n > LDG_SCOPE_MAX) {
 			cm_diag_set(d, "a regulator's attestation type needs a "
-				       "scope prefix such as \"market.\"");
+			               "scope prefix such as \"market.\"");
 			return (false);
 		}
 		memcpy(scope, a.type.p, n);
@@ -85,11 +89,11 @@ attest_may_write(const ldg_identity *id, cm_bytes rec, cm_diag *d)
 		if (ldg_identity_has_scope(id, scope))
 			return (true);
 		cm_diag_set(d, "wrong scope: regulator %s lacks scope \"%s\"",
-		    id->uscc, scope);
+		            id->uscc, scope);
 		return (false);
 	default:
 		cm_diag_set(d, "role %s may not write attestations",
-		    ldg_role_name(id->role));
+		            ldg_role_name(id->role));
 		return (false);
 	}
 }
@@ -125,7 +129,7 @@ attest_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 
 static const ldg_kind attest_kinds[] = {
     {"attestation", attest_decode, attest_may_write, attest_validate}};
-static const ldg_dbspec attest_dbs[] = {{SUBJECT_DB, LDG_DB_DUPSORT}};
+static const ldg_dbspec  attest_dbs[] = {{SUBJECT_DB, LDG_DB_DUPSORT}};
 static const ldg_indexer attest_indexers[] = {
     {"attestation", 1, attest_dbs, 1, attest_index}};
 const ldg_module ldg_attest_module = {

@@ -10,7 +10,7 @@
 
 cm_err
 ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
-    cm_diag *d)
+                  cm_diag *d)
 {
 	cm_cbor_rd r;
 	uint64_t   nkeys;
@@ -36,9 +36,10 @@ ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
 			    memcmp(f[i].name, key.p, key.len) == 0)
 				break;
 		if (i == n)
-			return (cm_fail(d, CM_EPROTO, "unknown field \"%.*s\"%s%s",
-			    (int) (key.len > 40 ? 40 : key.len), key.p,
-			    type ? " in " : "", type ? type : ""));
+			return (
+			    cm_fail(d, CM_EPROTO, "unknown field \"%.*s\"%s%s",
+			            (int) (key.len > 40 ? 40 : key.len), key.p,
+			            type ? " in " : "", type ? type : ""));
 		f[i].present = true;
 		f[i].val = val;
 	}
@@ -46,20 +47,24 @@ ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
 		return (cm_fail(d, CM_EPROTO, "trailing bytes after map"));
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].required && !f[i].present)
-			return (cm_fail(d, CM_EPROTO, "missing field \"%s\"%s%s",
-			    f[i].name, type ? " in " : "", type ? type : ""));
+			return (cm_fail(d, CM_EPROTO,
+			                "missing field \"%s\"%s%s", f[i].name,
+			                type ? " in " : "", type ? type : ""));
 		if (type != NULL && strcmp(f[i].name, "t") == 0) {
 			cm_bytes t;
 
 			if (!f[i].present)
 				return (cm_fail(d, CM_EPROTO,
-				    "missing type \"t\", want %s", type));
+				                "missing type \"t\", want %s",
+				                type));
 			if ((rv = ldg_field_text(&f[i], &t, d)) != CM_OK)
 				return (rv);
 			if (!cm_bytes_eq(t, CM_BYTES(type, strlen(type))))
-				return (cm_fail(d, CM_EPROTO,
+				return (cm_fail(
+				    d, CM_EPROTO,
 				    "type \"%.*s\" where %s was expected",
-				    (int) (t.len > 60 ? 60 : t.len), t.p, type));
+				    (int) (t.len > 60 ? 60 : t.len), t.p,
+				    type));
 		}
 	}
 	return (CM_OK);
@@ -84,7 +89,8 @@ ldg_field_uint(const ldg_field *f, uint64_t *out, cm_diag *d)
 		return (rv);
 	if (cm_cbor_rd_uint(&r, out) != CM_OK || !cm_cbor_rd_done(&r))
 		return (cm_fail(d, CM_EPROTO,
-		    "field \"%s\" must be an unsigned integer", f->name));
+		                "field \"%s\" must be an unsigned integer",
+		                f->name));
 	return (CM_OK);
 }
 
@@ -98,7 +104,7 @@ ldg_field_text(const ldg_field *f, cm_bytes *out, cm_diag *d)
 		return (rv);
 	if (cm_cbor_rd_text(&r, out) != CM_OK || !cm_cbor_rd_done(&r))
 		return (cm_fail(d, CM_EPROTO, "field \"%s\" must be text",
-		    f->name));
+		                f->name));
 	return (CM_OK);
 }
 
@@ -112,7 +118,7 @@ ldg_field_bytes(const ldg_field *f, cm_bytes *out, cm_diag *d)
 		return (rv);
 	if (cm_cbor_rd_bytes(&r, out) != CM_OK || !cm_cbor_rd_done(&r))
 		return (cm_fail(d, CM_EPROTO,
-		    "field \"%s\" must be a byte string", f->name));
+		                "field \"%s\" must be a byte string", f->name));
 	return (CM_OK);
 }
 
@@ -126,8 +132,8 @@ ldg_field_fixed(const ldg_field *f, size_t len, uint8_t *out, cm_diag *d)
 		return (rv);
 	if (b.len != len)
 		return (cm_fail(d, CM_EPROTO,
-		    "field \"%s\" must be %zu bytes, got %zu", f->name, len,
-		    b.len));
+		                "field \"%s\" must be %zu bytes, got %zu",
+		                f->name, len, b.len));
 	memcpy(out, b.p, len);
 	return (CM_OK);
 }
@@ -142,7 +148,7 @@ ldg_field_cstr(const ldg_field *f, char *out, size_t cap, cm_diag *d)
 		return (rv);
 	if (t.len >= cap || memchr(t.p, 0, t.len) != NULL)
 		return (cm_fail(d, CM_EPROTO,
-		    "field \"%s\" too long or holds NUL", f->name));
+		                "field \"%s\" too long or holds NUL", f->name));
 	memcpy(out, t.p, t.len);
 	out[t.len] = '\0';
 	return (CM_OK);
@@ -181,8 +187,9 @@ cm_err
 ldg_hdr_decode(cm_bytes hdr, ldg_hdr *out, cm_diag *d)
 {
 	enum { T, N, KID, SEQ, ROOT, TIME, ORIGIN, NF };
-	ldg_field f[NF] = {{"t", true}, {"n", true}, {"kid", true},
-	    {"seq", true}, {"root", true}, {"time", true}, {"origin", true}};
+	ldg_field f[NF] = {{"t", true},     {"n", true},    {"kid", true},
+	                   {"seq", true},   {"root", true}, {"time", true},
+	                   {"origin", true}};
 	cm_err    rv;
 
 	memset(out, 0, sizeof(*out));
@@ -197,7 +204,7 @@ ldg_hdr_decode(cm_bytes hdr, ldg_hdr *out, cm_diag *d)
 		return (rv);
 	if (out->kid.len != CM_KEYID_LEN || out->root.len != CM_HASH_LEN)
 		return (cm_fail(d, CM_EPROTO,
-		    "batch header: kid and root must be 32 bytes"));
+		                "batch header: kid and root must be 32 bytes"));
 	if (out->seq == 0)
 		return (cm_fail(d, CM_EPROTO, "batch header: seq starts at 1"));
 	out->hdr = hdr;
@@ -208,8 +215,8 @@ cm_err
 ldg_batchfile_decode(cm_bytes in, ldg_batchfile *out, cm_diag *d)
 {
 	enum { T, HDR, SIG, RECS, NF };
-	ldg_field  f[NF] = {
-            {"t", true}, {"hdr", true}, {"sig", true}, {"recs", true}};
+	ldg_field f[NF] = {
+	    {"t", true}, {"hdr", true}, {"sig", true}, {"recs", true}};
 	cm_bytes   hdr;
 	cm_cbor_rd r;
 	cm_err     rv;
@@ -230,13 +237,15 @@ ldg_batchfile_decode(cm_bytes in, ldg_batchfile *out, cm_diag *d)
 		cm_bytes rec;
 
 		if (cm_cbor_rd_bytes(&r, &rec) != CM_OK)
-			return (cm_fail(d, CM_EPROTO,
-			    "batch: record %llu is not a byte string",
-			    (unsigned long long) i));
+			return (
+			    cm_fail(d, CM_EPROTO,
+			            "batch: record %llu is not a byte string",
+			            (unsigned long long) i));
 	}
 	out->recs_item = f[RECS].val;
 	if (out->nrecs != out->h.n)
-		return (cm_fail(d, CM_EPROTO,
+		return (cm_fail(
+		    d, CM_EPROTO,
 		    "batch: header counts %llu records, batch holds %llu",
 		    (unsigned long long) out->h.n,
 		    (unsigned long long) out->nrecs));
@@ -247,8 +256,11 @@ cm_err
 ldg_hleaf_decode(cm_bytes leaf, ldg_hleaf *out, cm_diag *d)
 {
 	enum { T, HDR, SIG, FIRST, LTIME, NF };
-	ldg_field f[NF] = {{"t", true}, {"hdr", true}, {"sig", true},
-	    {"first", true}, {"ltime", true}};
+	ldg_field f[NF] = {{"t", true},
+	                   {"hdr", true},
+	                   {"sig", true},
+	                   {"first", true},
+	                   {"ltime", true}};
 	cm_err    rv;
 
 	if ((rv = check_canonical(leaf, "header leaf", d)) != CM_OK ||
@@ -259,7 +271,8 @@ ldg_hleaf_decode(cm_bytes leaf, ldg_hleaf *out, cm_diag *d)
 	    (rv = ldg_field_uint(&f[LTIME], &out->log_time, d)) != CM_OK)
 		return (rv);
 	if (out->sig.len != CM_SIG_LEN)
-		return (cm_fail(d, CM_EPROTO, "header leaf: sig must be 64 bytes"));
+		return (
+		    cm_fail(d, CM_EPROTO, "header leaf: sig must be 64 bytes"));
 	return (CM_OK);
 }
 
@@ -267,8 +280,11 @@ cm_err
 ldg_rleaf_decode(cm_bytes leaf, ldg_rleaf *out, cm_diag *d)
 {
 	enum { T, HH, HI, POS, REC, NF };
-	ldg_field f[NF] = {{"t", true}, {"hh", true}, {"hi", true},
-	    {"pos", true}, {"rec", true}};
+	ldg_field f[NF] = {{"t", true},
+	                   {"hh", true},
+	                   {"hi", true},
+	                   {"pos", true},
+	                   {"rec", true}};
 	cm_err    rv;
 
 	if ((rv = check_canonical(leaf, "record leaf", d)) != CM_OK ||
@@ -279,7 +295,8 @@ ldg_rleaf_decode(cm_bytes leaf, ldg_rleaf *out, cm_diag *d)
 	    (rv = ldg_field_bytes(&f[REC], &out->rec, d)) != CM_OK)
 		return (rv);
 	if (out->hh.len != CM_HASH_LEN)
-		return (cm_fail(d, CM_EPROTO, "record leaf: hh must be 32 bytes"));
+		return (
+		    cm_fail(d, CM_EPROTO, "record leaf: hh must be 32 bytes"));
 	return (check_canonical(out->rec, "record", d));
 }
 
@@ -304,14 +321,16 @@ ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d)
 		if (cm_bytes_eq(key, CM_BYTES("t", 1))) {
 			if (cm_cbor_rd_text(&r, &val) != CM_OK ||
 			    !cm_bytes_eq(val, CM_BYTES(LDG_T_RECORD,
-						  strlen(LDG_T_RECORD))))
+			                               strlen(LDG_T_RECORD))))
 				return (cm_fail(d, CM_EPROTO,
-				    "record: \"t\" must be %s", LDG_T_RECORD));
+				                "record: \"t\" must be %s",
+				                LDG_T_RECORD));
 			have_t = true;
 		} else if (cm_bytes_eq(key, CM_BYTES("kind", 4))) {
 			if (cm_cbor_rd_text(&r, out) != CM_OK)
-				return (cm_fail(d, CM_EPROTO,
-				    "record: \"kind\" must be text"));
+				return (
+				    cm_fail(d, CM_EPROTO,
+				            "record: \"kind\" must be text"));
 			if (!have_t)
 				break;
 			return (CM_OK);
@@ -319,16 +338,20 @@ ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d)
 			return (CM_EPROTO);
 		}
 	}
-	return (cm_fail(d, CM_EPROTO, "record: needs \"t\": \"%s\" and \"kind\"",
-	    LDG_T_RECORD));
+	return (cm_fail(d, CM_EPROTO,
+	                "record: needs \"t\": \"%s\" and \"kind\"",
+	                LDG_T_RECORD));
 }
 
 static cm_err
 params_decode(cm_bytes item, ldg_params *p, cm_diag *d)
 {
 	enum { BODY, LEAF, BATCH, WINDOW, RECORDS, NF };
-	ldg_field f[NF] = {{"body", true}, {"leaf", true}, {"batch", true},
-	    {"window", true}, {"records", true}};
+	ldg_field f[NF] = {{"body", true},
+	                   {"leaf", true},
+	                   {"batch", true},
+	                   {"window", true},
+	                   {"records", true}};
 	cm_err    rv;
 
 	if ((rv = ldg_fields_decode(item, NULL, f, NF, d)) != CM_OK ||
@@ -341,7 +364,8 @@ params_decode(cm_bytes item, ldg_params *p, cm_diag *d)
 	if (p->max_leaf > 65535 || p->max_leaf < 1024 || p->max_records == 0 ||
 	    p->max_records > 10000 || p->max_batch_bytes > (16u << 20) ||
 	    p->max_body > p->max_leaf)
-		return (cm_fail(d, CM_EPROTO, "genesis: parameters out of range"));
+		return (
+		    cm_fail(d, CM_EPROTO, "genesis: parameters out of range"));
 	return (CM_OK);
 }
 
@@ -359,11 +383,12 @@ suite_decode(cm_bytes item, cm_diag *d)
 		return (rv);
 	if (!cm_bytes_eq(sig, CM_BYTES("ed25519", 7)) ||
 	    !cm_bytes_eq(hash, CM_BYTES("sha-256", 7)))
-		return (cm_fail(d, CM_EPROTO,
-		    "genesis: crypto suite %.*s + %.*s not implemented "
-		    "(only ed25519 + sha-256)",
-		    (int) (sig.len > 20 ? 20 : sig.len), sig.p,
-		    (int) (hash.len > 20 ? 20 : hash.len), hash.p));
+		return (
+		    cm_fail(d, CM_EPROTO,
+		            "genesis: crypto suite %.*s + %.*s not implemented "
+		            "(only ed25519 + sha-256)",
+		            (int) (sig.len > 20 ? 20 : sig.len), sig.p,
+		            (int) (hash.len > 20 ? 20 : hash.len), hash.p));
 	return (CM_OK);
 }
 
@@ -373,9 +398,9 @@ ldg_genesis_decode(cm_bytes leaf, ldg_genesis *out, cm_diag *d)
 	enum { T, SIG, STMT, NF };
 	ldg_field lf[NF] = {{"t", true}, {"sig", true}, {"stmt", true}};
 	enum { ST, OP, CKPT, TIME, SUITE, ORIGIN, PARAMS, NS };
-	ldg_field sf[NS] = {{"t", true}, {"op", true}, {"ckpt", true},
-	    {"time", true}, {"suite", true}, {"origin", true},
-	    {"params", true}};
+	ldg_field sf[NS] = {{"t", true},     {"op", true},    {"ckpt", true},
+	                    {"time", true},  {"suite", true}, {"origin", true},
+	                    {"params", true}};
 	cm_err    rv;
 
 	memset(out, 0, sizeof(*out));
@@ -386,17 +411,18 @@ ldg_genesis_decode(cm_bytes leaf, ldg_genesis *out, cm_diag *d)
 		return (rv);
 	if (out->sig.len != CM_SIG_LEN)
 		return (cm_fail(d, CM_EPROTO, "genesis: sig must be 64 bytes"));
-	if ((rv = check_canonical(out->stmt, "genesis statement", d)) != CM_OK ||
-	    (rv = ldg_fields_decode(out->stmt, LDG_T_GENESIS_STMT, sf, NS, d)) !=
-		CM_OK ||
+	if ((rv = check_canonical(out->stmt, "genesis statement", d)) !=
+	        CM_OK ||
+	    (rv = ldg_fields_decode(out->stmt, LDG_T_GENESIS_STMT, sf, NS,
+	                            d)) != CM_OK ||
 	    (rv = ldg_field_fixed(&sf[OP], CM_PUBKEY_LEN, out->op_pub, d)) !=
-		CM_OK ||
-	    (rv = ldg_field_fixed(&sf[CKPT], CM_PUBKEY_LEN, out->ckpt_pub, d)) !=
-		CM_OK ||
+	        CM_OK ||
+	    (rv = ldg_field_fixed(&sf[CKPT], CM_PUBKEY_LEN, out->ckpt_pub,
+	                          d)) != CM_OK ||
 	    (rv = ldg_field_uint(&sf[TIME], &out->log_time, d)) != CM_OK ||
 	    (rv = suite_decode(sf[SUITE].val, d)) != CM_OK ||
 	    (rv = ldg_field_cstr(&sf[ORIGIN], out->origin, sizeof(out->origin),
-		 d)) != CM_OK ||
+	                         d)) != CM_OK ||
 	    (rv = params_decode(sf[PARAMS].val, &out->params, d)) != CM_OK)
 		return (rv);
 	if ((rv = ldg_origin_check(out->origin, d)) != CM_OK)
@@ -408,7 +434,7 @@ ldg_genesis_decode(cm_bytes leaf, ldg_genesis *out, cm_diag *d)
 
 cm_err
 ldg_genesis_encode(const ldg_genesis *g, const cm_key *op, cm_buf *out,
-    cm_diag *d)
+                   cm_diag *d)
 {
 	cm_buf     stmt = {0};
 	cm_cbor_wr w;
@@ -465,7 +491,7 @@ out:
 
 cm_err
 ldg_hleaf_encode(cm_bytes hdr, cm_bytes sig, uint64_t first, uint64_t ltime,
-    cm_buf *out)
+                 cm_buf *out)
 {
 	cm_cbor_wr w;
 
@@ -486,7 +512,7 @@ ldg_hleaf_encode(cm_bytes hdr, cm_bytes sig, uint64_t first, uint64_t ltime,
 
 cm_err
 ldg_rleaf_encode(const uint8_t hh[CM_HASH_LEN], uint64_t hi, uint64_t pos,
-    cm_bytes rec, cm_buf *out)
+                 cm_bytes rec, cm_buf *out)
 {
 	cm_cbor_wr w;
 
@@ -507,8 +533,8 @@ ldg_rleaf_encode(const uint8_t hh[CM_HASH_LEN], uint64_t hi, uint64_t pos,
 
 cm_err
 ldg_hdr_encode(const char *origin, const uint8_t kid[CM_KEYID_LEN],
-    uint64_t seq, uint64_t time_ms, uint64_t n,
-    const uint8_t root[CM_HASH_LEN], cm_buf *out)
+               uint64_t seq, uint64_t time_ms, uint64_t n,
+               const uint8_t root[CM_HASH_LEN], cm_buf *out)
 {
 	cm_cbor_wr w;
 
@@ -533,7 +559,7 @@ ldg_hdr_encode(const char *origin, const uint8_t kid[CM_KEYID_LEN],
 
 cm_err
 ldg_batchfile_encode(cm_bytes hdr, const uint8_t sig[CM_SIG_LEN],
-    const cm_bytes *recs, size_t n, cm_buf *out)
+                     const cm_bytes *recs, size_t n, cm_buf *out)
 {
 	cm_cbor_wr w;
 

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEYS_DB "id_keys"   /* key ID -> identity state (CBOR) */
-#define ORGS_DB "id_orgs"   /* USCC -> current key ID */
+#define KEYS_DB "id_keys"              /* key ID -> identity state (CBOR) */
+#define ORGS_DB "id_orgs"              /* USCC -> current key ID */
 #define EXCEPT_DB "id_uscc_exceptions" /* USCC -> exception leaf index */
 
 /* ---- state encoding ---- */
@@ -57,16 +57,17 @@ scopes_decode(const ldg_field *f, ldg_identity *id, cm_diag *d)
 	cm_cbor_rd_init(&r, f->val, d);
 	if (cm_cbor_rd_array(&r, &n) != CM_OK || n > LDG_MAX_SCOPES)
 		return (cm_fail(d, CM_EPROTO, "scopes: at most %d texts",
-		    LDG_MAX_SCOPES));
+		                LDG_MAX_SCOPES));
 	id->nscopes = 0;
 	for (uint64_t i = 0; i < n; i++) {
 		cm_bytes s;
 
 		if (cm_cbor_rd_text(&r, &s) != CM_OK || s.len == 0 ||
 		    s.len > LDG_SCOPE_MAX || memchr(s.p, 0, s.len) != NULL)
-			return (cm_fail(d, CM_EPROTO,
-			    "scope %llu must be 1..%d bytes of text",
-			    (unsigned long long) i, LDG_SCOPE_MAX));
+			return (
+			    cm_fail(d, CM_EPROTO,
+			            "scope %llu must be 1..%d bytes of text",
+			            (unsigned long long) i, LDG_SCOPE_MAX));
 		memcpy(id->scopes[i], s.p, s.len);
 		id->scopes[i][s.len] = '\0';
 		id->nscopes++;
@@ -78,25 +79,26 @@ static cm_err
 state_decode(cm_bytes in, const uint8_t kid[CM_KEYID_LEN], ldg_identity *id)
 {
 	enum { T, END, PUB, REG, NAME, ROLE, USCC, SINCE, REASON, SCOPES, NF };
-	ldg_field f[NF] = {{"t", true}, {"end", true}, {"pub", true},
-	    {"reg", true}, {"name", true}, {"role", true}, {"uscc", true},
-	    {"since", true}, {"reason", true}, {"scopes", true}};
+	ldg_field f[NF] = {{"t", true},     {"end", true},   {"pub", true},
+	                   {"reg", true},   {"name", true},  {"role", true},
+	                   {"uscc", true},  {"since", true}, {"reason", true},
+	                   {"scopes", true}};
 	char      role[16];
 
 	memset(id, 0, sizeof(*id));
 	if (ldg_fields_decode(in, "tally/identity-state/v1", f, NF, NULL) !=
-		CM_OK ||
+	        CM_OK ||
 	    ldg_field_uint(&f[END], &id->end_index, NULL) != CM_OK ||
 	    ldg_field_fixed(&f[PUB], CM_PUBKEY_LEN, id->pub, NULL) != CM_OK ||
 	    ldg_field_uint(&f[REG], &id->reg_index, NULL) != CM_OK ||
 	    ldg_field_cstr(&f[NAME], id->name, sizeof(id->name), NULL) !=
-		CM_OK ||
+	        CM_OK ||
 	    ldg_field_cstr(&f[ROLE], role, sizeof(role), NULL) != CM_OK ||
 	    ldg_field_cstr(&f[USCC], id->uscc, sizeof(id->uscc), NULL) !=
-		CM_OK ||
+	        CM_OK ||
 	    ldg_field_uint(&f[SINCE], &id->compromised_since, NULL) != CM_OK ||
 	    ldg_field_cstr(&f[REASON], id->end_reason, sizeof(id->end_reason),
-		NULL) != CM_OK ||
+	                   NULL) != CM_OK ||
 	    scopes_decode(&f[SCOPES], id, NULL) != CM_OK)
 		return (CM_ECORRUPT);
 	id->role = ldg_role_parse(role);
@@ -106,7 +108,7 @@ state_decode(cm_bytes in, const uint8_t kid[CM_KEYID_LEN], ldg_identity *id)
 
 cm_err
 ldg_identity_get(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
-    ldg_identity *out)
+                 ldg_identity *out)
 {
 	cm_bytes v;
 	ldg_db   db;
@@ -114,7 +116,7 @@ ldg_identity_get(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
 
 	if ((rv = ldg_db_find(t, KEYS_DB, &db)) != CM_OK ||
 	    (rv = ldg_kv_get(t, db, CM_BYTES(key_id, CM_KEYID_LEN), &v)) !=
-		CM_OK)
+	        CM_OK)
 		return (rv);
 	return (state_decode(v, key_id, out));
 }
@@ -146,7 +148,7 @@ ldg_identity_has_scope(const ldg_identity *id, const char *scope)
 cm_err
 ldg_uscc_admitted(ldg_txn *t, cm_bytes uscc, cm_diag *d)
 {
-	cm_diag inner;
+	cm_diag  inner;
 	cm_bytes v;
 	ldg_db   db;
 
@@ -157,7 +159,8 @@ ldg_uscc_admitted(ldg_txn *t, cm_bytes uscc, cm_diag *d)
 	    ldg_kv_get(t, db, uscc, &v) == CM_OK)
 		return (CM_OK);
 	return (cm_fail(d, CM_EINVAL, "USCC %.*s invalid: %s",
-	    (int) (uscc.len > 20 ? 20 : uscc.len), uscc.p, inner.msg));
+	                (int) (uscc.len > 20 ? 20 : uscc.len), uscc.p,
+	                inner.msg));
 }
 
 static cm_err
@@ -170,7 +173,7 @@ state_put(ldg_txn *t, const ldg_identity *id)
 	if ((rv = ldg_db_find(t, KEYS_DB, &db)) == CM_OK &&
 	    (rv = state_encode(id, &b)) == CM_OK)
 		rv = ldg_kv_put(t, db, CM_BYTES(id->key_id, CM_KEYID_LEN),
-		    cm_buf_bytes(&b), 0);
+		                cm_buf_bytes(&b), 0);
 	cm_buf_fini(&b);
 	return (rv);
 }
@@ -186,7 +189,7 @@ org_put(ldg_txn *t, const char *uscc, const uint8_t kid[CM_KEYID_LEN])
 	if ((rv = ldg_db_find(t, ORGS_DB, &db)) != CM_OK)
 		return (rv);
 	return (ldg_kv_put(t, db, CM_BYTES(uscc, strlen(uscc)),
-	    CM_BYTES(kid, CM_KEYID_LEN), 0));
+	                   CM_BYTES(kid, CM_KEYID_LEN), 0));
 }
 
 /* ---- identity statements ---- */
@@ -208,15 +211,27 @@ static cm_err
 stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 {
 	enum {
-		T, OP, KID, POP, PUB, NAME, ROLE, USCC, SINCE, ORIGIN, REASON,
-		SCOPES, NF
+		T,
+		OP,
+		KID,
+		POP,
+		PUB,
+		NAME,
+		ROLE,
+		USCC,
+		SINCE,
+		ORIGIN,
+		REASON,
+		SCOPES,
+		NF
 	};
-	ldg_field f[NF] = {{"t", true}, {"op", true}, {"kid", false},
-	    {"pop", false}, {"pub", false}, {"name", false}, {"role", false},
-	    {"uscc", false}, {"since", false}, {"origin", true},
-	    {"reason", false}, {"scopes", false}};
-	char      role[16];
-	cm_err    rv;
+	ldg_field f[NF] = {
+	    {"t", true},      {"op", true},      {"kid", false},
+	    {"pop", false},   {"pub", false},    {"name", false},
+	    {"role", false},  {"uscc", false},   {"since", false},
+	    {"origin", true}, {"reason", false}, {"scopes", false}};
+	char   role[16];
+	cm_err rv;
 
 	memset(st, 0, sizeof(*st));
 	if ((rv = cm_cbor_check(in, d)) != CM_OK ||
@@ -224,10 +239,15 @@ stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 	    (rv = ldg_field_cstr(&f[OP], st->op, sizeof(st->op), d)) != CM_OK ||
 	    (rv = ldg_field_text(&f[ORIGIN], &st->origin, d)) != CM_OK)
 		return (rv);
-#define NEED(i) (f[i].present ? CM_OK : cm_fail(d, CM_EPROTO, \
-	"identity %s: missing \"%s\"", st->op, f[i].name))
-#define NONE(i) (!f[i].present ? CM_OK : cm_fail(d, CM_EPROTO, \
-	"identity %s: unexpected \"%s\"", st->op, f[i].name))
+#define NEED(i)                                                                \
+	(f[i].present ? CM_OK                                                  \
+	              : cm_fail(d, CM_EPROTO, "identity %s: missing \"%s\"",   \
+	                        st->op, f[i].name))
+#define NONE(i)                                                                \
+	(!f[i].present                                                         \
+	     ? CM_OK                                                           \
+	     : cm_fail(d, CM_EPROTO, "identity %s: unexpected \"%s\"", st->op, \
+	               f[i].name))
 	if (strcmp(st->op, "register") == 0) {
 		if ((rv = NEED(POP)) || (rv = NEED(PUB)) || (rv = NEED(NAME)) ||
 		    (rv = NEED(ROLE)) || (rv = NEED(USCC)) ||
@@ -235,69 +255,75 @@ stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 		    (rv = NONE(SINCE)) || (rv = NONE(REASON)) ||
 		    (rv = ldg_field_bytes(&f[POP], &st->pop, d)) ||
 		    (rv = ldg_field_fixed(&f[PUB], CM_PUBKEY_LEN, st->id.pub,
-			 d)) ||
+		                          d)) ||
 		    (rv = ldg_field_cstr(&f[NAME], st->id.name,
-			 sizeof(st->id.name), d)) ||
+		                         sizeof(st->id.name), d)) ||
 		    (rv = ldg_field_cstr(&f[ROLE], role, sizeof(role), d)) ||
 		    (rv = ldg_field_cstr(&f[USCC], st->id.uscc,
-			 sizeof(st->id.uscc), d)) ||
+		                         sizeof(st->id.uscc), d)) ||
 		    (rv = scopes_decode(&f[SCOPES], &st->id, d)))
 			return (rv);
 		st->id.role = ldg_role_parse(role);
 		if (st->id.role == LDG_ROLE_NONE ||
 		    st->id.role == LDG_ROLE_OPERATOR)
-			return (cm_fail(d, CM_EPROTO,
-			    "identity register: role \"%s\" cannot be "
-			    "registered",
-			    role));
+			return (
+			    cm_fail(d, CM_EPROTO,
+			            "identity register: role \"%s\" cannot be "
+			            "registered",
+			            role));
 		if (st->id.name[0] == '\0')
 			return (cm_fail(d, CM_EPROTO, "identity: empty name"));
 	} else if (strcmp(st->op, "rotate") == 0) {
 		if ((rv = NEED(KID)) || (rv = NEED(POP)) || (rv = NEED(PUB)) ||
-		    (rv = NONE(NAME)) || (rv = NONE(ROLE)) || (rv = NONE(USCC)) ||
-		    (rv = NONE(SINCE)) || (rv = NONE(REASON)) ||
-		    (rv = NONE(SCOPES)) ||
+		    (rv = NONE(NAME)) || (rv = NONE(ROLE)) ||
+		    (rv = NONE(USCC)) || (rv = NONE(SINCE)) ||
+		    (rv = NONE(REASON)) || (rv = NONE(SCOPES)) ||
 		    (rv = ldg_field_fixed(&f[KID], CM_KEYID_LEN, st->kid, d)) ||
 		    (rv = ldg_field_bytes(&f[POP], &st->pop, d)) ||
 		    (rv = ldg_field_fixed(&f[PUB], CM_PUBKEY_LEN, st->id.pub,
-			 d)))
+		                          d)))
 			return (rv);
 	} else if (strcmp(st->op, "revoke") == 0) {
-		if ((rv = NEED(KID)) || (rv = NEED(REASON)) || (rv = NONE(POP)) ||
-		    (rv = NONE(PUB)) || (rv = NONE(NAME)) || (rv = NONE(ROLE)) ||
-		    (rv = NONE(USCC)) || (rv = NONE(SCOPES)) ||
+		if ((rv = NEED(KID)) || (rv = NEED(REASON)) ||
+		    (rv = NONE(POP)) || (rv = NONE(PUB)) || (rv = NONE(NAME)) ||
+		    (rv = NONE(ROLE)) || (rv = NONE(USCC)) ||
+		    (rv = NONE(SCOPES)) ||
 		    (rv = ldg_field_fixed(&f[KID], CM_KEYID_LEN, st->kid, d)) ||
 		    (rv = ldg_field_cstr(&f[REASON], st->reason,
-			 sizeof(st->reason), d)))
+		                         sizeof(st->reason), d)))
 			return (rv);
 		if (strcmp(st->reason, "retired") != 0 &&
 		    strcmp(st->reason, "compromised") != 0)
-			return (cm_fail(d, CM_EPROTO, "identity revoke: reason "
-			    "must be retired or compromised"));
+			return (cm_fail(d, CM_EPROTO,
+			                "identity revoke: reason "
+			                "must be retired or compromised"));
 		if (f[SINCE].present) {
 			if (strcmp(st->reason, "compromised") != 0)
-				return (cm_fail(d, CM_EPROTO,
-				    "identity revoke: since only with "
-				    "compromised"));
+				return (
+				    cm_fail(d, CM_EPROTO,
+				            "identity revoke: since only with "
+				            "compromised"));
 			if ((rv = ldg_field_uint(&f[SINCE],
-				 &st->id.compromised_since, d)))
+			                         &st->id.compromised_since, d)))
 				return (rv);
 		}
 	} else if (strcmp(st->op, "except") == 0) {
-		if ((rv = NEED(USCC)) || (rv = NEED(REASON)) || (rv = NONE(POP)) ||
-		    (rv = NONE(PUB)) || (rv = NONE(NAME)) || (rv = NONE(ROLE)) ||
-		    (rv = NONE(KID)) || (rv = NONE(SINCE)) || (rv = NONE(SCOPES)) ||
+		if ((rv = NEED(USCC)) || (rv = NEED(REASON)) ||
+		    (rv = NONE(POP)) || (rv = NONE(PUB)) || (rv = NONE(NAME)) ||
+		    (rv = NONE(ROLE)) || (rv = NONE(KID)) ||
+		    (rv = NONE(SINCE)) || (rv = NONE(SCOPES)) ||
 		    (rv = ldg_field_cstr(&f[USCC], st->id.uscc,
-			 sizeof(st->id.uscc), d)) ||
+		                         sizeof(st->id.uscc), d)) ||
 		    (rv = ldg_field_cstr(&f[REASON], st->except_reason,
-			 sizeof(st->except_reason), d)))
+		                         sizeof(st->except_reason), d)))
 			return (rv);
 		if (strlen(st->id.uscc) != LDG_USCC_LEN)
-			return (cm_fail(d, CM_EPROTO,
+			return (cm_fail(
+			    d, CM_EPROTO,
 			    "identity except: a USCC has 18 characters"));
 	} else {
 		return (cm_fail(d, CM_EPROTO, "identity: unknown op \"%s\"",
-		    st->op));
+		                st->op));
 	}
 #undef NEED
 #undef NONE
@@ -307,19 +333,20 @@ stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 /* The record: {"t", "sig", "kind": "identity", "stmt"}. */
 static cm_err
 ident_record_decode(cm_bytes rec, cm_bytes *out_stmt, cm_bytes *out_sig,
-    cm_diag *d)
+                    cm_diag *d)
 {
 	enum { T, SIG, KIND, STMT, NF };
 	ldg_field f[NF] = {
 	    {"t", true}, {"sig", true}, {"kind", true}, {"stmt", true}};
-	cm_err    rv;
+	cm_err rv;
 
 	if ((rv = ldg_fields_decode(rec, LDG_T_RECORD, f, NF, d)) != CM_OK ||
 	    (rv = ldg_field_bytes(&f[SIG], out_sig, d)) != CM_OK ||
 	    (rv = ldg_field_bytes(&f[STMT], out_stmt, d)) != CM_OK)
 		return (rv);
 	if (out_sig->len != CM_SIG_LEN)
-		return (cm_fail(d, CM_EPROTO, "identity: sig must be 64 bytes"));
+		return (
+		    cm_fail(d, CM_EPROTO, "identity: sig must be 64 bytes"));
 	return (CM_OK);
 }
 
@@ -364,18 +391,20 @@ pop_stmt(cm_bytes origin, const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out)
 
 static cm_err
 pop_verify(cm_bytes origin, const uint8_t pub[CM_PUBKEY_LEN], cm_bytes pop,
-    cm_diag *d)
+           cm_diag *d)
 {
 	cm_buf b = {0};
 	cm_err rv;
 
 	if (pop.len != CM_SIG_LEN)
-		return (cm_fail(d, CM_EBADSIG, "proof of possession must be "
-		    "64 bytes"));
+		return (cm_fail(d, CM_EBADSIG,
+		                "proof of possession must be "
+		                "64 bytes"));
 	if ((rv = pop_stmt(origin, pub, &b)) == CM_OK &&
 	    cm_verify(pub, "identity-pop", cm_buf_bytes(&b), pop.p) != CM_OK)
-		rv = cm_fail(d, CM_EBADSIG,
-		    "proof of possession does not verify for this key");
+		rv =
+		    cm_fail(d, CM_EBADSIG,
+		            "proof of possession does not verify for this key");
 	cm_buf_fini(&b);
 	return (rv);
 }
@@ -383,7 +412,7 @@ pop_verify(cm_bytes origin, const uint8_t pub[CM_PUBKEY_LEN], cm_bytes pop,
 /* A new key: well formed, not the checkpoint or operator key, never seen. */
 static cm_err
 newkey_check(ldg_txn *t, const uint8_t pub[CM_PUBKEY_LEN], cm_bytes origin,
-    cm_bytes pop, uint8_t kid[CM_KEYID_LEN], cm_diag *d)
+             cm_bytes pop, uint8_t kid[CM_KEYID_LEN], cm_diag *d)
 {
 	ldg_identity old;
 	cm_err       rv;
@@ -393,12 +422,14 @@ newkey_check(ldg_txn *t, const uint8_t pub[CM_PUBKEY_LEN], cm_bytes origin,
 	cm_key_id(pub, kid);
 	if (memcmp(kid, t->s->ckpt_kid, CM_KEYID_LEN) == 0 ||
 	    memcmp(kid, t->s->op_kid, CM_KEYID_LEN) == 0)
-		return (cm_fail(d, CM_EBADKEY, "the checkpoint and operator "
-		    "keys cannot be registered as submitter keys"));
+		return (cm_fail(d, CM_EBADKEY,
+		                "the checkpoint and operator "
+		                "keys cannot be registered as submitter keys"));
 	if (ldg_identity_get(t, kid, &old) == CM_OK)
-		return (cm_fail(d, CM_EEXIST, "this key is already registered "
-		    "(leaf %llu); key IDs are unique",
-		    (unsigned long long) old.reg_index));
+		return (cm_fail(d, CM_EEXIST,
+		                "this key is already registered "
+		                "(leaf %llu); key IDs are unique",
+		                (unsigned long long) old.reg_index));
 	return (pop_verify(origin, pub, pop, d));
 }
 
@@ -414,21 +445,25 @@ ident_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 	if ((rv = ident_record_decode(r->rec, &sst, &sig, d)) != CM_OK ||
 	    (rv = stmt_decode(sst, &st, d)) != CM_OK)
 		return (rv);
-	if (!cm_bytes_eq(st.origin, CM_BYTES(t->s->origin,
-					strlen(t->s->origin))))
-		return (cm_fail(d, CM_EORIGIN, "identity statement names "
-		    "another origin"));
+	if (!cm_bytes_eq(st.origin,
+	                 CM_BYTES(t->s->origin, strlen(t->s->origin))))
+		return (cm_fail(d, CM_EORIGIN,
+		                "identity statement names "
+		                "another origin"));
 	if (cm_verify(t->s->op_pub, "identity", sst, sig.p) != CM_OK)
-		return (cm_fail(d, CM_EBADSIG, "identity statement is not "
-		    "signed by the operator"));
+		return (cm_fail(d, CM_EBADSIG,
+		                "identity statement is not "
+		                "signed by the operator"));
 	if (strcmp(st.op, "register") == 0) {
-		if ((rv = ldg_uscc_admitted(t, CM_BYTES(st.id.uscc,
-						 strlen(st.id.uscc)),
-			 d)) != CM_OK)
+		if ((rv = ldg_uscc_admitted(
+		         t, CM_BYTES(st.id.uscc, strlen(st.id.uscc)), d)) !=
+		    CM_OK)
 			return (rv);
 		if (ldg_identity_by_uscc(t, st.id.uscc, &cur) == CM_OK &&
 		    cur.end_index == 0)
-			return (cm_fail(d, CM_EEXIST, "%s already has an "
+			return (cm_fail(
+			    d, CM_EEXIST,
+			    "%s already has an "
 			    "active key (leaf %llu); rotate or revoke it",
 			    st.id.uscc, (unsigned long long) cur.reg_index));
 		return (newkey_check(t, st.id.pub, st.origin, st.pop, kid, d));
@@ -436,19 +471,24 @@ ident_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 	if (strcmp(st.op, "rotate") == 0 || strcmp(st.op, "revoke") == 0) {
 		if (ldg_identity_get(t, st.kid, &cur) != CM_OK)
 			return (cm_fail(d, CM_EUNKNOWNKEY, "%s: unknown key",
-			    st.op));
+			                st.op));
 		if (cur.role == LDG_ROLE_OPERATOR)
-			return (cm_fail(d, CM_EDENIED, "%s: the operator key "
-			    "is fixed by genesis", st.op));
+			return (cm_fail(d, CM_EDENIED,
+			                "%s: the operator key "
+			                "is fixed by genesis",
+			                st.op));
 		if (cur.end_index != 0)
-			return (cm_fail(d, CM_EKEYREVOKED, "%s: key already "
-			    "%s", st.op, cur.end_reason));
+			return (cm_fail(d, CM_EKEYREVOKED,
+			                "%s: key already "
+			                "%s",
+			                st.op, cur.end_reason));
 		if (strcmp(st.op, "rotate") == 0)
 			return (newkey_check(t, st.id.pub, st.origin, st.pop,
-			    kid, d));
+			                     kid, d));
 		if (st.id.compromised_since > r->log_time)
-			return (cm_fail(d, CM_EINVAL, "revoke: since is after "
-			    "the log time"));
+			return (cm_fail(d, CM_EINVAL,
+			                "revoke: since is after "
+			                "the log time"));
 		return (CM_OK);
 	}
 	/* except */
@@ -481,7 +521,7 @@ ident_index_record(ldg_txn *t, const ldg_record *r, cm_diag *d)
 			return (rv);
 		cm_put_u64be(key, r->index);
 		return (ldg_kv_put(t, db, CM_BYTES(st.id.uscc, LDG_USCC_LEN),
-		    CM_BYTES(key, 8), 0));
+		                   CM_BYTES(key, 8), 0));
 	}
 	if ((rv = ldg_identity_get(t, st.kid, &cur)) != CM_OK)
 		return (rv == CM_ENOTFOUND ? CM_ECORRUPT : rv);
@@ -501,7 +541,8 @@ ident_index_record(ldg_txn *t, const ldg_record *r, cm_diag *d)
 		return (org_put(t, nid.uscc, nid.key_id));
 	}
 	snprintf(cur.end_reason, sizeof(cur.end_reason),
-	    strcmp(st.reason, "compromised") == 0 ? "compromised" : "revoked");
+	         strcmp(st.reason, "compromised") == 0 ? "compromised"
+	                                               : "revoked");
 	cur.compromised_since = st.id.compromised_since;
 	return (state_put(t, &cur));
 }
@@ -550,9 +591,9 @@ ldg_pop_make(const char *origin, const cm_key *newkey, cm_buf *out)
 
 	cm_key_public(newkey, pub);
 	if ((rv = pop_stmt(CM_BYTES(origin, strlen(origin)), pub, &b)) ==
-		CM_OK &&
+	        CM_OK &&
 	    (rv = cm_sign(newkey, "identity-pop", cm_buf_bytes(&b), sig)) ==
-		CM_OK)
+	        CM_OK)
 		rv = cm_buf_append(out, sig, CM_SIG_LEN);
 	cm_buf_fini(&b);
 	return (rv);
@@ -583,7 +624,7 @@ ident_wrap(const cm_key *op, cm_bytes st, cm_buf *out, cm_diag *d)
 
 static cm_err
 ident_finish(const cm_key *op, cm_cbor_wr *w, cm_buf *st, cm_buf *out,
-    cm_diag *d)
+             cm_diag *d)
 {
 	cm_err rv = cm_cbor_wr_finish(w, d);
 
@@ -595,7 +636,7 @@ ident_finish(const cm_key *op, cm_cbor_wr *w, cm_buf *st, cm_buf *out,
 
 cm_err
 ldg_id_register_record(const char *origin, const cm_key *op,
-    const ldg_id_register *r, cm_buf *out, cm_diag *d)
+                       const ldg_id_register *r, cm_buf *out, cm_diag *d)
 {
 	cm_buf     st = {0};
 	cm_cbor_wr w;
@@ -628,8 +669,9 @@ ldg_id_register_record(const char *origin, const cm_key *op,
 
 cm_err
 ldg_id_rotate_record(const char *origin, const cm_key *op,
-    const uint8_t old_kid[CM_KEYID_LEN], const uint8_t pub[CM_PUBKEY_LEN],
-    cm_bytes pop, cm_buf *out, cm_diag *d)
+                     const uint8_t old_kid[CM_KEYID_LEN],
+                     const uint8_t pub[CM_PUBKEY_LEN], cm_bytes pop,
+                     cm_buf *out, cm_diag *d)
 {
 	cm_buf     st = {0};
 	cm_cbor_wr w;
@@ -653,8 +695,8 @@ ldg_id_rotate_record(const char *origin, const cm_key *op,
 
 cm_err
 ldg_id_revoke_record(const char *origin, const cm_key *op,
-    const uint8_t kid[CM_KEYID_LEN], uint64_t compromised_since, cm_buf *out,
-    cm_diag *d)
+                     const uint8_t kid[CM_KEYID_LEN],
+                     uint64_t compromised_since, cm_buf *out, cm_diag *d)
 {
 	cm_buf     st = {0};
 	cm_cbor_wr w;
@@ -680,7 +722,7 @@ ldg_id_revoke_record(const char *origin, const cm_key *op,
 
 cm_err
 ldg_id_except_record(const char *origin, const cm_key *op, const char *uscc,
-    const char *reason, cm_buf *out, cm_diag *d)
+                     const char *reason, cm_buf *out, cm_diag *d)
 {
 	cm_buf     st = {0};
 	cm_cbor_wr w;

@@ -31,22 +31,22 @@ typedef struct ldg_dbent {
 } ldg_dbent;
 
 struct ldg_store {
-	ldg_env    *env;
-	char       *dir;
-	bool        writable;
-	cm_key     *ckpt_key; /* NULL when read-only */
-	ldg_vkey    vkey;
-	char        origin[LDG_ORIGIN_MAX + 1];
-	uint8_t     op_pub[CM_PUBKEY_LEN];
-	uint8_t     op_kid[CM_KEYID_LEN];
-	uint8_t     ckpt_kid[CM_KEYID_LEN];
-	ldg_params  params;
+	ldg_env          *env;
+	char             *dir;
+	bool              writable;
+	cm_key           *ckpt_key; /* NULL when read-only */
+	ldg_vkey          vkey;
+	char              origin[LDG_ORIGIN_MAX + 1];
+	uint8_t           op_pub[CM_PUBKEY_LEN];
+	uint8_t           op_kid[CM_KEYID_LEN];
+	uint8_t           ckpt_kid[CM_KEYID_LEN];
+	ldg_params        params;
 	const ldg_module *mods[LDG_MAX_MODULES];
-	size_t      nmods;
-	ldg_dbent   dbs[LDG_MAX_DBS];
-	size_t      ndbs;
-	ldg_db      db_entries, db_nodes, db_ckpt, db_meta, db_time;
-	bool        have_genesis;
+	size_t            nmods;
+	ldg_dbent         dbs[LDG_MAX_DBS];
+	size_t            ndbs;
+	ldg_db            db_entries, db_nodes, db_ckpt, db_meta, db_time;
+	bool              have_genesis;
 };
 
 struct ldg_txn {
@@ -59,22 +59,22 @@ struct ldg_txn {
 
 /* ---- ldg_lmdb.c ---- */
 cm_err ldg_env_open(const char *dir, bool readonly, uint64_t mapsize,
-    ldg_env **out, cm_diag *d);
+                    ldg_env **out, cm_diag *d);
 void   ldg_env_close(ldg_env *e);
 /* Begins a txn (nested when parent is set).  Adopts a size grown by
  * another process; clears stale readers and retries once when full. */
-cm_err ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write,
-    ldg_txn **out);
+cm_err ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out);
 /* Commits and frees t (even on failure). */
 CM_MUST_CHECK cm_err ldg_txn_commit(ldg_txn *t);
 /* Opens (creating when create) a named database in t. */
 cm_err ldg_env_dbi(ldg_txn *t, const char *name, unsigned flags, bool create,
-    ldg_db *out);
+                   ldg_db *out);
 /* Doubles the map size; no txn of this process may be open. */
 cm_err ldg_env_grow(ldg_env *e);
 cm_err ldg_env_copy(ldg_env *e, const char *dir, cm_diag *d);
 void   ldg_env_info(ldg_env *e, uint64_t *out_mapsize, uint64_t *out_used,
-      unsigned *out_readers, unsigned *out_maxreaders, unsigned *out_flags);
+                    unsigned *out_readers, unsigned *out_maxreaders,
+                    unsigned *out_flags);
 cm_err ldg_db_count(ldg_txn *t, ldg_db db, uint64_t *out);
 /* Empties (drops contents of) a derived database. */
 cm_err ldg_db_clear(ldg_txn *t, ldg_db db);
@@ -97,21 +97,21 @@ typedef struct ldg_batchfile {
 	uint64_t nrecs;
 } ldg_batchfile;
 CM_MUST_CHECK cm_err ldg_batchfile_decode(cm_bytes in, ldg_batchfile *out,
-    cm_diag *d);
+                                          cm_diag *d);
 
 typedef struct ldg_hleaf {
 	cm_bytes hdr, sig;
 	uint64_t first, log_time;
 } ldg_hleaf;
 CM_MUST_CHECK cm_err ldg_hleaf_decode(cm_bytes leaf, ldg_hleaf *out,
-    cm_diag *d);
+                                      cm_diag *d);
 
 typedef struct ldg_rleaf {
 	cm_bytes hh, rec;
 	uint64_t hi, pos;
 } ldg_rleaf;
 CM_MUST_CHECK cm_err ldg_rleaf_decode(cm_bytes leaf, ldg_rleaf *out,
-    cm_diag *d);
+                                      cm_diag *d);
 
 typedef struct ldg_genesis {
 	cm_bytes   stmt, sig;
@@ -122,7 +122,7 @@ typedef struct ldg_genesis {
 	uint64_t   log_time;
 } ldg_genesis;
 CM_MUST_CHECK cm_err ldg_genesis_decode(cm_bytes leaf, ldg_genesis *out,
-    cm_diag *d);
+                                        cm_diag *d);
 
 /* The "t" of a leaf (any type), without other checks. */
 CM_MUST_CHECK cm_err ldg_leaf_type(cm_bytes leaf, cm_bytes *out);
@@ -131,16 +131,16 @@ CM_MUST_CHECK cm_err ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d);
 
 /* Encoders (ldg_codec.c); each appends one canonical item to out. */
 cm_err ldg_genesis_encode(const ldg_genesis *g, const cm_key *op, cm_buf *out,
-    cm_diag *d);
+                          cm_diag *d);
 cm_err ldg_hleaf_encode(cm_bytes hdr, cm_bytes sig, uint64_t first,
-    uint64_t ltime, cm_buf *out);
+                        uint64_t ltime, cm_buf *out);
 cm_err ldg_rleaf_encode(const uint8_t hh[CM_HASH_LEN], uint64_t hi,
-    uint64_t pos, cm_bytes rec, cm_buf *out);
+                        uint64_t pos, cm_bytes rec, cm_buf *out);
 cm_err ldg_hdr_encode(const char *origin, const uint8_t kid[CM_KEYID_LEN],
-    uint64_t seq, uint64_t time_ms, uint64_t n,
-    const uint8_t root[CM_HASH_LEN], cm_buf *out);
+                      uint64_t seq, uint64_t time_ms, uint64_t n,
+                      const uint8_t root[CM_HASH_LEN], cm_buf *out);
 cm_err ldg_batchfile_encode(cm_bytes hdr, const uint8_t sig[CM_SIG_LEN],
-    const cm_bytes *recs, size_t n, cm_buf *out);
+                            const cm_bytes *recs, size_t n, cm_buf *out);
 
 /* Store internals (ldg_store.c). */
 cm_err ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf);
@@ -150,14 +150,14 @@ cm_err ldg_tree_node_append(ldg_txn *t, uint64_t index, cm_bytes leaf);
  * src, derived databases emptied first) or into a scratch store whose
  * entries are written and compared.  *out_bad: the first bad leaf, or
  * UINT64_MAX. */
-cm_err ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place,
-    uint64_t *out_bad, cm_diag *d);
+cm_err ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
+                  cm_diag *d);
 cm_err ldg_meta_get(ldg_txn *t, const char *key, cm_bytes *out);
 cm_err ldg_meta_put(ldg_txn *t, const char *key, cm_bytes val);
 /* Calls every indexer of the store on leaf. */
 cm_err ldg_run_indexers(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d);
 /* Marks every indexer as caught up to size (in t). */
-cm_err ldg_indexers_mark(ldg_txn *t, uint64_t size);
+cm_err          ldg_indexers_mark(ldg_txn *t, uint64_t size);
 const ldg_kind *ldg_kind_find(const ldg_store *s, cm_bytes name);
 /* Last log time (genesis time for a fresh ledger). */
 cm_err ldg_last_log_time(ldg_txn *t, uint64_t *out);

@@ -20,7 +20,7 @@ member_cmp(const void *a, const void *b)
 	const member *x = a, *y = b;
 
 	return (cm_cbor_key_cmp(CM_BYTES(x->key, strlen(x->key)),
-	    CM_BYTES(y->key, strlen(y->key))));
+	                        CM_BYTES(y->key, strlen(y->key))));
 }
 
 static cm_err
@@ -42,7 +42,8 @@ refs_encode(cm_cbor_wr *w, const cm_json *refs, cm_diag *d)
 		if (ref == NULL || cm_json_len(ref) != 2 || hs == NULL ||
 		    !cm_json_int(cm_json_get(ref, "index"), &idx) || idx < 0) {
 			cm_buf_fini(&h);
-			return (cm_fail(d, CM_EPROTO,
+			return (cm_fail(
+			    d, CM_EPROTO,
 			    "refs[%zu] must be {\"index\": N, \"hash\": "
 			    "\"<64 hex>\"}",
 			    i));
@@ -51,7 +52,8 @@ refs_encode(cm_cbor_wr *w, const cm_json *refs, cm_diag *d)
 		if (hl != 64 || cm_hex_decode(&h, hs, hl) != CM_OK) {
 			cm_buf_fini(&h);
 			return (cm_fail(d, CM_EPROTO,
-			    "refs[%zu]: hash must be 64 hex digits", i));
+			                "refs[%zu]: hash must be 64 hex digits",
+			                i));
 		}
 		cm_cbor_wr_map(w, 2);
 		cm_cbor_wr_cstr(w, "h");
@@ -65,7 +67,7 @@ refs_encode(cm_cbor_wr *w, const cm_json *refs, cm_diag *d)
 
 static cm_err
 record_encode(const cm_json *obj, size_t ri, cm_buf *out, const ldg_params *p,
-    cm_diag *d)
+              cm_diag *d)
 {
 	member    *m = NULL;
 	size_t     n = cm_json_len(obj), start = out->len;
@@ -75,13 +77,15 @@ record_encode(const cm_json *obj, size_t ri, cm_buf *out, const ldg_params *p,
 
 	if (!cm_json_is_object(obj))
 		return (cm_fail(d, CM_EPROTO, "records[%zu] must be an object",
-		    ri));
+		                ri));
 	if (cm_json_get(obj, "t") != NULL)
-		return (cm_fail(d, CM_EPROTO, "records[%zu]: \"t\" is added by "
-		    "tally, do not give it", ri));
+		return (cm_fail(d, CM_EPROTO,
+		                "records[%zu]: \"t\" is added by "
+		                "tally, do not give it",
+		                ri));
 	if (cm_json_str(cm_json_get(obj, "kind"), NULL) == NULL)
-		return (cm_fail(d, CM_EPROTO, "records[%zu]: needs \"kind\"",
-		    ri));
+		return (
+		    cm_fail(d, CM_EPROTO, "records[%zu]: needs \"kind\"", ri));
 	if ((m = cm_calloc(n + 1, sizeof(*m))) == NULL)
 		return (CM_ENOMEM);
 	for (size_t i = 0; i < n; i++)
@@ -102,7 +106,8 @@ record_encode(const cm_json *obj, size_t ri, cm_buf *out, const ldg_params *p,
 			rv = cm_json_encode_cbor(m[i].val, &item, d);
 			if (rv == CM_OK && strcmp(m[i].key, "body") == 0 &&
 			    item.len > p->max_body)
-				rv = cm_fail(d, CM_ETOOBIG,
+				rv = cm_fail(
+				    d, CM_ETOOBIG,
 				    "records[%zu]: body is %zu bytes of CBOR "
 				    "(limit %llu)",
 				    ri, item.len,
@@ -114,17 +119,19 @@ record_encode(const cm_json *obj, size_t ri, cm_buf *out, const ldg_params *p,
 	if (rv == CM_OK)
 		rv = cm_cbor_wr_finish(&w, d);
 	if (rv == CM_OK && out->len - start > p->max_leaf)
-		rv = cm_fail(d, CM_ETOOBIG, "records[%zu] is %zu bytes (limit "
-		    "%llu)", ri, out->len - start,
-		    (unsigned long long) p->max_leaf);
+		rv = cm_fail(d, CM_ETOOBIG,
+		             "records[%zu] is %zu bytes (limit "
+		             "%llu)",
+		             ri, out->len - start,
+		             (unsigned long long) p->max_leaf);
 	cm_buf_fini(&item);
 	cm_free(m);
 	return (rv);
 }
 
 cm_err
-ldg_json_records(cm_bytes json, cm_buf *out, size_t **out_offs,
-    size_t *out_n, const ldg_params *p, cm_diag *d)
+ldg_json_records(cm_bytes json, cm_buf *out, size_t **out_offs, size_t *out_n,
+                 const ldg_params *p, cm_diag *d)
 {
 	cm_json *root = NULL, *recs;
 	size_t  *offs = NULL, n;
@@ -137,14 +144,17 @@ ldg_json_records(cm_bytes json, cm_buf *out, size_t **out_offs,
 	recs = cm_json_get(root, "records");
 	if (!cm_json_is_object(root) || cm_json_len(root) != 1 ||
 	    recs == NULL || !cm_json_is_array(recs)) {
-		rv = cm_fail(d, CM_EPROTO, "a batch is {\"records\": [...]} "
-		    "and nothing else");
+		rv = cm_fail(d, CM_EPROTO,
+		             "a batch is {\"records\": [...]} "
+		             "and nothing else");
 		goto out;
 	}
 	n = cm_json_len(recs);
 	if (n == 0 || n > p->max_records) {
-		rv = cm_fail(d, CM_ETOOBIG, "a batch holds 1 to %llu records, "
-		    "got %zu", (unsigned long long) p->max_records, n);
+		rv = cm_fail(d, CM_ETOOBIG,
+		             "a batch holds 1 to %llu records, "
+		             "got %zu",
+		             (unsigned long long) p->max_records, n);
 		goto out;
 	}
 	if ((offs = cm_calloc(n + 1, sizeof(*offs))) == NULL) {
@@ -159,9 +169,10 @@ ldg_json_records(cm_bytes json, cm_buf *out, size_t **out_offs,
 	}
 	offs[n] = out->len;
 	if (out->len > p->max_batch_bytes) {
-		rv = cm_fail(d, CM_ETOOBIG, "batch records total %zu bytes "
-		    "(limit %llu)", out->len,
-		    (unsigned long long) p->max_batch_bytes);
+		rv = cm_fail(d, CM_ETOOBIG,
+		             "batch records total %zu bytes "
+		             "(limit %llu)",
+		             out->len, (unsigned long long) p->max_batch_bytes);
 		goto out;
 	}
 	*out_offs = offs;

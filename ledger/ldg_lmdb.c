@@ -78,12 +78,12 @@ bool
 ldg_env_flags_durable(unsigned flags)
 {
 	return ((flags & (MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC |
-		    MDB_WRITEMAP)) == 0);
+	                  MDB_WRITEMAP)) == 0);
 }
 
 cm_err
 ldg_env_open(const char *dir, bool readonly, uint64_t mapsize, ldg_env **out,
-    cm_diag *d)
+             cm_diag *d)
 {
 	ldg_env *e;
 	int      rc;
@@ -97,9 +97,8 @@ ldg_env_open(const char *dir, bool readonly, uint64_t mapsize, ldg_env **out,
 		goto fail;
 	if ((rc = mdb_env_set_maxdbs(e->env, LDG_MAX_DBS)) != 0 ||
 	    (rc = mdb_env_set_maxreaders(e->env, LDG_MAX_READERS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(e->env, mapsize ? mapsize
-						      : LDG_DEFAULT_MAPSIZE)) !=
-		0)
+	    (rc = mdb_env_set_mapsize(
+	         e->env, mapsize ? mapsize : LDG_DEFAULT_MAPSIZE)) != 0)
 		goto fail;
 	/* Mode 0600: the data directory is confidential. */
 	if ((rc = mdb_env_open(e->env, dir, flags, 0600)) != 0)
@@ -109,7 +108,7 @@ ldg_env_open(const char *dir, bool readonly, uint64_t mapsize, ldg_env **out,
 	return (CM_OK);
 fail:
 	cm_diag_set(d, "cannot open LMDB environment %s: %s", dir,
-	    mdb_strerror(rc));
+	            mdb_strerror(rc));
 	if (e->env != NULL)
 		mdb_env_close(e->env);
 	cm_free(e);
@@ -138,8 +137,8 @@ ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
 		return (CM_ENOMEM);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		rc = mdb_txn_begin(s->env->env,
-		    parent ? (MDB_txn *) parent->mdb : NULL,
-		    write ? 0 : MDB_RDONLY, &txn);
+		                   parent ? (MDB_txn *) parent->mdb : NULL,
+		                   write ? 0 : MDB_RDONLY, &txn);
 		if (rc == MDB_MAP_RESIZED) {
 			/* Another process grew the map: adopt its size. */
 			if (mdb_env_set_mapsize(s->env->env, 0) != 0)
@@ -187,12 +186,12 @@ ldg_txn_end(ldg_txn *t)
 
 cm_err
 ldg_env_dbi(ldg_txn *t, const char *name, unsigned flags, bool create,
-    ldg_db *out)
+            ldg_db *out)
 {
 	unsigned mflags = (create ? MDB_CREATE : 0) |
-	    ((flags & LDG_DB_DUPSORT) ? MDB_DUPSORT : 0);
-	MDB_dbi  dbi;
-	int      rc = mdb_dbi_open((MDB_txn *) t->mdb, name, mflags, &dbi);
+	                  ((flags & LDG_DB_DUPSORT) ? MDB_DUPSORT : 0);
+	MDB_dbi dbi;
+	int     rc = mdb_dbi_open((MDB_txn *) t->mdb, name, mflags, &dbi);
 
 	if (rc != 0)
 		return (err_from_mdb(rc));
@@ -217,13 +216,14 @@ ldg_env_copy(ldg_env *e, const char *dir, cm_diag *d)
 
 	if (rc != 0)
 		return (cm_fail(d, err_from_mdb(rc), "backup to %s failed: %s",
-		    dir, mdb_strerror(rc)));
+		                dir, mdb_strerror(rc)));
 	return (CM_OK);
 }
 
 void
 ldg_env_info(ldg_env *e, uint64_t *out_mapsize, uint64_t *out_used,
-    unsigned *out_readers, unsigned *out_maxreaders, unsigned *out_flags)
+             unsigned *out_readers, unsigned *out_maxreaders,
+             unsigned *out_flags)
 {
 	MDB_envinfo info;
 	MDB_stat    st;
@@ -310,8 +310,8 @@ ldg_kv_del(ldg_txn *t, ldg_db db, cm_bytes key, const cm_bytes *val)
 		return (CM_EDENIED);
 	if (val != NULL)
 		v = val_of(*val);
-	return (err_from_mdb(
-	    mdb_del((MDB_txn *) t->mdb, db, &k, val ? &v : NULL)));
+	return (
+	    err_from_mdb(mdb_del((MDB_txn *) t->mdb, db, &k, val ? &v : NULL)));
 }
 
 cm_err
@@ -342,7 +342,7 @@ ldg_cursor_close(ldg_cursor *c)
 
 static cm_err
 cursor_op(ldg_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op,
-    cm_bytes *out_key, cm_bytes *out_val)
+          cm_bytes *out_key, cm_bytes *out_val)
 {
 	int rc = mdb_cursor_get(c->c, k, v, op);
 
@@ -357,7 +357,7 @@ cursor_op(ldg_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op,
 
 cm_err
 ldg_cursor_seek(ldg_cursor *c, cm_bytes key, cm_bytes *out_key,
-    cm_bytes *out_val)
+                cm_bytes *out_val)
 {
 	MDB_val k = val_of(key), v = {0, NULL};
 
@@ -421,7 +421,7 @@ bench_now_ns(void)
 
 cm_err
 ldg_bench_raw_append(const char *dir, const cm_bytes *vals, size_t n,
-    size_t per_commit, uint64_t *out_ns, cm_diag *d)
+                     size_t per_commit, uint64_t *out_ns, cm_diag *d)
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
@@ -434,7 +434,7 @@ ldg_bench_raw_append(const char *dir, const cm_bytes *vals, size_t n,
 		return (cm_fail(d, CM_EINVAL, "per_commit must be at least 1"));
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return (cm_fail(d, CM_EIO, "cannot create %s: %s", dir,
-		    strerror(errno)));
+		                strerror(errno)));
 	if ((rc = mdb_env_create(&env)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(env, 4)) != 0 ||
 	    (rc = mdb_env_set_mapsize(env, LDG_DEFAULT_MAPSIZE)) != 0 ||
@@ -453,7 +453,8 @@ ldg_bench_raw_append(const char *dir, const cm_bytes *vals, size_t n,
 		uint8_t key[8];
 		MDB_val k, v;
 
-		if (txn == NULL && (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
+		if (txn == NULL &&
+		    (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0)
 			goto out;
 		cm_put_u64be(key, i);
 		k.mv_size = sizeof(key);
@@ -474,7 +475,7 @@ out:
 		mdb_txn_abort(txn);
 	if (rc != 0)
 		cm_diag_set(d, "raw LMDB append in %s: %s", dir,
-		    mdb_strerror(rc));
+		            mdb_strerror(rc));
 	if (env != NULL)
 		mdb_env_close(env);
 	return (err_from_mdb(rc));

@@ -38,9 +38,10 @@ db_compare(ldg_txn *a, ldg_txn *b, const char *name, cm_diag *d)
 	ra = ldg_db_find(a, name, &da);
 	rb = ldg_db_find(b, name, &db);
 	if (ra != CM_OK || rb != CM_OK)
-		return (ra == rb ? CM_OK
-				 : cm_fail(d, CM_ECORRUPT,
-				       "database %s missing on one side", name));
+		return (ra == rb
+		            ? CM_OK
+		            : cm_fail(d, CM_ECORRUPT,
+		                      "database %s missing on one side", name));
 	if ((rv = ldg_cursor_open(a, da, &ca)) != CM_OK ||
 	    (rv = ldg_cursor_open(b, db, &cb)) != CM_OK)
 		goto out;
@@ -49,7 +50,8 @@ db_compare(ldg_txn *a, ldg_txn *b, const char *name, cm_diag *d)
 	for (;; n++) {
 		if (ra != CM_OK || rb != CM_OK) {
 			if (ra != rb)
-				rv = cm_fail(d, CM_ECORRUPT,
+				rv = cm_fail(
+				    d, CM_ECORRUPT,
 				    "derived database %s: %s entries than a "
 				    "rebuild (differs at entry %llu)",
 				    name, ra == CM_OK ? "more" : "fewer",
@@ -57,7 +59,8 @@ db_compare(ldg_txn *a, ldg_txn *b, const char *name, cm_diag *d)
 			break;
 		}
 		if (!cm_bytes_eq(ka, kb) || !cm_bytes_eq(va, vb)) {
-			rv = cm_fail(d, CM_ECORRUPT,
+			rv = cm_fail(
+			    d, CM_ECORRUPT,
 			    "derived database %s differs from a rebuild at "
 			    "entry %llu",
 			    name, (unsigned long long) n);
@@ -74,7 +77,7 @@ out:
 
 static cm_err
 checkpoints_audit(ldg_txn *t, const cm_bytes *notes, size_t nnotes,
-    cm_buf *report, cm_diag *d)
+                  cm_buf *report, cm_diag *d)
 {
 	ldg_cursor    *c = NULL;
 	cm_bytes       k, v;
@@ -92,16 +95,17 @@ checkpoints_audit(ldg_txn *t, const cm_bytes *notes, size_t nnotes,
 		    cp.size != cm_get_u64be(k.p) || cp.size > size ||
 		    ldg_root_at(t, cp.size, root) != CM_OK ||
 		    memcmp(root, cp.root, CM_HASH_LEN) != 0) {
-			rv = cm_fail(d, CM_ECORRUPT,
+			rv = cm_fail(
+			    d, CM_ECORRUPT,
 			    "stored checkpoint %llu does not verify or does "
 			    "not match the tree",
 			    (unsigned long long) (k.len == 8 ? cm_get_u64be(k.p)
-							     : 0));
+			                                     : 0));
 			goto out;
 		}
 	}
 	cm_buf_printf(report, "stored checkpoints: %llu verified\n",
-	    (unsigned long long) n);
+	              (unsigned long long) n);
 	for (size_t i = 0; i < nnotes; i++) {
 		cm_diag inner;
 
@@ -109,12 +113,13 @@ checkpoints_audit(ldg_txn *t, const cm_bytes *notes, size_t nnotes,
 		if (ldg_checkpoint_verify(notes[i], &t->s->vkey, &cp, &inner) !=
 		    CM_OK) {
 			rv = cm_fail(d, CM_EVERIFY, "given checkpoint %zu: %s",
-			    i + 1, inner.msg);
+			             i + 1, inner.msg);
 			goto out;
 		}
 		if (cp.size > size || ldg_root_at(t, cp.size, root) != CM_OK ||
 		    memcmp(root, cp.root, CM_HASH_LEN) != 0) {
-			rv = cm_fail(d, CM_EVERIFY,
+			rv = cm_fail(
+			    d, CM_EVERIFY,
 			    "given checkpoint %zu (size %llu) is not "
 			    "consistent with this log: the log was rewritten "
 			    "or forked",
@@ -129,21 +134,23 @@ out:
 }
 
 cm_err
-ldg_audit(ldg_store *s, const cm_bytes *notes, size_t nnotes,
-    uint64_t *out_bad, cm_buf *report, cm_diag *d)
+ldg_audit(ldg_store *s, const cm_bytes *notes, size_t nnotes, uint64_t *out_bad,
+          cm_buf *report, cm_diag *d)
 {
-	char       tmpl[4096];
+	char        tmpl[4096];
 	const char *tmp = getenv("TMPDIR");
-	ldg_store *x = NULL;
-	ldg_txn   *src = NULL, *dst = NULL;
-	cm_err     rv;
+	ldg_store  *x = NULL;
+	ldg_txn    *src = NULL, *dst = NULL;
+	cm_err      rv;
 
 	*out_bad = UINT64_MAX;
 	snprintf(tmpl, sizeof(tmpl), "%s/tally-audit-XXXXXX",
-	    tmp && *tmp ? tmp : "/tmp");
+	         tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(tmpl) == NULL)
-		return (cm_fail(d, CM_EIO, "cannot make a scratch directory: "
-		    "%s", strerror(errno)));
+		return (cm_fail(d, CM_EIO,
+		                "cannot make a scratch directory: "
+		                "%s",
+		                strerror(errno)));
 	/* The scratch store: same modules and identity, no signing key. */
 	if ((x = cm_calloc(1, sizeof(*x))) == NULL) {
 		rv = CM_ENOMEM;
@@ -169,7 +176,8 @@ ldg_audit(ldg_store *s, const cm_bytes *notes, size_t nnotes,
 		goto out;
 	if ((rv = ldg_replay(src, dst, false, out_bad, d)) != CM_OK)
 		goto out;
-	cm_buf_printf(report,
+	cm_buf_printf(
+	    report,
 	    "leaves: %llu replayed (canonical form, genesis, signatures, "
 	    "sequences, key status, kinds, references, log time)\n",
 	    (unsigned long long) ldg_size(src));
@@ -182,10 +190,11 @@ ldg_audit(ldg_store *s, const cm_bytes *notes, size_t nnotes,
 			goto out;
 	}
 	cm_buf_printf(report, "databases: %zu compared with a rebuild\n",
-	    s->ndbs - 2);
+	              s->ndbs - 2);
 	if ((rv = checkpoints_audit(src, notes, nnotes, report, d)) != CM_OK)
 		goto out;
-	cm_buf_printf(report,
+	cm_buf_printf(
+	    report,
 	    "note: rewriting entries and nodes together is caught only by "
 	    "checkpoints held outside the data directory (--checkpoint)\n");
 out:
@@ -208,8 +217,9 @@ ldg_reindex(ldg_store *s, cm_diag *d)
 	cm_err   rv;
 
 	if (!s->writable)
-		return (cm_fail(d, CM_EREADONLY, "reindex needs the checkpoint "
-		    "key (the ledger is read-only)"));
+		return (cm_fail(d, CM_EREADONLY,
+		                "reindex needs the checkpoint "
+		                "key (the ledger is read-only)"));
 	if ((rv = ldg_txn_begin(s, NULL, true, &t)) != CM_OK)
 		goto out;
 	for (size_t i = 0; i < s->ndbs; i++) {
@@ -232,14 +242,15 @@ ldg_reindex(ldg_store *s, cm_diag *d)
 		uint8_t        root[CM_HASH_LEN];
 
 		if ((rv = ldg_checkpoint_get(t, UINT64_MAX, &note, &size)) !=
-			CM_OK ||
+		        CM_OK ||
 		    (rv = ldg_checkpoint_verify(cm_buf_bytes(&note), &s->vkey,
-			 &cp, d)) != CM_OK ||
+		                                &cp, d)) != CM_OK ||
 		    (rv = ldg_root_at(t, cp.size, root)) != CM_OK)
 			goto out;
 		if (memcmp(root, cp.root, CM_HASH_LEN) != 0) {
-			rv = cm_fail(d, CM_ECORRUPT, "rebuilt tree does not "
-			    "match the latest checkpoint");
+			rv = cm_fail(d, CM_ECORRUPT,
+			             "rebuilt tree does not "
+			             "match the latest checkpoint");
 			goto out;
 		}
 	}
@@ -260,14 +271,15 @@ ldg_backup(ldg_store *s, const char *dir, cm_diag *d)
 	if (mkdir(dir, 0700) != 0) {
 		if (errno != EEXIST)
 			return (cm_fail(d, CM_EIO, "cannot create %s: %s", dir,
-			    strerror(errno)));
+			                strerror(errno)));
 		if ((dp = opendir(dir)) == NULL)
 			return (cm_fail(d, CM_EIO, "cannot read %s", dir));
 		while ((e = readdir(dp)) != NULL)
 			if (strcmp(e->d_name, ".") != 0 &&
 			    strcmp(e->d_name, "..") != 0) {
 				closedir(dp);
-				return (cm_fail(d, CM_EEXIST,
+				return (cm_fail(
+				    d, CM_EEXIST,
 				    "%s is not empty; refusing to back up "
 				    "into it",
 				    dir));
@@ -287,7 +299,7 @@ ldg_stats_get(ldg_store *s, ldg_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	ldg_env_info(s->env, &out->map_size, &out->map_used, &out->readers,
-	    &out->max_readers, &out->env_flags);
+	             &out->max_readers, &out->env_flags);
 	out->durable = ldg_env_flags_durable(out->env_flags);
 	if ((rv = ldg_read_begin(s, &t)) != CM_OK)
 		return (rv);
@@ -297,7 +309,7 @@ ldg_stats_get(ldg_store *s, ldg_stats *out)
 		goto out;
 	for (size_t i = 0; i < s->ndbs && i < 64; i++) {
 		snprintf(out->dbs[i].name, sizeof(out->dbs[i].name), "%s",
-		    s->dbs[i].name);
+		         s->dbs[i].name);
 		if (s->dbs[i].open)
 			ldg_db_count(t, s->dbs[i].dbi, &out->dbs[i].entries);
 		out->ndbs++;

@@ -82,7 +82,7 @@ ldg_dbs_open(ldg_store *s, ldg_txn *t, bool create)
 
 	for (size_t i = 0; i < s->ndbs; i++) {
 		rv = ldg_env_dbi(t, s->dbs[i].name, s->dbs[i].flags, create,
-		    &s->dbs[i].dbi);
+		                 &s->dbs[i].dbi);
 		if (rv == CM_ENOTFOUND && !create)
 			continue; /* read-only and not there yet: empty */
 		if (rv != CM_OK)
@@ -137,8 +137,8 @@ ldg_meta_get(ldg_txn *t, const char *key, cm_bytes *out)
 cm_err
 ldg_meta_put(ldg_txn *t, const char *key, cm_bytes val)
 {
-	return (ldg_kv_put(t, t->s->db_meta, CM_BYTES(key, strlen(key)), val,
-	    0));
+	return (
+	    ldg_kv_put(t, t->s->db_meta, CM_BYTES(key, strlen(key)), val, 0));
 }
 
 cm_err
@@ -153,7 +153,8 @@ ldg_run_indexers(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 
 			if ((rv = ix->index(t, leaf, d)) != CM_OK) {
 				cm_diag_set(d, "indexer %s failed at leaf %llu",
-				    ix->name, (unsigned long long) leaf->index);
+				            ix->name,
+				            (unsigned long long) leaf->index);
 				return (rv);
 			}
 		}
@@ -206,13 +207,15 @@ indexers_check(ldg_txn *t, uint64_t size, cm_diag *d)
 			nours++;
 			indexer_key(ix, key, sizeof(key));
 			if (ldg_meta_get(t, key, &v) != CM_OK || v.len != 12)
-				return (cm_fail(d, CM_EINVAL,
+				return (cm_fail(
+				    d, CM_EINVAL,
 				    "indexer %s has not indexed this ledger; "
 				    "run tally ledger reindex",
 				    ix->name));
 			if (cm_get_u32be(v.p) != ix->version ||
 			    cm_get_u64be(v.p + 4) != size)
-				return (cm_fail(d, CM_EINVAL,
+				return (cm_fail(
+				    d, CM_EINVAL,
 				    "indexer %s is at version %u up to leaf "
 				    "%llu, want version %u up to %llu; run "
 				    "tally ledger reindex",
@@ -228,7 +231,8 @@ indexers_check(ldg_txn *t, uint64_t size, cm_diag *d)
 		nrecorded++;
 	ldg_cursor_close(c);
 	if (nrecorded != nours)
-		return (cm_fail(d, CM_EINVAL,
+		return (cm_fail(
+		    d, CM_EINVAL,
 		    "this ledger was indexed by %zu indexers, this program "
 		    "has %zu; run tally ledger reindex",
 		    nrecorded, nours));
@@ -247,8 +251,7 @@ node_read(void *ctx, unsigned level, uint64_t n, uint8_t out[CM_HASH_LEN])
 
 	t->node_reads++;
 	cm_put_u64be(key, ldg_tree_stored_index(level, n));
-	if ((rv = ldg_kv_get(t, t->s->db_nodes, CM_BYTES(key, 8), &v)) !=
-	    CM_OK)
+	if ((rv = ldg_kv_get(t, t->s->db_nodes, CM_BYTES(key, 8), &v)) != CM_OK)
 		return (rv == CM_ENOTFOUND ? CM_ECORRUPT : rv);
 	if (v.len != CM_HASH_LEN)
 		return (CM_ECORRUPT);
@@ -258,7 +261,7 @@ node_read(void *ctx, unsigned level, uint64_t n, uint8_t out[CM_HASH_LEN])
 
 static cm_err
 node_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
-    const uint8_t hash[CM_HASH_LEN])
+           const uint8_t hash[CM_HASH_LEN])
 {
 	ldg_txn *t = ctx;
 	uint8_t  key[8];
@@ -267,7 +270,7 @@ node_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
 	(void) n;
 	cm_put_u64be(key, idx);
 	return (ldg_kv_put(t, t->s->db_nodes, CM_BYTES(key, 8),
-	    CM_BYTES(hash, CM_HASH_LEN), LDG_PUT_APPEND));
+	                   CM_BYTES(hash, CM_HASH_LEN), LDG_PUT_APPEND));
 }
 
 cm_err
@@ -280,7 +283,7 @@ ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf)
 	/* MDB_APPEND refuses any key that is not after the last: entries
 	 * grows by exactly one, in order. */
 	rv = ldg_kv_put(t, t->s->db_entries, CM_BYTES(key, 8), leaf,
-	    LDG_PUT_APPEND);
+	                LDG_PUT_APPEND);
 	if (rv != CM_OK)
 		return (rv == CM_EEXIST ? CM_ECORRUPT : rv);
 	ldg_leaf_hash(leaf, lh);
@@ -371,7 +374,7 @@ ldg_checkpoint_store(ldg_txn *t, uint64_t size, cm_buf *out)
 		return (rv);
 	cm_put_u64be(key, size);
 	return (ldg_kv_put(t, t->s->db_ckpt, CM_BYTES(key, 8),
-	    cm_buf_bytes(out), LDG_PUT_APPEND));
+	                   cm_buf_bytes(out), LDG_PUT_APPEND));
 }
 
 static cm_err
@@ -390,7 +393,7 @@ ckpt_copy(cm_bytes k, cm_bytes v, cm_buf *out_note, uint64_t *out_size)
 
 cm_err
 ldg_checkpoint_get(ldg_txn *t, uint64_t size, cm_buf *out_note,
-    uint64_t *out_size)
+                   uint64_t *out_size)
 {
 	ldg_cursor *c = NULL;
 	cm_bytes    k, v;
@@ -415,7 +418,7 @@ ldg_checkpoint_get(ldg_txn *t, uint64_t size, cm_buf *out_note,
 
 cm_err
 ldg_checkpoint_covering(ldg_txn *t, uint64_t min_size, cm_buf *out_note,
-    uint64_t *out_size)
+                        uint64_t *out_size)
 {
 	ldg_cursor *c = NULL;
 	cm_bytes    k, v;
@@ -471,7 +474,7 @@ ldg_size_at_time(ldg_txn *t, uint64_t ms, uint64_t *out)
 		cm_put_u64be(key + 8, 0);
 		rv = ldg_cursor_seek(c, CM_BYTES(key, 16), &k, &v);
 		rv = rv == CM_OK ? ldg_cursor_prev(c, &k, &v)
-				 : ldg_cursor_last(c, &k, &v);
+		                 : ldg_cursor_last(c, &k, &v);
 	}
 	if (rv == CM_OK && v.len == 8)
 		*out = cm_get_u64be(v.p);
@@ -514,7 +517,7 @@ modules_add(ldg_store *s, const ldg_module *m)
 	for (size_t i = 0; i < m->nindexers; i++)
 		for (size_t j = 0; j < m->indexers[i].ndbs; j++)
 			if ((rv = db_add(s, m->indexers[i].dbs[j].name,
-				 m->indexers[i].dbs[j].flags)) != CM_OK)
+			                 m->indexers[i].dbs[j].flags)) != CM_OK)
 				return (rv);
 	return (CM_OK);
 }
@@ -570,7 +573,8 @@ genesis_load(ldg_store *s, ldg_txn *t, cm_diag *d)
 	cm_err      rv;
 
 	if ((rv = ldg_leaf_get(t, 0, &leaf)) != CM_OK)
-		return (cm_fail(d, rv == CM_ENOTFOUND ? CM_ECORRUPT : rv,
+		return (cm_fail(
+		    d, rv == CM_ENOTFOUND ? CM_ECORRUPT : rv,
 		    "%s holds no genesis leaf: an init was interrupted; "
 		    "remove the directory and run tally init again",
 		    s->dir));
@@ -578,7 +582,7 @@ genesis_load(ldg_store *s, ldg_txn *t, cm_diag *d)
 		return (rv == CM_ENOMEM ? rv : CM_ECORRUPT);
 	if (cm_verify(g.op_pub, "genesis", g.stmt, g.sig.p) != CM_OK)
 		return (cm_fail(d, CM_ECORRUPT,
-		    "genesis signature does not verify"));
+		                "genesis signature does not verify"));
 	memcpy(s->origin, g.origin, sizeof(s->origin));
 	memcpy(s->op_pub, g.op_pub, CM_PUBKEY_LEN);
 	cm_key_id(g.op_pub, s->op_kid);
@@ -605,7 +609,7 @@ latest_checkpoint_check(ldg_store *s, ldg_txn *t, cm_diag *d)
 		goto out;
 	}
 	if ((rv = ldg_checkpoint_verify(cm_buf_bytes(&note), &s->vkey, &c,
-		 d)) != CM_OK) {
+	                                d)) != CM_OK) {
 		rv = CM_ECORRUPT;
 		goto out;
 	}
@@ -613,15 +617,17 @@ latest_checkpoint_check(ldg_store *s, ldg_txn *t, cm_diag *d)
 	    ldg_root_at(t, size, root) != CM_OK ||
 	    memcmp(root, c.root, CM_HASH_LEN) != 0) {
 		rv = cm_fail(d, CM_ECORRUPT,
-		    "the root at size %llu does not match the stored "
-		    "checkpoint: refusing to write or sign",
-		    (unsigned long long) size);
+		             "the root at size %llu does not match the stored "
+		             "checkpoint: refusing to write or sign",
+		             (unsigned long long) size);
 		goto out;
 	}
 	if (size != ldg_size(t))
-		rv = cm_fail(d, CM_ECORRUPT,
+		rv = cm_fail(
+		    d, CM_ECORRUPT,
 		    "entries extend past the latest checkpoint (%llu > %llu)",
-		    (unsigned long long) ldg_size(t), (unsigned long long) size);
+		    (unsigned long long) ldg_size(t),
+		    (unsigned long long) size);
 out:
 	cm_buf_fini(&note);
 	return (rv);
@@ -644,14 +650,16 @@ ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out, cm_diag *d)
 		goto out;
 	}
 	if (!file_exists(data)) {
-		rv = cm_fail(d, CM_ENOTFOUND, "%s is not a Tally ledger "
-		    "(no data.mdb)", dir);
+		rv = cm_fail(d, CM_ENOTFOUND,
+		             "%s is not a Tally ledger "
+		             "(no data.mdb)",
+		             dir);
 		goto out;
 	}
 	if (!ro) {
 		keypath = opts && opts->checkpoint_key
-		    ? cm_strdup(opts->checkpoint_key)
-		    : path_join(dir, CKPT_KEY_FILE);
+		              ? cm_strdup(opts->checkpoint_key)
+		              : path_join(dir, CKPT_KEY_FILE);
 		if (keypath == NULL) {
 			rv = CM_ENOMEM;
 			goto out;
@@ -663,15 +671,16 @@ ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out, cm_diag *d)
 			s->writable = true;
 		}
 	}
-	if ((rv = ldg_env_open(dir, !s->writable,
-		 opts ? opts->mapsize : 0, &s->env, d)) != CM_OK)
+	if ((rv = ldg_env_open(dir, !s->writable, opts ? opts->mapsize : 0,
+	                       &s->env, d)) != CM_OK)
 		goto out;
 	if ((rv = ldg_txn_begin(s, NULL, s->writable, &t)) != CM_OK)
 		goto out;
 	if ((rv = ldg_dbs_open(s, t, s->writable)) != CM_OK)
 		goto out;
 	if (!s->dbs[0].open || !s->dbs[1].open) {
-		rv = cm_fail(d, CM_ECORRUPT,
+		rv = cm_fail(
+		    d, CM_ECORRUPT,
 		    "%s holds no entries: an init was interrupted; remove "
 		    "the directory and run tally init again",
 		    dir);
@@ -683,7 +692,8 @@ ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out, cm_diag *d)
 	if (s->writable) {
 		cm_key_public(s->ckpt_key, pub);
 		if (memcmp(pub, s->vkey.pub, CM_PUBKEY_LEN) != 0) {
-			rv = cm_fail(d, CM_EINVAL,
+			rv = cm_fail(
+			    d, CM_EINVAL,
 			    "the checkpoint key %s does not belong to this "
 			    "ledger",
 			    keypath);
@@ -771,10 +781,10 @@ dir_prepare(const char *dir, cm_diag *d)
 		return (CM_OK);
 	if (errno != EEXIST)
 		return (cm_fail(d, CM_EIO, "cannot create %s: %s", dir,
-		    strerror(errno)));
+		                strerror(errno)));
 	if ((dp = opendir(dir)) == NULL)
 		return (cm_fail(d, CM_EIO, "cannot read %s: %s", dir,
-		    strerror(errno)));
+		                strerror(errno)));
 	while ((e = readdir(dp)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -787,17 +797,18 @@ dir_prepare(const char *dir, cm_diag *d)
 	closedir(dp);
 	if (empty)
 		return (CM_OK);
-	return (cm_fail(d, CM_EEXIST, partial
-		? "%s holds an interrupted or existing ledger; refusing to "
-		  "init (open it, or remove it if init was interrupted)"
-		: "%s is not empty; refusing to init",
+	return (cm_fail(
+	    d, CM_EEXIST,
+	    partial ? "%s holds an interrupted or existing ledger; refusing to "
+	              "init (open it, or remove it if init was interrupted)"
+	            : "%s is not empty; refusing to init",
 	    dir));
 }
 
 cm_err
 ldg_init(const char *dir, const cm_key *op, const char *origin,
-    const char *ckpt_key_path, const ldg_params *params, uint64_t log_time,
-    cm_diag *d)
+         const char *ckpt_key_path, const ldg_params *params, uint64_t log_time,
+         cm_diag *d)
 {
 	cm_key     *ck = NULL;
 	char       *keypath = NULL;
@@ -825,7 +836,7 @@ ldg_init(const char *dir, const cm_key *op, const char *origin,
 			return (rv);
 		}
 		snprintf(g.origin, sizeof(g.origin), "tally.invalid/%s",
-		    (char *) hex.p);
+		         (char *) hex.p);
 		cm_buf_fini(&hex);
 	}
 	if (params != NULL)
@@ -836,20 +847,21 @@ ldg_init(const char *dir, const cm_key *op, const char *origin,
 	if ((rv = dir_prepare(dir, d)) != CM_OK)
 		return (rv);
 	keypath = ckpt_key_path ? cm_strdup(ckpt_key_path)
-				: path_join(dir, CKPT_KEY_FILE);
+	                        : path_join(dir, CKPT_KEY_FILE);
 	if (keypath == NULL)
 		return (CM_ENOMEM);
 	if (file_exists(keypath)) {
 		if ((rv = cm_key_load(keypath, &ck, d)) != CM_OK)
 			goto out;
 	} else if ((rv = cm_key_generate(&ck)) != CM_OK ||
-	    (rv = cm_key_save(ck, keypath, d)) != CM_OK) {
+	           (rv = cm_key_save(ck, keypath, d)) != CM_OK) {
 		goto out;
 	}
 	cm_key_public(ck, g.ckpt_pub);
 	cm_key_public(op, g.op_pub);
 	if (memcmp(g.ckpt_pub, g.op_pub, CM_PUBKEY_LEN) == 0) {
-		rv = cm_fail(d, CM_EINVAL,
+		rv = cm_fail(
+		    d, CM_EINVAL,
 		    "the checkpoint key and the operator key must differ");
 		goto out;
 	}
@@ -893,7 +905,8 @@ ldg_init(const char *dir, const cm_key *op, const char *origin,
 		cm_put_u64be(key + 8, 0);
 		cm_put_u64be(val, 1);
 		if ((rv = ldg_kv_put(t, s->db_time, CM_BYTES(key, 16),
-			 CM_BYTES(val, 8), LDG_PUT_APPEND)) != CM_OK)
+		                     CM_BYTES(val, 8), LDG_PUT_APPEND)) !=
+		    CM_OK)
 			goto out;
 	}
 	if ((rv = ldg_run_indexers(t, &lv, d)) != CM_OK ||

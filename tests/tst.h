@@ -18,7 +18,7 @@ static int tst_case_failed;
 #define TST_FAIL_(fmt, ...)                                                    \
 	do {                                                                   \
 		fprintf(stderr, "%s:%d: " fmt "\n", __FILE__, __LINE__,        \
-		    __VA_ARGS__);                                              \
+		        __VA_ARGS__);                                          \
 		tst_case_failed = 1;                                           \
 	} while (0)
 
@@ -32,8 +32,8 @@ static int tst_case_failed;
 	do {                                                                   \
 		cm_err tst_got_ = (expr);                                      \
 		if (tst_got_ != (want))                                        \
-			TST_FAIL_("%s -> %s, want %s", #expr,                 \
-			    cm_errname(tst_got_), cm_errname(want));           \
+			TST_FAIL_("%s -> %s, want %s", #expr,                  \
+			          cm_errname(tst_got_), cm_errname(want));     \
 	} while (0)
 
 #define TST_OK(expr) TST_ERR(expr, CM_OK)
@@ -42,16 +42,16 @@ static int tst_case_failed;
 	do {                                                                   \
 		unsigned long long tst_a_ = (a), tst_b_ = (b);                 \
 		if (tst_a_ != tst_b_)                                          \
-			TST_FAIL_("%s -> %llu, want %llu", #a, tst_a_,        \
-			    tst_b_);                                           \
+			TST_FAIL_("%s -> %llu, want %llu", #a, tst_a_,         \
+			          tst_b_);                                     \
 	} while (0)
 
 #define TST_EQ_STR(a, b)                                                       \
 	do {                                                                   \
 		const char *tst_a_ = (a), *tst_b_ = (b);                       \
 		if (tst_a_ == NULL || strcmp(tst_a_, tst_b_) != 0)             \
-			TST_FAIL_("%s -> \"%s\", want \"%s\"", #a,            \
-			    tst_a_ ? tst_a_ : "(null)", tst_b_);               \
+			TST_FAIL_("%s -> \"%s\", want \"%s\"", #a,             \
+			          tst_a_ ? tst_a_ : "(null)", tst_b_);         \
 	} while (0)
 
 #define TST_EQ_MEM(a, b, len)                                                  \
@@ -66,7 +66,7 @@ typedef struct tst_case {
 } tst_case;
 #define TST_CASE(fn)                                                           \
 	{                                                                      \
-		#fn, fn                                                        \
+#fn, fn                                                        \
 	}
 
 static inline int
@@ -96,7 +96,7 @@ tst_run(const char *prog, const tst_case *cases, size_t n)
 		static const tst_case tst_cases_[] = {__VA_ARGS__};            \
 		(void) argc;                                                   \
 		return (tst_run(argv[0], tst_cases_,                           \
-		    sizeof(tst_cases_) / sizeof(tst_cases_[0])));              \
+		                sizeof(tst_cases_) / sizeof(tst_cases_[0])));  \
 	}
 
 #endif /* TESTS_TST_H */

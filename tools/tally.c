@@ -228,8 +228,8 @@ store_open(const char *dir, bool readonly)
 	o.readonly = readonly;
 	cm_diag_clear(&d);
 	if ((rv = ldg_open(dir, &o, &s, &d)) != CM_OK)
-		die(rv == CM_ENOTFOUND || rv == CM_EIO ? EX_USAGE : EX_NO,
-		    "%s", d.msg[0] ? d.msg : cm_strerror(rv));
+		die(rv == CM_ENOTFOUND || rv == CM_EIO ? EX_USAGE : EX_NO, "%s",
+		    d.msg[0] ? d.msg : cm_strerror(rv));
 	return (s);
 }
 
@@ -266,7 +266,7 @@ receipt_print(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json)
 {
 	if (st != CM_OK && st != CM_EDUPLICATE) {
 		fprintf(stderr, "%s: refused: %s%s%s\n", prog_cmd,
-		    cm_strerror(st), d->msg[0] ? ": " : "", d->msg);
+		        cm_strerror(st), d->msg[0] ? ": " : "", d->msg);
 		return (EX_NO);
 	}
 	if (json) {
@@ -284,8 +284,8 @@ receipt_print(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json)
 		cm_cbor_wr_cstr(&w, "key_id");
 		cm_cbor_wr_bytes(&w, CM_BYTES(r->key_id, CM_KEYID_LEN));
 		cm_cbor_wr_cstr(&w, "status");
-		cm_cbor_wr_cstr(&w, r->already ? "already accepted"
-					       : "accepted");
+		cm_cbor_wr_cstr(&w,
+		                r->already ? "already accepted" : "accepted");
 		cm_cbor_wr_cstr(&w, "records");
 		cm_cbor_wr_array(&w, r->nrecords);
 		for (uint64_t i = 0; i < r->nrecords; i++)
@@ -301,13 +301,13 @@ receipt_print(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json)
 	} else {
 		printf("%s: header %llu, records %llu..%llu, seq %llu, "
 		       "log time %llu, size %llu\n",
-		    r->already ? "already accepted" : "accepted",
-		    (unsigned long long) r->header_index,
-		    (unsigned long long) r->first_record,
-		    (unsigned long long) (r->first_record + r->nrecords - 1),
-		    (unsigned long long) r->seq,
-		    (unsigned long long) r->log_time,
-		    (unsigned long long) r->size);
+		       r->already ? "already accepted" : "accepted",
+		       (unsigned long long) r->header_index,
+		       (unsigned long long) r->first_record,
+		       (unsigned long long) (r->first_record + r->nrecords - 1),
+		       (unsigned long long) r->seq,
+		       (unsigned long long) r->log_time,
+		       (unsigned long long) r->size);
 		fwrite(r->checkpoint.p, 1, r->checkpoint.len, stdout);
 	}
 	fflush(stdout);
@@ -341,8 +341,8 @@ append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json)
 
 /* Signs recs with k at its next sequence number and appends them. */
 static int
-sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs,
-    size_t n, bool json)
+sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
+                bool json)
 {
 	uint8_t  pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
 	uint64_t seq;
@@ -359,7 +359,7 @@ sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs,
 		die(EX_USAGE, "cannot read the sequence index");
 	ldg_txn_end(t);
 	if (ldg_batch_build(ldg_origin(s), k, seq, now_ms(), recs, n, &batch,
-		&d) != CM_OK)
+	                    &d) != CM_OK)
 		die(EX_NO, "cannot build the batch: %s", d.msg);
 	b = cm_buf_bytes(&batch);
 	ex = append_batches(s, &b, 1, json);
@@ -403,7 +403,7 @@ cmd_init(int argc, char **argv)
 			die(EX_USAGE, "cannot create %s: %s", kp, d.msg);
 	}
 	rv = ldg_init(dir, op, opt(&o, "origin"), opt(&o, "checkpoint-key"),
-	    NULL, now_ms(), &d);
+	              NULL, now_ms(), &d);
 	cm_key_free(op);
 	if (rv != CM_OK)
 		die(rv == CM_EEXIST || rv == CM_EINVAL ? EX_NO : EX_USAGE, "%s",
@@ -417,7 +417,7 @@ cmd_init(int argc, char **argv)
 		if (ldg_vkey_format(&vk, &b) != CM_OK)
 			die(EX_USAGE, "out of memory");
 		printf("created ledger %s in %s\nverifier key %s\n",
-		    ldg_origin(s), dir, (char *) b.p);
+		       ldg_origin(s), dir, (char *) b.p);
 		cm_buf_fini(&b);
 		ldg_close(s);
 	}
@@ -517,14 +517,14 @@ identity_out(const ldg_identity *id, bool json)
 	}
 	print_hex(stdout, id->key_id, CM_KEYID_LEN);
 	printf(" %s %s \"%s\" registered at %llu", ldg_role_name(id->role),
-	    id->uscc[0] ? id->uscc : "-", id->name,
-	    (unsigned long long) id->reg_index);
+	       id->uscc[0] ? id->uscc : "-", id->name,
+	       (unsigned long long) id->reg_index);
 	if (id->end_index)
 		printf(", %s at %llu", id->end_reason,
-		    (unsigned long long) id->end_index);
+		       (unsigned long long) id->end_index);
 	if (id->compromised_since)
 		printf(" (compromised since %llu)",
-		    (unsigned long long) id->compromised_since);
+		       (unsigned long long) id->compromised_since);
 	for (size_t i = 0; i < id->nscopes; i++)
 		printf("%s%s", i ? "," : " scopes ", id->scopes[i]);
 	printf("\n");
@@ -568,8 +568,8 @@ pop_read(const char *path, cm_buf *out)
 }
 
 static int
-id_submit(ldg_store *s, const char *signer, cm_buf *rec, cm_diag *d,
-    cm_err rv, bool json)
+id_submit(ldg_store *s, const char *signer, cm_buf *rec, cm_diag *d, cm_err rv,
+          bool json)
 {
 	cm_key  *k;
 	cm_bytes r;
@@ -601,14 +601,14 @@ cmd_id(int argc, char **argv)
 	if (strcmp(sub, "check") == 0) {
 		opts_parse(argc - 1, argv + 1, " ", &o);
 		if (o.help || o.npos == 0) {
-			fputs("usage: tally id check CODE...\n", o.help ? stdout
-									: stderr);
+			fputs("usage: tally id check CODE...\n",
+			      o.help ? stdout : stderr);
 			return (o.help ? EX_OK : EX_USAGE);
 		}
 		for (size_t i = 0; i < o.npos; i++) {
 			cm_diag_clear(&d);
 			if (ldg_uscc_check(CM_BYTES(o.pos[i], strlen(o.pos[i])),
-				&d) == CM_OK) {
+			                   &d) == CM_OK) {
 				printf("%s valid\n", o.pos[i]);
 			} else {
 				printf("%s invalid: %s\n", o.pos[i], d.msg);
@@ -617,7 +617,8 @@ cmd_id(int argc, char **argv)
 		}
 		return (ex);
 	}
-	opts_parse(argc - (argc > 0), argv + (argc > 0),
+	opts_parse(
+	    argc - (argc > 0), argv + (argc > 0),
 	    " data signer role scope name uscc pubkey pop key out origin "
 	    "key-id compromised-since reason json! ",
 	    &o);
@@ -642,7 +643,8 @@ cmd_id(int argc, char **argv)
 		if (outp != NULL) {
 			FILE *f = fopen(outp, "w");
 
-			if (f == NULL || fprintf(f, "%s\n", (char *) hex.p) < 0 ||
+			if (f == NULL ||
+			    fprintf(f, "%s\n", (char *) hex.p) < 0 ||
 			    fclose(f) != 0)
 				die(EX_USAGE, "cannot write %s", outp);
 		} else {
@@ -653,7 +655,7 @@ cmd_id(int argc, char **argv)
 		goto out;
 	}
 	s = store_open(need(&o, "data"),
-	    strcmp(sub, "show") == 0 || strcmp(sub, "list") == 0);
+	               strcmp(sub, "show") == 0 || strcmp(sub, "list") == 0);
 	if (strcmp(sub, "register") == 0) {
 		ldg_id_register r;
 		const char     *scopes[MAX_OPTS];
@@ -666,7 +668,7 @@ cmd_id(int argc, char **argv)
 		r.role = ldg_role_parse(need(&o, "role"));
 		if (r.role == LDG_ROLE_NONE || r.role == LDG_ROLE_OPERATOR)
 			die(EX_USAGE, "--role must be regulator, bank or "
-				      "enterprise");
+			              "enterprise");
 		r.name = need(&o, "name");
 		r.uscc = need(&o, "uscc");
 		r.scopes = scopes;
@@ -675,7 +677,8 @@ cmd_id(int argc, char **argv)
 		pop_read(need(&o, "pop"), &pop);
 		r.pop = cm_buf_bytes(&pop);
 		signer = key_load(need(&o, "signer"));
-		rv = ldg_id_register_record(ldg_origin(s), signer, &r, &rec, &d);
+		rv =
+		    ldg_id_register_record(ldg_origin(s), signer, &r, &rec, &d);
 		ex = id_submit(s, need(&o, "signer"), &rec, &d, rv, json);
 	} else if (strcmp(sub, "rotate") == 0 || strcmp(sub, "revoke") == 0) {
 		ldg_identity id;
@@ -690,17 +693,19 @@ cmd_id(int argc, char **argv)
 			pubkey_load(need(&o, "pubkey"), pub);
 			pop_read(need(&o, "pop"), &pop);
 			rv = ldg_id_rotate_record(ldg_origin(s), signer,
-			    id.key_id, pub, cm_buf_bytes(&pop), &rec, &d);
+			                          id.key_id, pub,
+			                          cm_buf_bytes(&pop), &rec, &d);
 		} else {
-			rv = ldg_id_revoke_record(ldg_origin(s), signer,
-			    id.key_id, opt_u64(&o, "compromised-since", 0), &rec,
-			    &d);
+			rv = ldg_id_revoke_record(
+			    ldg_origin(s), signer, id.key_id,
+			    opt_u64(&o, "compromised-since", 0), &rec, &d);
 		}
 		ex = id_submit(s, need(&o, "signer"), &rec, &d, rv, json);
 	} else if (strcmp(sub, "except") == 0) {
 		signer = key_load(need(&o, "signer"));
 		rv = ldg_id_except_record(ldg_origin(s), signer,
-		    need(&o, "uscc"), need(&o, "reason"), &rec, &d);
+		                          need(&o, "uscc"), need(&o, "reason"),
+		                          &rec, &d);
 		ex = id_submit(s, need(&o, "signer"), &rec, &d, rv, json);
 	} else if (strcmp(sub, "show") == 0) {
 		ldg_identity id;
@@ -750,7 +755,8 @@ static const char usage_batch[] =
 
 static void
 json_batch_sign(const char *path, const cm_key *k, const char *origin,
-    uint64_t seq, uint64_t time_ms, const ldg_params *p, cm_buf *out)
+                uint64_t seq, uint64_t time_ms, const ldg_params *p,
+                cm_buf *out)
 {
 	cm_buf    json = {0}, recs = {0};
 	size_t   *offs = NULL, n = 0;
@@ -817,10 +823,10 @@ cmd_batch(int argc, char **argv)
 		die(EX_USAGE, "give --seq N or --data DIR");
 	}
 	json_batch_sign(o.pos[0], k, need(&o, "origin"), seq,
-	    opt_u64(&o, "time", now_ms()), &p, &out);
+	                opt_u64(&o, "time", now_ms()), &p, &out);
 	if (isatty(1))
 		die(EX_USAGE, "refusing to write CBOR to a terminal; redirect "
-			      "stdout to a file");
+		              "stdout to a file");
 	if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout))
 		die(EX_USAGE, "cannot write the batch");
 	cm_buf_fini(&out);
@@ -871,7 +877,7 @@ cmd_submit(int argc, char **argv)
 		ldg_txn_end(t);
 		ldg_get_params(s, &p);
 		json_batch_sign(o.pos[0], k, ldg_origin(s), seq, now_ms(), &p,
-		    &out);
+		                &out);
 		b = cm_buf_bytes(&out);
 		ex = append_batches(s, &b, 1, opt(&o, "json") != NULL);
 		cm_buf_fini(&out);
@@ -920,13 +926,14 @@ wr_checkpoint(cm_cbor_wr *w, ldg_txn *t, uint64_t size)
 
 static void
 prove_leaf(ldg_txn *t, uint64_t index, uint64_t size, cm_buf *proof,
-    uint8_t root[CM_HASH_LEN], uint8_t lh[CM_HASH_LEN], cm_bytes *leaf)
+           uint8_t root[CM_HASH_LEN], uint8_t lh[CM_HASH_LEN], cm_bytes *leaf)
 {
 	if (ldg_leaf_get(t, index, leaf) != CM_OK)
 		die(EX_NO, "no leaf %llu", (unsigned long long) index);
 	if (size <= index || size > ldg_size(t))
-		die(EX_NO, "size %llu does not hold leaf %llu (tree size "
-			   "%llu)",
+		die(EX_NO,
+		    "size %llu does not hold leaf %llu (tree size "
+		    "%llu)",
 		    (unsigned long long) size, (unsigned long long) index,
 		    (unsigned long long) ldg_size(t));
 	ldg_leaf_hash(*leaf, lh);
@@ -936,7 +943,7 @@ prove_leaf(ldg_txn *t, uint64_t index, uint64_t size, cm_buf *proof,
 		die(EX_USAGE, "cannot build the proof");
 	/* prove checks its own proof against the stored root. */
 	if (ldg_verify_inclusion(lh, index, size, proof->p,
-		proof->len / CM_HASH_LEN, root) != CM_OK)
+	                         proof->len / CM_HASH_LEN, root) != CM_OK)
 		die(EX_USAGE, "internal: the inclusion proof does not verify");
 }
 
@@ -966,30 +973,38 @@ bundle_record(ldg_txn *t, uint64_t ri)
 	cm_bytes     leaf, hleaf_b;
 	cm_buf       cbor = {0}, path = {0}, note = {0};
 	cm_cbor_wr   w;
-	ldg_field    rf[5] = {{"t", true}, {"hh", true}, {"hi", true},
-            {"pos", true}, {"rec", true}};
-	ldg_field    hf[5] = {{"t", true}, {"hdr", true}, {"sig", true},
-            {"first", true}, {"ltime", true}};
-	ldg_field    sf[7] = {{"t", true}, {"n", true}, {"kid", true},
-            {"seq", true}, {"root", true}, {"time", true}, {"origin", true}};
+	ldg_field    rf[5] = {{"t", true},
+	                      {"hh", true},
+	                      {"hi", true},
+	                      {"pos", true},
+	                      {"rec", true}};
+	ldg_field    hf[5] = {{"t", true},
+	                      {"hdr", true},
+	                      {"sig", true},
+	                      {"first", true},
+	                      {"ltime", true}};
+	ldg_field    sf[7] = {{"t", true},     {"n", true},    {"kid", true},
+	                      {"seq", true},   {"root", true}, {"time", true},
+	                      {"origin", true}};
 	uint64_t     hi, pos, n, size;
 	cm_bytes     hdr, kid;
 	ldg_identity id;
-	uint8_t    (*hashes)[CM_HASH_LEN];
+	uint8_t(*hashes)[CM_HASH_LEN];
 
 	if (ldg_leaf_get(t, ri, &leaf) != CM_OK)
 		die(EX_NO, "no leaf %llu", (unsigned long long) ri);
 	if (ldg_fields_decode(leaf, "tally/record-leaf/v1", rf, 5, NULL) !=
-		CM_OK ||
+	        CM_OK ||
 	    ldg_field_uint(&rf[2], &hi, NULL) != CM_OK ||
 	    ldg_field_uint(&rf[3], &pos, NULL) != CM_OK)
-		die(EX_NO, "leaf %llu is not a record", (unsigned long long) ri);
+		die(EX_NO, "leaf %llu is not a record",
+		    (unsigned long long) ri);
 	if (ldg_leaf_get(t, hi, &hleaf_b) != CM_OK ||
 	    ldg_fields_decode(hleaf_b, "tally/header-leaf/v1", hf, 5, NULL) !=
-		CM_OK ||
+	        CM_OK ||
 	    ldg_field_bytes(&hf[1], &hdr, NULL) != CM_OK ||
 	    ldg_fields_decode(hdr, "tally/batch-header/v1", sf, 7, NULL) !=
-		CM_OK ||
+	        CM_OK ||
 	    ldg_field_uint(&sf[1], &n, NULL) != CM_OK ||
 	    ldg_field_bytes(&sf[2], &kid, NULL) != CM_OK)
 		die(EX_USAGE, "internal: bad header leaf %llu",
@@ -998,8 +1013,11 @@ bundle_record(ldg_txn *t, uint64_t ri)
 	hashes = xalloc(cm_calloc(n, CM_HASH_LEN));
 	for (uint64_t j = 0; j < n; j++) {
 		cm_bytes  l, rec;
-		ldg_field f2[5] = {{"t", true}, {"hh", true}, {"hi", true},
-		    {"pos", true}, {"rec", true}};
+		ldg_field f2[5] = {{"t", true},
+		                   {"hh", true},
+		                   {"hi", true},
+		                   {"pos", true},
+		                   {"rec", true}};
 
 		if (ldg_leaf_get(t, hi + 1 + j, &l) != CM_OK ||
 		    ldg_fields_decode(l, NULL, f2, 5, NULL) != CM_OK ||
@@ -1008,7 +1026,7 @@ bundle_record(ldg_txn *t, uint64_t ri)
 		ldg_leaf_hash(rec, hashes[j]);
 	}
 	if (ldg_merkle_path((const uint8_t(*)[CM_HASH_LEN]) hashes, n, pos,
-		&path) != CM_OK)
+	                    &path) != CM_OK)
 		die(EX_USAGE, "internal: in-batch path");
 	cm_free(hashes);
 	if (ldg_checkpoint_get(t, UINT64_MAX, &note, &size) != CM_OK)
@@ -1095,7 +1113,7 @@ ledger_prove(ldg_store *s, const opts *o)
 
 		if (opt(o, "from") == NULL || opt(o, "to") == NULL)
 			die(EX_USAGE, "give --index I, --from M --to N, or "
-				      "--record I");
+			              "--record I");
 		if (m > n || n > ldg_size(t))
 			die(EX_NO, "sizes must satisfy from <= to <= %llu",
 			    (unsigned long long) ldg_size(t));
@@ -1104,9 +1122,9 @@ ledger_prove(ldg_store *s, const opts *o)
 		    ldg_root_at(t, n, root2) != CM_OK)
 			die(EX_USAGE, "cannot build the proof");
 		if (ldg_verify_consistency(m, n, root, root2, proof.p,
-			proof.len / CM_HASH_LEN) != CM_OK)
+		                           proof.len / CM_HASH_LEN) != CM_OK)
 			die(EX_USAGE, "internal: the consistency proof does "
-				      "not verify");
+			              "not verify");
 		/* keys: size1, size2, root1, root2, proof */
 		cm_cbor_wr_init(&w, &cbor);
 		cm_cbor_wr_map(&w, 5);
@@ -1157,8 +1175,8 @@ ledger_stats(ldg_store *s, bool json)
 					const char *c = st.dbs[ord[j]].name;
 
 					if (cm_cbor_key_cmp(
-						CM_BYTES(a, strlen(a)),
-						CM_BYTES(c, strlen(c))) <= 0)
+					        CM_BYTES(a, strlen(a)),
+					        CM_BYTES(c, strlen(c))) <= 0)
 						break;
 					size_t x = ord[j];
 					ord[j] = ord[j - 1];
@@ -1193,13 +1211,13 @@ ledger_stats(ldg_store *s, bool json)
 	print_hex(stdout, st.root, CM_HASH_LEN);
 	printf("\nlast log time %llu\nmap used %llu of %llu bytes\n"
 	       "readers %u of %u\nsync flags %s (env flags 0x%x)\n",
-	    (unsigned long long) st.last_log_time,
-	    (unsigned long long) st.map_used, (unsigned long long) st.map_size,
-	    st.readers, st.max_readers, st.durable ? "durable" : "NOT DURABLE",
-	    st.env_flags);
+	       (unsigned long long) st.last_log_time,
+	       (unsigned long long) st.map_used,
+	       (unsigned long long) st.map_size, st.readers, st.max_readers,
+	       st.durable ? "durable" : "NOT DURABLE", st.env_flags);
 	for (size_t i = 0; i < st.ndbs; i++)
 		printf("db %s %llu\n", st.dbs[i].name,
-		    (unsigned long long) st.dbs[i].entries);
+		       (unsigned long long) st.dbs[i].entries);
 	return (EX_OK);
 }
 
@@ -1212,7 +1230,8 @@ cmd_ledger(int argc, char **argv)
 	cm_diag     d;
 	int         ex = EX_OK;
 
-	opts_parse(argc - (argc > 0), argv + (argc > 0),
+	opts_parse(
+	    argc - (argc > 0), argv + (argc > 0),
 	    " data index raw! json! size from to record checkpoint readonly! "
 	    "out date ",
 	    &o);
@@ -1296,7 +1315,7 @@ cmd_ledger(int argc, char **argv)
 				fputs((char *) report.p, stdout);
 			if (bad != UINT64_MAX)
 				printf("audit FAILED at leaf %llu: %s\n",
-				    (unsigned long long) bad, d.msg);
+				       (unsigned long long) bad, d.msg);
 			else
 				printf("audit FAILED: %s\n", d.msg);
 			ex = EX_NO;
@@ -1327,7 +1346,7 @@ cmd_ledger(int argc, char **argv)
 		if (ldg_stats_get(c, &st) != CM_OK)
 			die(EX_USAGE, "cannot read the copy");
 		printf("backup %s: size %llu root ", out,
-		    (unsigned long long) st.size);
+		       (unsigned long long) st.size);
 		print_hex(stdout, st.root, CM_HASH_LEN);
 		printf("\n(no private key copied: the copy is read-only; "
 		       "restoring it for writing needs a new origin)\n");
@@ -1338,7 +1357,7 @@ cmd_ledger(int argc, char **argv)
 
 		if (cm_date_parse(need(&o, "date"), &ms) != CM_OK)
 			die(EX_USAGE, "--date is YYYY-MM-DD or "
-				      "YYYY-MM-DDTHH:MM:SS (Asia/Shanghai)");
+			              "YYYY-MM-DDTHH:MM:SS (Asia/Shanghai)");
 		/* Dates mean the end of that day or second in Shanghai. */
 		ms += strlen(need(&o, "date")) == 10 ? 86400000 - 1 : 999;
 		if (ldg_size_at_time(t, ms, &size) != CM_OK)
@@ -1346,8 +1365,9 @@ cmd_ledger(int argc, char **argv)
 		printf("%llu\n", (unsigned long long) size);
 		ldg_txn_end(t);
 	} else {
-		die(EX_USAGE, "unknown ledger command \"%s\" (see tally ledger "
-			      "--help)",
+		die(EX_USAGE,
+		    "unknown ledger command \"%s\" (see tally ledger "
+		    "--help)",
 		    sub);
 	}
 	ldg_close(s);
@@ -1382,7 +1402,7 @@ hashes_parse(const char *s, cm_buf *out)
 		if (cm_hex_decode(out, p, n) != CM_OK ||
 		    out->len - before != CM_HASH_LEN)
 			die(EX_NO, "invalid: proof hashes must be 32 bytes of "
-				   "hex");
+			           "hex");
 		if (c == NULL)
 			break;
 		p = c + 1;
@@ -1403,8 +1423,8 @@ hash_arg(const char *s, uint8_t out[CM_HASH_LEN], const char *what)
 static void
 vkey_arg(const char *text, ldg_vkey *vk)
 {
-	cm_diag d;
-	cm_buf  b = {0};
+	cm_diag     d;
+	cm_buf      b = {0};
 	struct stat st;
 
 	cm_diag_clear(&d);
@@ -1473,8 +1493,8 @@ jint(const cm_json *obj, const char *key)
 
 /* Verifies one {leaf, index, proof} against the checkpoint; leaf to out. */
 static uint64_t
-bundle_leaf_check(const cm_json *b, const char *key,
-    const ldg_checkpoint *c, cm_buf *out)
+bundle_leaf_check(const cm_json *b, const char *key, const ldg_checkpoint *c,
+                  cm_buf *out)
 {
 	cm_json *l = cm_json_get(b, key);
 	cm_buf   proof = {0};
@@ -1488,7 +1508,7 @@ bundle_leaf_check(const cm_json *b, const char *key,
 	idx = jint(l, "index");
 	ldg_leaf_hash(cm_buf_bytes(out), lh);
 	if (ldg_verify_inclusion(lh, idx, c->size, proof.p,
-		proof.len / CM_HASH_LEN, c->root) != CM_OK)
+	                         proof.len / CM_HASH_LEN, c->root) != CM_OK)
 		die(EX_NO, "invalid: the %s leaf's inclusion proof fails", key);
 	cm_buf_fini(&proof);
 	return (idx);
@@ -1504,12 +1524,19 @@ proof_record(const opts *o)
 	cm_json       *b = NULL;
 	cm_diag        d;
 	uint64_t       ri, hi, gi, hidx, pos, n;
-	ldg_field      rf[5] = {{"t", true}, {"hh", true}, {"hi", true},
-            {"pos", true}, {"rec", true}};
-	ldg_field      hf[5] = {{"t", true}, {"hdr", true}, {"sig", true},
-            {"first", true}, {"ltime", true}};
-	ldg_field      sf[7] = {{"t", true}, {"n", true}, {"kid", true},
-            {"seq", true}, {"root", true}, {"time", true}, {"origin", true}};
+	ldg_field      rf[5] = {{"t", true},
+	                        {"hh", true},
+	                        {"hi", true},
+	                        {"pos", true},
+	                        {"rec", true}};
+	ldg_field      hf[5] = {{"t", true},
+	                        {"hdr", true},
+	                        {"sig", true},
+	                        {"first", true},
+	                        {"ltime", true}};
+	ldg_field      sf[7] = {{"t", true},     {"n", true},    {"kid", true},
+	                        {"seq", true},   {"root", true}, {"time", true},
+	                        {"origin", true}};
 	ldg_field      gf[3] = {{"t", true}, {"sig", true}, {"stmt", true}};
 	cm_bytes       hh, rec, hdr, sig, kid, root, origin, stmt;
 	uint8_t        lh[CM_HASH_LEN], pub[CM_PUBKEY_LEN], k2[CM_KEYID_LEN];
@@ -1533,7 +1560,7 @@ proof_record(const opts *o)
 	if (gi != 0)
 		die(EX_NO, "invalid: genesis must be leaf 0");
 	if (ldg_fields_decode(cm_buf_bytes(&rl), "tally/record-leaf/v1", rf, 5,
-		&d) != CM_OK ||
+	                      &d) != CM_OK ||
 	    ldg_field_bytes(&rf[1], &hh, &d) != CM_OK ||
 	    ldg_field_uint(&rf[2], &hidx, &d) != CM_OK ||
 	    ldg_field_uint(&rf[3], &pos, &d) != CM_OK ||
@@ -1544,11 +1571,11 @@ proof_record(const opts *o)
 	    memcmp(hh.p, lh, CM_HASH_LEN) != 0 || ri != hi + 1 + pos)
 		die(EX_NO, "invalid: the record does not name this header");
 	if (ldg_fields_decode(cm_buf_bytes(&hl), "tally/header-leaf/v1", hf, 5,
-		&d) != CM_OK ||
+	                      &d) != CM_OK ||
 	    ldg_field_bytes(&hf[1], &hdr, &d) != CM_OK ||
 	    ldg_field_bytes(&hf[2], &sig, &d) != CM_OK ||
 	    ldg_fields_decode(hdr, "tally/batch-header/v1", sf, 7, &d) !=
-		CM_OK ||
+	        CM_OK ||
 	    ldg_field_uint(&sf[1], &n, &d) != CM_OK ||
 	    ldg_field_bytes(&sf[2], &kid, &d) != CM_OK ||
 	    ldg_field_bytes(&sf[4], &root, &d) != CM_OK ||
@@ -1560,23 +1587,25 @@ proof_record(const opts *o)
 	ldg_leaf_hash(rec, lh);
 	if (root.len != CM_HASH_LEN ||
 	    ldg_verify_inclusion(lh, pos, n, path.p, path.len / CM_HASH_LEN,
-		root.p) != CM_OK)
+	                         root.p) != CM_OK)
 		die(EX_NO, "invalid: the record is not in its batch");
 	/* The signer's key: the operator's from genesis, or the key the
 	 * registration leaf (itself signed by the operator) gives. */
 	{
-		ldg_field s2[7] = {{"t", true}, {"op", true}, {"ckpt", true},
-		    {"time", true}, {"suite", true}, {"origin", true},
-		    {"params", true}};
+		ldg_field s2[7] = {{"t", true},     {"op", true},
+		                   {"ckpt", true},  {"time", true},
+		                   {"suite", true}, {"origin", true},
+		                   {"params", true}};
 		uint8_t   op[CM_PUBKEY_LEN];
 		cm_bytes  gsig;
 
-		if (ldg_fields_decode(cm_buf_bytes(&gl), "tally/genesis-leaf/v1",
-			gf, 3, &d) != CM_OK ||
+		if (ldg_fields_decode(cm_buf_bytes(&gl),
+		                      "tally/genesis-leaf/v1", gf, 3,
+		                      &d) != CM_OK ||
 		    ldg_field_bytes(&gf[1], &gsig, &d) != CM_OK ||
 		    ldg_field_bytes(&gf[2], &stmt, &d) != CM_OK ||
 		    ldg_fields_decode(stmt, "tally/genesis/v1", s2, 7, &d) !=
-			CM_OK ||
+		        CM_OK ||
 		    ldg_field_fixed(&s2[1], CM_PUBKEY_LEN, op, &d) != CM_OK ||
 		    gsig.len != CM_SIG_LEN ||
 		    cm_verify(op, "genesis", stmt, gsig.p) != CM_OK)
@@ -1584,29 +1613,37 @@ proof_record(const opts *o)
 			    d.msg[0] ? d.msg : "bad signature");
 		memcpy(pub, op, CM_PUBKEY_LEN);
 		if (cm_json_is_object(cm_json_get(b, "identity"))) {
-			ldg_field r2[4] = {{"t", true}, {"sig", true},
-			    {"kind", true}, {"stmt", true}};
-			ldg_field i2[12] = {{"t", true}, {"op", true},
-			    {"kid", false}, {"pop", false}, {"pub", false},
-			    {"name", false}, {"role", false}, {"uscc", false},
-			    {"since", false}, {"origin", false},
+			ldg_field r2[4] = {{"t", true},
+			                   {"sig", true},
+			                   {"kind", true},
+			                   {"stmt", true}};
+			ldg_field i2[12] = {
+			    {"t", true},       {"op", true},
+			    {"kid", false},    {"pop", false},
+			    {"pub", false},    {"name", false},
+			    {"role", false},   {"uscc", false},
+			    {"since", false},  {"origin", false},
 			    {"reason", false}, {"scopes", false}};
-			ldg_field l2[5] = {{"t", true}, {"hh", true},
-			    {"hi", true}, {"pos", true}, {"rec", true}};
+			ldg_field l2[5] = {{"t", true},
+			                   {"hh", true},
+			                   {"hi", true},
+			                   {"pos", true},
+			                   {"rec", true}};
 			cm_bytes  irec, isig, ist;
 
 			bundle_leaf_check(b, "identity", &c, &il);
 			if (ldg_fields_decode(cm_buf_bytes(&il),
-				"tally/record-leaf/v1", l2, 5, &d) != CM_OK ||
+			                      "tally/record-leaf/v1", l2, 5,
+			                      &d) != CM_OK ||
 			    ldg_field_bytes(&l2[4], &irec, &d) != CM_OK ||
 			    ldg_fields_decode(irec, "tally/record/v1", r2, 4,
-				&d) != CM_OK ||
+			                      &d) != CM_OK ||
 			    ldg_field_bytes(&r2[1], &isig, &d) != CM_OK ||
 			    ldg_field_bytes(&r2[3], &ist, &d) != CM_OK ||
 			    ldg_fields_decode(ist, "tally/identity/v1", i2, 12,
-				&d) != CM_OK ||
+			                      &d) != CM_OK ||
 			    ldg_field_fixed(&i2[4], CM_PUBKEY_LEN, pub, &d) !=
-				CM_OK ||
+			        CM_OK ||
 			    isig.len != CM_SIG_LEN ||
 			    cm_verify(op, "identity", ist, isig.p) != CM_OK)
 				die(EX_NO, "invalid: identity leaf: %s",
@@ -1620,7 +1657,7 @@ proof_record(const opts *o)
 	    cm_verify(pub, "batch-header", hdr, sig.p) != CM_OK)
 		die(EX_NO, "invalid: the batch signature does not verify");
 	printf("valid: record %llu of %s at size %llu, signed by key ",
-	    (unsigned long long) ri, c.origin, (unsigned long long) c.size);
+	       (unsigned long long) ri, c.origin, (unsigned long long) c.size);
 	print_hex(stdout, k2, CM_KEYID_LEN);
 	printf("\n");
 	cm_json_free(b);
@@ -1642,7 +1679,8 @@ cmd_proof(int argc, char **argv)
 	cm_buf      proof = {0};
 	ldg_vkey    vk;
 
-	opts_parse(argc - (argc > 0), argv + (argc > 0),
+	opts_parse(
+	    argc - (argc > 0), argv + (argc > 0),
 	    " leaf-hash leaf index size root checkpoint vkey proof size1 size2 "
 	    "root1 root2 checkpoint1 checkpoint2 bundle ",
 	    &o);
@@ -1674,9 +1712,9 @@ cmd_proof(int argc, char **argv)
 			size = parse_u64(need(&o, "size"), "--size");
 			hash_arg(need(&o, "root"), root, "--root");
 		}
-		if (ldg_verify_inclusion(lh,
-			parse_u64(need(&o, "index"), "--index"), size, proof.p,
-			proof.len / CM_HASH_LEN, root) != CM_OK) {
+		if (ldg_verify_inclusion(
+		        lh, parse_u64(need(&o, "index"), "--index"), size,
+		        proof.p, proof.len / CM_HASH_LEN, root) != CM_OK) {
 			printf("invalid\n");
 			return (EX_NO);
 		}
@@ -1700,7 +1738,7 @@ cmd_proof(int argc, char **argv)
 			hash_arg(need(&o, "root2"), r2, "--root2");
 		}
 		if (ldg_verify_consistency(s1, s2, r1, r2, proof.p,
-			proof.len / CM_HASH_LEN) != CM_OK) {
+		                           proof.len / CM_HASH_LEN) != CM_OK) {
 			printf("invalid\n");
 			return (EX_NO);
 		}
@@ -1739,9 +1777,10 @@ main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"init", cmd_init}, {"keygen", cmd_keygen},
-	    {"id", cmd_id}, {"batch", cmd_batch}, {"submit", cmd_submit},
-	    {"ledger", cmd_ledger}, {"proof", cmd_proof}};
+	} cmds[] = {{"init", cmd_init},     {"keygen", cmd_keygen},
+	            {"id", cmd_id},         {"batch", cmd_batch},
+	            {"submit", cmd_submit}, {"ledger", cmd_ledger},
+	            {"proof", cmd_proof}};
 	static char name[64];
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||

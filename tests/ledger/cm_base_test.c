@@ -62,9 +62,13 @@ test_b64(void)
 {
 	static const struct {
 		const char *raw, *enc;
-	} v[] = {{"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-	    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
-	    {"foobar", "Zm9vYmFy"}};
+	} v[] = {{"", ""},
+	         {"f", "Zg=="},
+	         {"fo", "Zm8="},
+	         {"foo", "Zm9v"},
+	         {"foob", "Zm9vYg=="},
+	         {"fooba", "Zm9vYmE="},
+	         {"foobar", "Zm9vYmFy"}};
 	cm_buf b = {0};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -74,7 +78,7 @@ test_b64(void)
 		cm_buf_reset(&b);
 		TST_OK(cm_b64_decode(&b, v[i].enc, strlen(v[i].enc)));
 		TST_TRUE(cm_bytes_eq(cm_buf_bytes(&b),
-		    CM_BYTES(v[i].raw, strlen(v[i].raw))));
+		                     CM_BYTES(v[i].raw, strlen(v[i].raw))));
 	}
 	/* Non-zero unused bits, bad padding, wrong length, bad characters. */
 	TST_ERR(cm_b64_decode(&b, "Zh==", 4), CM_EPROTO);
@@ -92,10 +96,13 @@ test_utf8(void)
 {
 	TST_TRUE(cm_utf8_valid((const uint8_t *) "a\xc3\xa9\xe4\xb8\xad", 6));
 	TST_TRUE(cm_utf8_valid((const uint8_t *) "\xf0\x9f\x98\x80", 4));
-	TST_TRUE(!cm_utf8_valid((const uint8_t *) "\xc0\x80", 2));     /* overlong */
-	TST_TRUE(!cm_utf8_valid((const uint8_t *) "\xed\xa0\x80", 3)); /* surrogate */
+	TST_TRUE(
+	    !cm_utf8_valid((const uint8_t *) "\xc0\x80", 2)); /* overlong */
+	TST_TRUE(!cm_utf8_valid((const uint8_t *) "\xed\xa0\x80",
+	                        3)); /* surrogate */
 	TST_TRUE(!cm_utf8_valid((const uint8_t *) "\xf4\x90\x80\x80", 4));
-	TST_TRUE(!cm_utf8_valid((const uint8_t *) "\xe4\xb8", 2)); /* truncated */
+	TST_TRUE(
+	    !cm_utf8_valid((const uint8_t *) "\xe4\xb8", 2)); /* truncated */
 	TST_TRUE(!cm_utf8_valid((const uint8_t *) "\xff", 1));
 }
 
@@ -128,5 +135,5 @@ test_be(void)
 }
 
 TST_MAIN(TST_CASE(test_errors), TST_CASE(test_diag_keeps_first),
-    TST_CASE(test_buf), TST_CASE(test_hex), TST_CASE(test_b64),
-    TST_CASE(test_utf8), TST_CASE(test_dates), TST_CASE(test_be))
+         TST_CASE(test_buf), TST_CASE(test_hex), TST_CASE(test_b64),
+         TST_CASE(test_utf8), TST_CASE(test_dates), TST_CASE(test_be))

@@ -76,13 +76,11 @@ toy_post_commit(void *arg, uint64_t first, uint64_t last)
 	toy_calls++;
 }
 
-static const ldg_kind    toy_kinds[] = {
-    {"toy", toy_decode, toy_may_write, NULL}};
+static const ldg_kind toy_kinds[] = {{"toy", toy_decode, toy_may_write, NULL}};
 static const ldg_dbspec  toy_dbs[] = {{"toy_by_n", 0}};
-static const ldg_indexer toy_indexers[] = {
-    {"toy", 1, toy_dbs, 1, toy_index}};
-static const ldg_module  toy_module = {
-    "toy", toy_kinds, 1, toy_indexers, 1, toy_post_commit, NULL};
+static const ldg_indexer toy_indexers[] = {{"toy", 1, toy_dbs, 1, toy_index}};
+static const ldg_module toy_module = {"toy", toy_kinds,       1,   toy_indexers,
+                                      1,     toy_post_commit, NULL};
 static const ldg_module *toy_mods[] = {&toy_module};
 
 /* ---- fixtures ---- */
@@ -95,15 +93,15 @@ typedef struct fix {
 static void
 fix_init(fix *f, bool with_toy)
 {
-	char      tmpl[] = "/tmp/ldg_store_test-XXXXXX";
-	ldg_store *s = NULL;
-	ldg_opts  o;
-	cm_buf    pop = {0}, rec = {0}, batch = {0};
+	char            tmpl[] = "/tmp/ldg_store_test-XXXXXX";
+	ldg_store      *s = NULL;
+	ldg_opts        o;
+	cm_buf          pop = {0}, rec = {0}, batch = {0};
 	ldg_id_register r;
-	ldg_receipt rc;
-	cm_err    st;
-	cm_diag   d;
-	cm_bytes  b, rb;
+	ldg_receipt     rc;
+	cm_err          st;
+	cm_diag         d;
+	cm_bytes        b, rb;
 
 	memset(f, 0, sizeof(*f));
 	TST_TRUE(mkdtemp(tmpl) != NULL);
@@ -111,7 +109,7 @@ fix_init(fix *f, bool with_toy)
 	TST_OK(cm_key_generate(&f->op));
 	TST_OK(cm_key_generate(&f->ent));
 	TST_OK(ldg_init(f->dir, f->op, "test.invalid/store", NULL, NULL, T0,
-	    NULL));
+	                NULL));
 	memset(&o, 0, sizeof(o));
 	o.modules = toy_mods;
 	o.nmodules = with_toy ? 1 : 0;
@@ -128,8 +126,8 @@ fix_init(fix *f, bool with_toy)
 	r.pop = cm_buf_bytes(&pop);
 	TST_OK(ldg_id_register_record(ldg_origin(s), f->op, &r, &rec, NULL));
 	rb = cm_buf_bytes(&rec);
-	TST_OK(ldg_batch_build(ldg_origin(s), f->op, 1, T0, &rb, 1, &batch,
-	    NULL));
+	TST_OK(
+	    ldg_batch_build(ldg_origin(s), f->op, 1, T0, &rb, 1, &batch, NULL));
 	b = cm_buf_bytes(&batch);
 	memset(&rc, 0, sizeof(rc));
 	cm_diag_clear(&d);
@@ -150,7 +148,7 @@ fix_fini(fix *f)
 	cm_key_free(f->op);
 	cm_key_free(f->ent);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int) (strlen(f->dir) - 2),
-	    f->dir);
+	         f->dir);
 	TST_TRUE(system(cmd) == 0);
 }
 
@@ -173,8 +171,8 @@ open_toy(const fix *f, bool toy)
 
 /* A batch of toy records with numbers ns, signed by k at seq. */
 static void
-toy_batch(const ldg_store *s, const cm_key *k, uint64_t seq,
-    const uint64_t *ns, size_t n, cm_buf *out)
+toy_batch(const ldg_store *s, const cm_key *k, uint64_t seq, const uint64_t *ns,
+          size_t n, cm_buf *out)
 {
 	cm_buf   recs[8];
 	cm_bytes rb[8];
@@ -252,7 +250,7 @@ test_toy_module_and_group_commit(void)
 	TST_ERR(ldg_kv_get(t, db, CM_BYTES(key, 8), &v), CM_ENOTFOUND);
 	/* The module API refuses deletes from the authoritative log. */
 	TST_ERR(ldg_kv_del(t, t->s->db_entries, CM_BYTES(key, 8), NULL),
-	    CM_EREADONLY);
+	        CM_EREADONLY);
 	ldg_txn_end(t);
 	for (int i = 0; i < 3; i++)
 		ldg_receipt_fini(&rc[i]);
@@ -294,11 +292,11 @@ test_indexer_set_change_needs_reindex(void)
 static void
 test_map_full_grows(void)
 {
-	fix         f;
-	ldg_store  *s = NULL;
-	ldg_opts    o;
-	ldg_stats   st0, st1;
-	uint64_t    ns[8] = {2, 4, 6, 8, 10, 12, 14, 16};
+	fix        f;
+	ldg_store *s = NULL;
+	ldg_opts   o;
+	ldg_stats  st0, st1;
+	uint64_t   ns[8] = {2, 4, 6, 8, 10, 12, 14, 16};
 
 	fix_init(&f, true);
 	memset(&o, 0, sizeof(o));
@@ -381,8 +379,8 @@ test_tampered_tree_refused_for_writing(void)
 	 * (A lower node that the root does not read is caught by audit.) */
 	cm_put_u64be(key, ldg_tree_stored_index(1, 0));
 	TST_OK(ldg_txn_begin(s, NULL, true, &t));
-	TST_OK(ldg_kv_put(t, s->db_nodes, CM_BYTES(key, 8),
-	    CM_BYTES(junk, 32), 0));
+	TST_OK(ldg_kv_put(t, s->db_nodes, CM_BYTES(key, 8), CM_BYTES(junk, 32),
+	                  0));
 	TST_OK(ldg_txn_commit(t));
 	ldg_close(s);
 	s = NULL;
@@ -443,7 +441,7 @@ test_time_index(void)
 }
 
 TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
-    TST_CASE(test_indexer_set_change_needs_reindex),
-    TST_CASE(test_map_full_grows), TST_CASE(test_readonly_without_key),
-    TST_CASE(test_tampered_tree_refused_for_writing),
-    TST_CASE(test_init_refusals), TST_CASE(test_time_index))
+         TST_CASE(test_indexer_set_change_needs_reindex),
+         TST_CASE(test_map_full_grows), TST_CASE(test_readonly_without_key),
+         TST_CASE(test_tampered_tree_refused_for_writing),
+         TST_CASE(test_init_refusals), TST_CASE(test_time_index))
