@@ -42,10 +42,15 @@ proof_fold(uint64_t m, uint64_t n, const uint8_t *r1, const uint8_t *r2,
 
 	if (m > n)
 		return (0);
+	if (m == 0) {
+		uint8_t empty[CM_HASH_LEN];
+
+		cm_sha256("", 0, empty);
+		return (np == 0 && same(r1, empty) &&
+		        (n > 0 || same(r2, empty)));
+	}
 	if (m == n)
 		return (np == 0 && same(r1, r2));
-	if (m == 0)
-		return (np == 0);
 	while (m != n) {
 		uint64_t k = pow2_below(n);
 

@@ -27,8 +27,8 @@ cm_err ldg_merkle_path(const uint8_t (*leaves)[CM_HASH_LEN], size_t n, size_t i,
 /* Verifiers (RFC 9162 2.1.3.2 and 2.1.4.2).  proof holds nproof 32-byte
  * hashes.  CM_OK if valid, CM_EVERIFY if not (any bad size, index, length or
  * hash).  Edge cases (docs/format.md): consistency with size1 == size2 needs
- * an empty proof and equal roots; size1 == 0 needs an empty proof (anything
- * is consistent with the empty tree); size1 > size2 is invalid. */
+ * an empty proof and equal roots; size1 == 0 needs an empty proof and root1 ==
+ * SHA-256("") (anything extends the empty tree); size1 > size2 is invalid. */
 CM_MUST_CHECK cm_err ldg_verify_inclusion(const uint8_t leaf_hash[CM_HASH_LEN],
                                           uint64_t index, uint64_t size,
                                           const uint8_t *proof, size_t nproof,
@@ -361,6 +361,8 @@ cm_err ldg_checkpoint_covering(ldg_txn *t, uint64_t min_size, cm_buf *out_note,
                                uint64_t *out_size);
 /* The tree size as of log time ms (every batch with log time <= ms). */
 cm_err ldg_size_at_time(ldg_txn *t, uint64_t ms, uint64_t *out);
+/* The ledger's parameters (from genesis), for validators. */
+void ldg_txn_params(const ldg_txn *t, ldg_params *out);
 /* Node reads made by this txn's proof calls (tests count them). */
 uint64_t ldg_node_reads(const ldg_txn *t);
 

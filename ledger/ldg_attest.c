@@ -36,11 +36,6 @@ attest_fields(cm_bytes rec, attest *a, cm_diag *d)
 		return (cm_fail(d, CM_EPROTO,
 		                "attestation: body must be an "
 		                "object"));
-	if (a->body.len > 16 * 1024)
-		return (cm_fail(
-		    d, CM_ETOOBIG,
-		    "attestation: body is %zu bytes of CBOR (limit 16384)",
-		    a->body.len));
 	if (a->type.len == 0 || a->type.len > 64)
 		return (cm_fail(d, CM_EPROTO,
 		                "attestation: type must be 1..64 "
@@ -104,8 +99,16 @@ attest_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 	attest a;
 	cm_err rv;
 
+	ldg_params p;
+
 	if ((rv = attest_fields(r->rec, &a, d)) != CM_OK)
 		return (rv);
+	ldg_txn_params(t, &p);
+	if (a.body.len > p.max_body)
+		return (cm_fail(
+		    d, CM_ETOOBIG,
+		    "attestation: body is %zu bytes of CBOR (limit %llu)",
+		    a.body.len, (unsigned long long) p.max_body));
 	return (ldg_uscc_admitted(t, a.subject, d));
 }
 

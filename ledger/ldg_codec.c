@@ -161,7 +161,8 @@ ldg_leaf_type(cm_bytes leaf, cm_bytes *out)
 	uint64_t   n;
 	cm_bytes   key;
 
-	/* Every leaf's first key is "t": it is the shortest and sorts first. */
+	/* In every leaf "t" is the only one-letter key, so it sorts first.
+	 * (Not so in the signed batch header, where "n" precedes it.) */
 	cm_cbor_rd_init(&r, leaf, NULL);
 	if (cm_cbor_rd_map(&r, &n) != CM_OK || n == 0 ||
 	    cm_cbor_rd_text(&r, &key) != CM_OK ||

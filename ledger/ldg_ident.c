@@ -491,7 +491,17 @@ ident_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 			                "the log time"));
 		return (CM_OK);
 	}
-	/* except */
+	/* except: only for a code that fails the check, and only once. */
+	if (ldg_uscc_check(CM_BYTES(st.id.uscc, strlen(st.id.uscc)), NULL) ==
+	    CM_OK)
+		return (cm_fail(d, CM_EINVAL,
+		                "except: %s is a valid USCC; no "
+		                "exception needed",
+		                st.id.uscc));
+	if (ldg_uscc_admitted(t, CM_BYTES(st.id.uscc, strlen(st.id.uscc)),
+	                      NULL) == CM_OK)
+		return (cm_fail(d, CM_EEXIST, "except: %s is already admitted",
+		                st.id.uscc));
 	return (CM_OK);
 }
 

@@ -116,8 +116,11 @@ record_encode(const cm_json *obj, size_t ri, cm_buf *out, const ldg_params *p,
 				cm_cbor_wr_raw(&w, cm_buf_bytes(&item));
 		}
 	}
-	if (rv == CM_OK)
-		rv = cm_cbor_wr_finish(&w, d);
+	if (rv == CM_OK && (rv = cm_cbor_wr_finish(&w, NULL)) == CM_ENONCANON)
+		rv = cm_fail(d, CM_EPROTO,
+		             "records[%zu] nests too deep: a "
+		             "record may nest %d levels, so its body %d",
+		             ri, CM_CBOR_MAX_DEPTH, CM_CBOR_MAX_DEPTH - 1);
 	if (rv == CM_OK && out->len - start > p->max_leaf)
 		rv = cm_fail(d, CM_ETOOBIG,
 		             "records[%zu] is %zu bytes (limit "

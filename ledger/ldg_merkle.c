@@ -189,13 +189,21 @@ ldg_verify_consistency(uint64_t size1, uint64_t size2,
 
 	if (size1 > size2)
 		return (CM_EVERIFY);
+	if (size1 == 0) {
+		/* Anything extends the empty tree, whose root is fixed. */
+		uint8_t empty[CM_HASH_LEN];
+
+		cm_sha256("", 0, empty);
+		if (nproof != 0 || !hash_eq(root1, empty))
+			return (CM_EVERIFY);
+		return (size2 > 0 || hash_eq(root2, empty) ? CM_OK
+		                                           : CM_EVERIFY);
+	}
 	if (size1 == size2) {
 		if (nproof != 0 || !hash_eq(root1, root2))
 			return (CM_EVERIFY);
 		return (CM_OK);
 	}
-	if (size1 == 0)
-		return (nproof == 0 ? CM_OK : CM_EVERIFY);
 	if (nproof == 0)
 		return (CM_EVERIFY);
 

@@ -299,6 +299,12 @@ ldg_tree_node_append(ldg_txn *t, uint64_t index, cm_bytes leaf)
 	return (ldg_tree_append(node_read, node_write, t, index, lh));
 }
 
+void
+ldg_txn_params(const ldg_txn *t, ldg_params *out)
+{
+	*out = t->s->params;
+}
+
 uint64_t
 ldg_node_reads(const ldg_txn *t)
 {

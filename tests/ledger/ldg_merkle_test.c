@@ -679,11 +679,16 @@ test_verifier_edges(void)
 	TST_OK(ldg_verify_consistency(3, 3, a, a, NULL, 0));
 	TST_ERR(ldg_verify_consistency(3, 3, a, b, NULL, 0), CM_EVERIFY);
 	TST_ERR(ldg_verify_consistency(3, 3, a, a, a, 1), CM_EVERIFY);
-	TST_OK(ldg_verify_consistency(0, 0, a, a, NULL, 0));
-	TST_ERR(ldg_verify_consistency(0, 0, a, b, NULL, 0), CM_EVERIFY);
-	/* Anything is consistent with the empty tree, with an empty proof. */
-	TST_OK(ldg_verify_consistency(0, 5, a, b, NULL, 0));
-	TST_ERR(ldg_verify_consistency(0, 5, a, b, a, 1), CM_EVERIFY);
+	/* Anything extends the empty tree, with an empty proof, but only
+	 * the empty tree's root (SHA-256 of nothing) is its root. */
+	uint8_t e[CM_HASH_LEN];
+	cm_sha256("", 0, e);
+	TST_OK(ldg_verify_consistency(0, 0, e, e, NULL, 0));
+	TST_ERR(ldg_verify_consistency(0, 0, a, a, NULL, 0), CM_EVERIFY);
+	TST_ERR(ldg_verify_consistency(0, 0, e, b, NULL, 0), CM_EVERIFY);
+	TST_OK(ldg_verify_consistency(0, 5, e, b, NULL, 0));
+	TST_ERR(ldg_verify_consistency(0, 5, a, b, NULL, 0), CM_EVERIFY);
+	TST_ERR(ldg_verify_consistency(0, 5, e, b, a, 1), CM_EVERIFY);
 	TST_ERR(ldg_verify_consistency(5, 3, a, b, NULL, 0), CM_EVERIFY);
 	TST_ERR(ldg_verify_consistency(5, 3, a, b, big, 3), CM_EVERIFY);
 	TST_ERR(ldg_verify_consistency(3, 5, a, b, NULL, 0), CM_EVERIFY);
