@@ -226,6 +226,12 @@ cm_err ldg_identity_get(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
 /* The current (latest registered) key of organisation uscc. */
 cm_err ldg_identity_by_uscc(ldg_txn *t, const char *uscc, ldg_identity *out);
 bool   ldg_identity_has_scope(const ldg_identity *id, const char *scope);
+/* Whether the batch whose header leaf is header_index was signed at or
+ * after the log time from which its key was reported compromised: such
+ * batches stay in the log and count, but every query flags them.  *out
+ * (may be NULL) gets the signer.  CM_EINVAL if not a header leaf. */
+cm_err ldg_batch_flagged(ldg_txn *t, uint64_t header_index, bool *out_flag,
+                         ldg_identity *out_signer);
 /* CM_OK if uscc is a valid code or one admitted by an exception record. */
 CM_MUST_CHECK cm_err ldg_uscc_admitted(ldg_txn *t, cm_bytes uscc, cm_diag *d);
 
@@ -382,10 +388,10 @@ void ldg_receipt_fini(ldg_receipt *r);
 
 /* Appends batches (batch files, docs/format.md) in one durable commit; each
  * batch is applied in a nested transaction, so a refused batch leaves the
- * others.  log_time: max(previous, now) is applied by the caller with
- * ldg_next_log_time.  status[i] and diag[i] (may be NULL) tell each batch's
- * fate; receipts[i] is filled for accepted (and already-accepted) ones.
- * Returns CM_OK if the commit happened (even if every batch was refused),
+ * others.  The log time is max(previous log time, now_ms): the caller reads
+ * the clock, validators never do.  status[i] and diag[i] (may be NULL) tell
+ * each batch's fate; receipts[i] is filled for accepted (and already-accepted)
+ * ones. Returns CM_OK if the commit happened (even if every batch was refused),
  * else the commit's error. */
 cm_err ldg_append(ldg_store *s, const cm_bytes *batches, size_t n,
                   uint64_t now_ms, ldg_receipt *receipts, cm_err *status,

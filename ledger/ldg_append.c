@@ -88,6 +88,30 @@ ldg_next_seq(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN], uint64_t *out)
 	return (rv == CM_OK || rv == CM_ENOTFOUND ? CM_OK : rv);
 }
 
+cm_err
+ldg_batch_flagged(ldg_txn *t, uint64_t header_index, bool *out_flag,
+                  ldg_identity *out_signer)
+{
+	cm_bytes     leaf;
+	ldg_hleaf    hl;
+	ldg_hdr      h;
+	ldg_identity id;
+	cm_err       rv;
+
+	if ((rv = ldg_leaf_get(t, header_index, &leaf)) != CM_OK)
+		return (rv);
+	if (ldg_hleaf_decode(leaf, &hl, NULL) != CM_OK ||
+	    ldg_hdr_decode(hl.hdr, &h, NULL) != CM_OK)
+		return (CM_EINVAL);
+	if ((rv = ldg_identity_get(t, h.kid.p, &id)) != CM_OK)
+		return (rv == CM_ENOTFOUND ? CM_ECORRUPT : rv);
+	*out_flag =
+	    id.compromised_since != 0 && hl.log_time >= id.compromised_since;
+	if (out_signer != NULL)
+		*out_signer = id;
+	return (CM_OK);
+}
+
 /* ---- references ---- */
 
 cm_err

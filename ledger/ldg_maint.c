@@ -265,6 +265,8 @@ out:
 cm_err
 ldg_backup(ldg_store *s, const char *dir, cm_diag *d)
 {
+	char           path[4096];
+	cm_err         rv;
 	DIR           *dp;
 	struct dirent *e;
 
@@ -288,7 +290,14 @@ ldg_backup(ldg_store *s, const char *dir, cm_diag *d)
 	}
 	/* mdb_env_copy2 takes a read snapshot: writers go on meanwhile.  Only
 	 * data.mdb is written: the checkpoint key never leaves DIR. */
-	return (ldg_env_copy(s->env, dir, d));
+	if ((rv = ldg_env_copy(s->env, dir, d)) != CM_OK)
+		return (rv);
+	/* The copy is as confidential as the original. */
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (chmod(path, 0600) != 0)
+		return (cm_fail(d, CM_EIO, "cannot chmod %s: %s", path,
+		                strerror(errno)));
+	return (CM_OK);
 }
 
 cm_err

@@ -202,7 +202,7 @@ hex_parse(const char *s, size_t want, uint8_t *out, const char *what)
 	cm_buf b = {0};
 
 	if (cm_hex_decode(&b, s, strlen(s)) != CM_OK || b.len != want)
-		die(EX_NO, "%s must be %zu bytes of hex", what, want);
+		die(EX_USAGE, "%s must be %zu bytes of hex", what, want);
 	memcpy(out, b.p, want);
 	cm_buf_fini(&b);
 }
@@ -216,8 +216,10 @@ print_hex(FILE *f, const uint8_t *p, size_t len)
 
 /* ---- opening ---- */
 
+/* Opens DIR; a command that writes gives --checkpoint-key (NULL: the key
+ * in DIR) and fails here with exit 1 when the ledger is read-only. */
 static ldg_store *
-store_open(const char *dir, bool readonly)
+store_open_key(const char *dir, bool readonly, bool write, const char *ckpt_key)
 {
 	ldg_store *s = NULL;
 	ldg_opts   o;
@@ -226,11 +228,21 @@ store_open(const char *dir, bool readonly)
 
 	memset(&o, 0, sizeof(o));
 	o.readonly = readonly;
+	o.checkpoint_key = ckpt_key;
 	cm_diag_clear(&d);
 	if ((rv = ldg_open(dir, &o, &s, &d)) != CM_OK)
 		die(rv == CM_ENOTFOUND || rv == CM_EIO ? EX_USAGE : EX_NO, "%s",
 		    d.msg[0] ? d.msg : cm_strerror(rv));
+	if (write && !ldg_writable(s))
+		die(EX_NO, "%s is read-only here: no checkpoint key (%s)", dir,
+		    ckpt_key ? ckpt_key : "checkpoint.key in the directory");
 	return (s);
+}
+
+static ldg_store *
+store_open(const char *dir, bool readonly)
+{
+	return (store_open_key(dir, readonly, false, NULL));
 }
 
 static ldg_txn *
@@ -476,7 +488,9 @@ static const char usage_id[] =
     "      admits one code that fails the GB 32100 check\n"
     "  show --data DIR (--uscc CODE | --key-id HEX) [--json]\n"
     "  list --data DIR [--json]\n"
-    "  check CODE...   (exit 0 only if every code is valid)\n";
+    "  check CODE...   (exit 0 only if every code is valid)\n"
+    "Commands that write take --checkpoint-key FILE when the checkpoint key\n"
+    "is not DIR/checkpoint.key.\n";
 
 static void
 identity_out(const ldg_identity *id, bool json)
@@ -597,6 +611,12 @@ cmd_id(int argc, char **argv)
 	int         ex = EX_OK;
 	cm_err      rv;
 
+	if (argc > 0 &&
+	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		fputs(usage_id, stdout);
+		return (EX_OK);
+	}
+
 	cm_diag_clear(&d);
 	if (strcmp(sub, "check") == 0) {
 		opts_parse(argc - 1, argv + 1, " ", &o);
@@ -620,7 +640,7 @@ cmd_id(int argc, char **argv)
 	opts_parse(
 	    argc - (argc > 0), argv + (argc > 0),
 	    " data signer role scope name uscc pubkey pop key out origin "
-	    "key-id compromised-since reason json! ",
+	    "key-id compromised-since reason json! checkpoint-key ",
 	    &o);
 	if (o.help || argc == 0) {
 		fputs(usage_id, o.help ? stdout : stderr);
@@ -654,8 +674,9 @@ cmd_id(int argc, char **argv)
 		cm_key_free(nk);
 		goto out;
 	}
-	s = store_open(need(&o, "data"),
-	               strcmp(sub, "show") == 0 || strcmp(sub, "list") == 0);
+	bool reads = strcmp(sub, "show") == 0 || strcmp(sub, "list") == 0;
+	s = store_open_key(need(&o, "data"), reads, !reads,
+	                   opt(&o, "checkpoint-key"));
 	if (strcmp(sub, "register") == 0) {
 		ldg_id_register r;
 		const char     *scopes[MAX_OPTS];
@@ -747,8 +768,8 @@ out:
 /* ---- batch sign / submit ---- */
 
 static const char usage_batch[] =
-    "usage: tally batch sign --key KEYFILE --origin O [--seq N] [--time MS]\n"
-    "                        [--data DIR] FILE.json > batch.cbor\n"
+    "usage: tally batch sign --key KEYFILE (--data DIR | --origin O --seq N)\n"
+    "                        [--seq N] [--time MS] FILE.json > batch.cbor\n"
     "FILE.json is {\"records\":[{\"kind\":\"attestation\",\"subject\":USCC,\n"
     "\"type\":T,\"body\":{...}}]}.  Without --seq the next sequence number\n"
     "is read from --data DIR.\n";
@@ -788,6 +809,7 @@ cmd_batch(int argc, char **argv)
 	cm_buf      out = {0};
 	uint64_t    seq;
 	const char *data;
+	char        origin[LDG_ORIGIN_MAX + 1];
 
 	if (argc == 0 || strcmp(argv[0], "sign") != 0) {
 		bool h = argc > 0 && strcmp(argv[0], "--help") == 0;
@@ -805,25 +827,29 @@ cmd_batch(int argc, char **argv)
 	k = key_load(need(&o, "key"));
 	ldg_params_default(&p);
 	data = opt(&o, "data");
-	if (opt(&o, "seq") != NULL) {
-		seq = opt_u64(&o, "seq", 1);
-	} else if (data != NULL) {
+	if (opt(&o, "origin") != NULL)
+		snprintf(origin, sizeof(origin), "%s", opt(&o, "origin"));
+	seq = opt_u64(&o, "seq", 0);
+	if (data != NULL) {
+		/* The ledger gives the origin, its limits and the next seq. */
 		ldg_store *s = store_open(data, true);
 		ldg_txn   *t = rtxn(s);
 		uint8_t    pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
 
 		cm_key_public(k, pub);
 		cm_key_id(pub, kid);
-		if (ldg_next_seq(t, kid, &seq) != CM_OK)
+		if (seq == 0 && ldg_next_seq(t, kid, &seq) != CM_OK)
 			die(EX_USAGE, "cannot read the sequence index");
 		ldg_get_params(s, &p);
+		if (opt(&o, "origin") == NULL)
+			snprintf(origin, sizeof(origin), "%s", ldg_origin(s));
 		ldg_txn_end(t);
 		ldg_close(s);
-	} else {
-		die(EX_USAGE, "give --seq N or --data DIR");
+	} else if (seq == 0 || opt(&o, "origin") == NULL) {
+		die(EX_USAGE, "give --data DIR, or --origin O and --seq N");
 	}
-	json_batch_sign(o.pos[0], k, need(&o, "origin"), seq,
-	                opt_u64(&o, "time", now_ms()), &p, &out);
+	json_batch_sign(o.pos[0], k, origin, seq, opt_u64(&o, "time", now_ms()),
+	                &p, &out);
 	if (isatty(1))
 		die(EX_USAGE, "refusing to write CBOR to a terminal; redirect "
 		              "stdout to a file");
@@ -840,7 +866,8 @@ static const char usage_submit[] =
     "Appends signed batches in one durable commit and prints a receipt per\n"
     "batch: header index, record indexes, sequence, log time, new tree\n"
     "size and the checkpoint signed at that commit.  A byte-identical\n"
-    "resend prints the original receipt (\"already accepted\", exit 0).\n";
+    "resend prints the original receipt (\"already accepted\", exit 0).\n"
+    "--checkpoint-key FILE: the checkpoint key, when not in DIR.\n";
 
 static int
 cmd_submit(int argc, char **argv)
@@ -849,16 +876,15 @@ cmd_submit(int argc, char **argv)
 	ldg_store *s;
 	int        ex;
 
-	opts_parse(argc, argv, " data key json! ", &o);
+	opts_parse(argc, argv, " data key json! checkpoint-key ", &o);
 	if (o.help) {
 		fputs(usage_submit, stdout);
 		return (EX_OK);
 	}
 	if (o.npos == 0)
 		die(EX_USAGE, "give a batch file (see --help)");
-	s = store_open(need(&o, "data"), false);
-	if (!ldg_writable(s))
-		die(EX_NO, "the ledger is read-only here (no checkpoint key)");
+	s = store_open_key(need(&o, "data"), false, true,
+	                   opt(&o, "checkpoint-key"));
 	if (opt(&o, "key") != NULL) {
 		cm_key    *k = key_load(opt(&o, "key"));
 		cm_buf     out = {0};
@@ -1071,8 +1097,10 @@ static const char usage_ledger[] =
     "  prove --from M --to N           consistency proof (JSON)\n"
     "  prove --record I                a record's authenticity bundle\n"
     "  audit [--checkpoint FILE]... [--readonly]\n"
+    "      replays and checks everything; without --readonly, when the\n"
+    "      checkpoint key is present, also the checks made before writing\n"
     "  stats [--json]                  size, root, map, readers, databases\n"
-    "  reindex                         rebuild every derived database\n"
+    "  reindex [--checkpoint-key FILE] rebuild every derived database\n"
     "  backup --out DIR2               hot copy without private keys\n"
     "  size-at --date YYYY-MM-DD[THH:MM:SS]  tree size as of a Shanghai "
     "time\n";
@@ -1191,10 +1219,10 @@ ledger_stats(ldg_store *s, bool json)
 		cm_cbor_wr_bytes(&w, CM_BYTES(st.root, CM_HASH_LEN));
 		cm_cbor_wr_cstr(&w, "size");
 		cm_cbor_wr_uint(&w, st.size);
-		cm_cbor_wr_cstr(&w, "readers");
-		cm_cbor_wr_uint(&w, st.readers);
 		cm_cbor_wr_cstr(&w, "durable");
 		cm_cbor_wr_bool(&w, st.durable);
+		cm_cbor_wr_cstr(&w, "readers");
+		cm_cbor_wr_uint(&w, st.readers);
 		cm_cbor_wr_cstr(&w, "map_size");
 		cm_cbor_wr_uint(&w, st.map_size);
 		cm_cbor_wr_cstr(&w, "map_used");
@@ -1230,26 +1258,38 @@ cmd_ledger(int argc, char **argv)
 	cm_diag     d;
 	int         ex = EX_OK;
 
+	if (argc > 0 &&
+	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		fputs(usage_ledger, stdout);
+		return (EX_OK);
+	}
+
 	opts_parse(
 	    argc - (argc > 0), argv + (argc > 0),
 	    " data index raw! json! size from to record checkpoint readonly! "
-	    "out date ",
+	    "out date checkpoint-key ",
 	    &o);
 	if (o.help || argc == 0) {
 		fputs(usage_ledger, o.help ? stdout : stderr);
 		return (o.help ? EX_OK : EX_USAGE);
 	}
 	cm_diag_clear(&d);
-	bool writes = strcmp(sub, "reindex") == 0;
 	if (strcmp(sub, "reindex") == 0) {
 		ldg_opts lo;
 
 		memset(&lo, 0, sizeof(lo));
 		lo.reindex = true;
+		lo.checkpoint_key = opt(&o, "checkpoint-key");
 		if (ldg_open(need(&o, "data"), &lo, &s, &d) != CM_OK)
 			die(EX_NO, "%s", d.msg);
+	} else if (strcmp(sub, "audit") == 0 && opt(&o, "readonly") == NULL) {
+		/* Opening for writing (when the key is here) also runs the
+		 * open-time checks: the latest checkpoint's root against the
+		 * stored tree, and the indexers' marks. */
+		s = store_open_key(need(&o, "data"), false, false,
+		                   opt(&o, "checkpoint-key"));
 	} else {
-		s = store_open(need(&o, "data"), !writes);
+		s = store_open(need(&o, "data"), true);
 	}
 	if (strcmp(sub, "get") == 0) {
 		ldg_txn *t = rtxn(s);
@@ -1262,6 +1302,20 @@ cmd_ledger(int argc, char **argv)
 			die(EX_NO, "no leaf %llu (size %llu)",
 			    (unsigned long long) i,
 			    (unsigned long long) ldg_size(t));
+		bool         flag = false;
+		ldg_identity signer;
+
+		/* A batch signed after its key's reported compromise stays in
+		 * the log; queries flag it (on stderr, so output is the leaf).
+		 */
+		if (ldg_batch_flagged(t, i, &flag, &signer) == CM_OK && flag)
+			fprintf(
+			    stderr,
+			    "%s: flagged: batch signed at or after %llu, when "
+			    "its key (%s %s) was reported compromised\n",
+			    prog_cmd,
+			    (unsigned long long) signer.compromised_since,
+			    ldg_role_name(signer.role), signer.uscc);
 		if (opt(&o, "raw") != NULL) {
 			fwrite(leaf.p, 1, leaf.len, stdout);
 		} else {
@@ -1631,7 +1685,9 @@ proof_record(const opts *o)
 			                   {"rec", true}};
 			cm_bytes  irec, isig, ist;
 
-			bundle_leaf_check(b, "identity", &c, &il);
+			if (bundle_leaf_check(b, "identity", &c, &il) >= hi)
+				die(EX_NO, "invalid: the signer's key was "
+				           "registered after the batch");
 			if (ldg_fields_decode(cm_buf_bytes(&il),
 			                      "tally/record-leaf/v1", l2, 5,
 			                      &d) != CM_OK ||
@@ -1679,6 +1735,12 @@ cmd_proof(int argc, char **argv)
 	cm_buf      proof = {0};
 	ldg_vkey    vk;
 
+	if (argc > 0 &&
+	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		fputs(usage_proof, stdout);
+		return (EX_OK);
+	}
+
 	opts_parse(
 	    argc - (argc > 0), argv + (argc > 0),
 	    " leaf-hash leaf index size root checkpoint vkey proof size1 size2 "
@@ -1715,6 +1777,7 @@ cmd_proof(int argc, char **argv)
 		if (ldg_verify_inclusion(
 		        lh, parse_u64(need(&o, "index"), "--index"), size,
 		        proof.p, proof.len / CM_HASH_LEN, root) != CM_OK) {
+			cm_buf_fini(&proof);
 			printf("invalid\n");
 			return (EX_NO);
 		}
@@ -1739,6 +1802,7 @@ cmd_proof(int argc, char **argv)
 		}
 		if (ldg_verify_consistency(s1, s2, r1, r2, proof.p,
 		                           proof.len / CM_HASH_LEN) != CM_OK) {
+			cm_buf_fini(&proof);
 			printf("invalid\n");
 			return (EX_NO);
 		}

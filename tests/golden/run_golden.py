@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# tests/golden/run_golden.py -- golden tests of the `tally` command line:
+# builds a deterministic ledger (fixed keys, origin and clock) in a scratch
+# directory, runs a list of commands and compares each one's stdout, stderr
+# and exit code byte for byte with tests/golden/expected/<name>.{out,err,code}.
+# Usage: python3 tests/golden/run_golden.py out/debug/tools/tally [--update]
+# --update (re)writes the expected files; read them before committing.
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEYS = os.path.join(HERE, "keys")
+EXPECTED = os.path.join(HERE, "expected")
+
+NOW_MS = "1767225600000"  # 2026-01-01T00:00:00Z = 08:00 in Shanghai
+ORIGIN = "golden.test/log"
+ENT_USCC = "914403001922038216"  # valid
+BAD_USCC = "914403001922038217"  # wrong check character
+REG_USCC = "91350100M000100Y43"  # valid
+LOW_USCC = "91350100m000100y43"  # lower case: refused
+
+INPUTS = {
+    # An enterprise attests about itself (submitted with --key).
+    "ent.json": {"records": [{"kind": "attestation", "subject": ENT_USCC,
+                              "type": "supply.batch",
+                              "body": {"lot": "A-1", "qty": 120}}]},
+    # A regulator with scopes tax and market: two records in one batch.
+    "reg.json": {"records": [
+        {"kind": "attestation", "subject": ENT_USCC, "type": "tax.paid",
+         "body": {"year": 2025, "amount": "1200.50"}},
+        {"kind": "attestation", "subject": ENT_USCC,
+         "type": "market.inspected", "body": {"result": "pass"}}]},
+    # An enterprise about another organisation: refused.
+    "bad.json": {"records": [{"kind": "attestation", "subject": REG_USCC,
+                              "type": "supply.batch", "body": {}}]},
+}
+
+
+def jfield(ctx, name, key):
+    """A field of the JSON a previous case printed."""
+    return json.loads(ctx[name])[key]
+
+
+def write(ctx, path, data):
+    with open(os.path.join(ctx["DIR"], path), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+def drop_varying(out):
+    """ledger stats: map usage and reader counts vary between runs."""
+    lines = out.split(b"\n")
+    keep = [l for l in lines
+            if not l.startswith(b"map used ") and not l.startswith(b"readers ")]
+    return b"\n".join(keep)
+
+
+def drop_varying_json(out):
+    """ledger stats --json: the same two figures, as JSON keys."""
+    obj = json.loads(out)
+    for k in ("map_used", "readers"):
+        obj.pop(k, None)
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
+def install_checkpoint_key(ctx):
+    dst = os.path.join(ctx["DIR"], "data", "checkpoint.key")
+    shutil.copyfile(os.path.join(ctx["DIR"], "ck.pem"), dst)
+    os.chmod(dst, 0o600)
+
+
+def cases():
+    """(name, args or fn(ctx) -> args, options).  Options: save (write
+    stdout to this file in DIR), filter (fn(bytes) -> bytes), env (extra
+    environment), after (fn(ctx) run after the command).  Paths are relative to DIR, the working directory, except
+    --data, which is absolute so that "$DIR" shows in outputs."""
+    d = ["--data", "{DIR}/data"]
+    c = []
+
+    def add(name, args, **kw):
+        c.append((name, args, kw))
+
+    # ---- building the ledger: genesis 0; enterprise 1-2; regulator 3-4;
+    # enterprise attestation 5-6; regulator batch 7-9 ----
+    # The checkpoint key must be fixed for reproducible checkpoints, and
+    # the CLI opens DIR/checkpoint.key for writing: init with ck.pem, then
+    # install it there (no command takes --checkpoint-key after init).
+    add("init", ["init", "--data", "{DIR}/data", "--operator-key", "op.pem",
+                 "--checkpoint-key", "ck.pem", "--origin", ORIGIN],
+        after=install_checkpoint_key)
+    add("id_pop_out", ["id", "pop", "--key", "ent.pem"] + d +
+        ["--out", "ent.pop"])
+    add("id_pop_origin", ["id", "pop", "--key", "reg.pem", "--origin",
+                          ORIGIN], save="reg.pop")
+    add("id_register", ["id", "register"] + d +
+        ["--signer", "op.pem", "--role", "enterprise", "--name",
+         "Golden Foods Co", "--uscc", ENT_USCC, "--pubkey", "ent.pub",
+         "--pop", "ent.pop"])
+    add("id_register_json", ["id", "register"] + d +
+        ["--signer", "op.pem", "--role", "regulator", "--scope", "tax",
+         "--scope", "market", "--name", "Golden Tax Bureau", "--uscc",
+         REG_USCC, "--pubkey", "reg.pub", "--pop", "reg.pop", "--json"])
+    add("id_register_again", ["id", "register"] + d +
+        ["--signer", "op.pem", "--role", "enterprise", "--name",
+         "Golden Foods Co", "--uscc", ENT_USCC, "--pubkey", "ent.pub",
+         "--pop", "ent.pop"])
+    add("submit_key", ["submit"] + d + ["--key", "ent.pem", "ent.json"])
+    add("batch_sign", ["batch", "sign", "--key", "reg.pem", "--origin",
+                       ORIGIN] + d + ["reg.json"], save="reg.cbor")
+    add("submit_json", ["submit"] + d + ["--json", "reg.cbor"])
+    add("submit_resend", ["submit"] + d + ["reg.cbor"])
+    add("submit_refused", ["submit"] + d + ["--key", "ent.pem", "bad.json"])
+
+    # ---- identities ----
+    add("id_show_json", ["id", "show"] + d + ["--uscc", ENT_USCC, "--json"])
+    add("id_show", ["id", "show"] + d + ["--uscc", REG_USCC])
+    add("id_show_missing", ["id", "show"] + d + ["--uscc", BAD_USCC])
+    add("id_list", ["id", "list"] + d)
+    add("id_list_json", ["id", "list"] + d + ["--json"])
+    add("id_check_valid", ["id", "check", ENT_USCC, REG_USCC])
+    add("id_check_invalid", ["id", "check", BAD_USCC])
+    add("id_check_lowercase", ["id", "check", LOW_USCC])
+    add("id_check_mixed", ["id", "check", ENT_USCC, BAD_USCC, LOW_USCC])
+
+    # ---- reading ----
+    add("ledger_get_json", ["ledger", "get"] + d + ["--index", "0", "--json"])
+    add("ledger_get_raw", ["ledger", "get"] + d + ["--index", "2", "--raw"],
+        save="leaf2.bin")
+    add("ledger_get_missing", ["ledger", "get"] + d + ["--index", "99"])
+    add("ledger_checkpoint", ["ledger", "checkpoint"] + d, save="ckpt10.txt")
+    add("ledger_pubkey", ["ledger", "pubkey"] + d, save="vkey.txt")
+    add("ledger_prove_index", ["ledger", "prove"] + d +
+        ["--index", "2", "--size", "3"])
+    add("ledger_prove_latest", ["ledger", "prove"] + d + ["--index", "2"])
+    add("ledger_prove_bad_size", ["ledger", "prove"] + d +
+        ["--index", "2", "--size", "2"])
+    add("ledger_prove_from_to", ["ledger", "prove"] + d +
+        ["--from", "1", "--to", "3"])
+    add("ledger_prove_from_to_bad", ["ledger", "prove"] + d +
+        ["--from", "3", "--to", "11"])
+    add("ledger_prove_record", ["ledger", "prove"] + d + ["--record", "8"],
+        save="bundle8.json")
+    add("ledger_prove_record_op", ["ledger", "prove"] + d +
+        ["--record", "2"], save="bundle2.json")
+    add("ledger_prove_record_header", ["ledger", "prove"] + d +
+        ["--record", "7"])
+    add("ledger_stats", ["ledger", "stats"] + d, filter=drop_varying)
+    add("ledger_stats_json", ["ledger", "stats", "--json"] + d,
+        filter=drop_varying_json)
+    add("ledger_audit", ["ledger", "audit"] + d +
+        ["--checkpoint", "ckpt10.txt"])
+    add("ledger_size_at_day", ["ledger", "size-at"] + d +
+        ["--date", "2026-01-01"])
+    add("ledger_size_at_before", ["ledger", "size-at"] + d +
+        ["--date", "2026-01-01T07:59:59"])
+
+    # ---- offline verification ----
+    add("proof_inclusion", lambda x: [
+        "proof", "inclusion",
+        "--leaf-hash", jfield(x, "ledger_prove_index", "leaf_hash"),
+        "--index", "2", "--size", "3",
+        "--root", jfield(x, "ledger_prove_index", "root"),
+        "--proof", ",".join(jfield(x, "ledger_prove_index", "proof"))])
+    add("proof_inclusion_invalid", lambda x: [
+        "proof", "inclusion",
+        "--leaf-hash", jfield(x, "ledger_prove_index", "leaf_hash"),
+        "--index", "1", "--size", "3",
+        "--root", jfield(x, "ledger_prove_index", "root"),
+        "--proof", ",".join(jfield(x, "ledger_prove_index", "proof"))])
+    add("proof_inclusion_short_hash", lambda x: [
+        "proof", "inclusion",
+        "--leaf-hash", jfield(x, "ledger_prove_index", "leaf_hash"),
+        "--index", "2", "--size", "3",
+        "--root", jfield(x, "ledger_prove_index", "root"),
+        "--proof", "d07a"])
+    add("proof_inclusion_checkpoint", lambda x: [
+        "proof", "inclusion", "--leaf", "leaf2.bin", "--index", "2",
+        "--checkpoint", "ckpt10.txt", "--vkey", "vkey.txt",
+        "--proof", ",".join(jfield(x, "ledger_prove_latest", "proof"))])
+    add("proof_consistency", lambda x: [
+        "proof", "consistency",
+        "--size1", "1", "--size2", "3",
+        "--root1", jfield(x, "ledger_prove_from_to", "root1"),
+        "--root2", jfield(x, "ledger_prove_from_to", "root2"),
+        "--proof", ",".join(jfield(x, "ledger_prove_from_to", "proof"))])
+    add("proof_consistency_invalid", lambda x: [
+        "proof", "consistency",
+        "--size1", "1", "--size2", "3",
+        "--root1", jfield(x, "ledger_prove_from_to", "root2"),
+        "--root2", jfield(x, "ledger_prove_from_to", "root2"),
+        "--proof", ",".join(jfield(x, "ledger_prove_from_to", "proof"))])
+    add("ledger_prove_3_10", ["ledger", "prove"] + d +
+        ["--from", "3", "--to", "10"])
+    add("proof_consistency_checkpoints", lambda x: [
+        "proof", "consistency", "--vkey", "vkey.txt", "--checkpoint1",
+        write(x, "ckpt3.txt", jfield(x, "ledger_prove_index", "checkpoint")),
+        "--checkpoint2", "ckpt10.txt",
+        "--proof", ",".join(jfield(x, "ledger_prove_3_10", "proof"))])
+    add("proof_consistency_checkpoints_swapped", lambda x: [
+        "proof", "consistency", "--vkey", "vkey.txt",
+        "--checkpoint1", "ckpt10.txt", "--checkpoint2", "ckpt3.txt",
+        "--proof", ",".join(jfield(x, "ledger_prove_3_10", "proof"))])
+    add("proof_record", ["proof", "record", "--bundle", "bundle8.json",
+                         "--vkey", "vkey.txt"])
+    add("proof_record_op", lambda x: [
+        "proof", "record", "--bundle", "bundle2.json",
+        "--vkey", x["ledger_pubkey"].strip()])
+    add("proof_record_tampered", lambda x: [
+        "proof", "record", "--vkey", "vkey.txt", "--bundle",
+        write(x, "tampered.json", x["ledger_prove_record"].replace(
+            '"index":8', '"index":9'))])
+    add("proof_record_no_identity", lambda x: [
+        "proof", "record", "--vkey", "vkey.txt", "--bundle",
+        write(x, "noid.json", json.dumps(dict(
+            json.loads(x["ledger_prove_record"]), identity=None)))])
+
+    # ---- maintenance (last: backup, then reindex) ----
+    add("ledger_backup", ["ledger", "backup"] + d + ["--out", "{DIR}/copy"])
+    add("submit_readonly", ["submit"] + ["--data", "{DIR}/copy",
+                                         "reg.cbor"])
+    add("ledger_reindex", ["ledger", "reindex"] + d)
+
+    # ---- usage errors ----
+    add("keygen_exists", ["keygen", "--out", "op.pem"])
+    add("usage_keygen_no_out", ["keygen"])
+    add("usage_none", [])
+    add("usage_unknown_command", ["frobnicate"])
+    add("usage_unknown_option", ["submit"] + d + ["--bogus", "reg.cbor"])
+    add("usage_missing_value", ["ledger", "get"] + d + ["--index"])
+    add("usage_missing_option", ["ledger", "get"] + d)
+    add("usage_not_a_number", ["ledger", "get"] + d + ["--index", "x"])
+    add("usage_id_check_none", ["id", "check"])
+    # Only writers read the clock: a reader ignores a bad TALLY_NOW_MS.
+    add("now_ignored_by_reader", ["ledger", "checkpoint"] + d, env={
+        "TALLY_NOW_MS": "soon"})
+    add("usage_bad_now_init", ["init", "--data", "{DIR}/other",
+                               "--operator-key", "op.pem"],
+        env={"TALLY_NOW_MS": "soon"})
+
+    # ---- help: every command and subcommand. ----
+    helps = [["--help"], ["-h"], ["init"], ["keygen"], ["submit"],
+             ["batch"], ["batch", "sign"], ["id"], ["ledger"], ["proof"]]
+    helps += [["id", s] for s in ("pop", "register", "rotate", "revoke",
+                                  "except", "show", "list", "check")]
+    helps += [["ledger", s] for s in ("get", "checkpoint", "pubkey", "prove",
+                                      "audit", "stats", "reindex", "backup",
+                                      "size-at")]
+    helps += [["proof", s] for s in ("inclusion", "consistency", "record")]
+    for h in helps:
+        args = h if h[0].startswith("-") else h + ["--help"]
+        add("help_" + "_".join(x.strip("-") for x in h).replace("-", "_"),
+            args)
+    return c
+
+
+def setup(tmp):
+    for name in os.listdir(KEYS):
+        dst = os.path.join(tmp, name)
+        shutil.copyfile(os.path.join(KEYS, name), dst)
+        # git keeps no modes; tally refuses private keys others can read.
+        os.chmod(dst, 0o600 if name.endswith(".pem") else 0o644)
+    for name, doc in INPUTS.items():
+        with open(os.path.join(tmp, name), "w") as f:
+            json.dump(doc, f, separators=(",", ":"))
+            f.write("\n")
+
+
+def run_case(tally, tmp, ctx, name, args, kw):
+    if callable(args):
+        args = args(ctx)
+    args = [a.replace("{DIR}", tmp) for a in args]
+    env = dict(os.environ, TALLY_NOW_MS=NOW_MS, LC_ALL="C", TMPDIR=tmp)
+    env.update(kw.get("env", {}))
+    p = subprocess.run([tally] + args, cwd=tmp, env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+    if kw.get("save"):
+        with open(os.path.join(tmp, kw["save"]), "wb") as f:
+            f.write(p.stdout)
+    ctx[name] = p.stdout.decode("utf-8", "replace")
+    if kw.get("after"):
+        kw["after"](ctx)
+    out, err = p.stdout, p.stderr
+    if kw.get("filter"):
+        out = kw["filter"](out)
+    dirb = tmp.encode()
+    return (out.replace(dirb, b"$DIR"), err.replace(dirb, b"$DIR"),
+            ("%d\n" % p.returncode).encode())
+
+
+def main(argv):
+    update = "--update" in argv[1:]
+    rest = [a for a in argv[1:] if a != "--update"]
+    if len(rest) != 1:
+        sys.stderr.write("usage: run_golden.py TALLY [--update]\n")
+        return 2
+    tally = os.path.abspath(rest[0])
+    if not os.access(tally, os.X_OK):
+        sys.stderr.write("run_golden: %s is not executable\n" % tally)
+        return 2
+    passed = failed = 0
+    tmp = tempfile.mkdtemp(prefix="tally-golden-")
+    try:
+        setup(tmp)
+        ctx = {"DIR": tmp}
+        names = set()
+        if update:
+            os.makedirs(EXPECTED, exist_ok=True)
+        for name, args, kw in cases():
+            assert name not in names, name
+            names.add(name)
+            try:
+                got = run_case(tally, tmp, ctx, name, args, kw)
+            except Exception as e:  # a broken step fails, never aborts
+                failed += 1
+                print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
+                continue
+            bad = []
+            if update:
+                passed += 1
+            for ext, data in zip(("out", "err", "code"), got):
+                path = os.path.join(EXPECTED, "%s.%s" % (name, ext))
+                if update:
+                    with open(path, "wb") as f:
+                        f.write(data)
+                    continue
+                try:
+                    with open(path, "rb") as f:
+                        want = f.read()
+                except OSError:
+                    want = None
+                if want != data:
+                    bad.append((ext, want, data))
+            if update:
+                continue
+            if not bad:
+                passed += 1
+                continue
+            failed += 1
+            for ext, want, data in bad:
+                print("FAIL %s.%s" % (name, ext))
+                print("  want: %r" % (want[:400] if want is not None
+                                      else "(no expected file)"))
+                print("  got:  %r" % data[:400])
+        if update:
+            stale = [f for f in os.listdir(EXPECTED)
+                     if f.rsplit(".", 1)[0] not in names]
+            for f in stale:
+                os.unlink(os.path.join(EXPECTED, f))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if update:
+        print("run_golden: wrote expected files for %d cases" % passed)
+    print("run_golden: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
