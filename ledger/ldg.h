@@ -441,6 +441,11 @@ cm_err ldg_id_except_record(const char *origin, const cm_key *op,
 /* Full check (docs/cli.md "audit"); first bad leaf in *out_bad. */
 cm_err ldg_audit(ldg_store *s, const cm_bytes *notes, size_t nnotes,
                  uint64_t *out_bad, cm_buf *report, cm_diag *d);
+/* Long operations (audit, reindex) report progress through fn, every few
+ * thousand leaves and at the end; NULL turns it off. */
+typedef void (*ldg_progress_fn)(void *arg, const char *what, uint64_t done,
+                                uint64_t total);
+void ldg_set_progress(ldg_store *s, ldg_progress_fn fn, void *arg);
 /* Rebuilds every derived database from entries. */
 cm_err ldg_reindex(ldg_store *s, cm_diag *d);
 /* Hot copy to an empty dir (no private key copied). */

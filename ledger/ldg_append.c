@@ -760,8 +760,16 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 			}
 		}
 		prev_time = hl.log_time;
+		if (src->s->progress != NULL &&
+		    (i >> 12) != ((i + 1 + h.n) >> 12))
+			src->s->progress(src->s->progress_arg,
+			                 in_place ? "reindex" : "audit",
+			                 i + 1 + h.n, n);
 		i += 1 + h.n;
 	}
+	if (src->s->progress != NULL)
+		src->s->progress(src->s->progress_arg,
+		                 in_place ? "reindex" : "audit", n, n);
 	*out_bad = UINT64_MAX;
 	rv = ldg_indexers_mark(dst, n);
 out:

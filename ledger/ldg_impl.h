@@ -47,6 +47,8 @@ struct ldg_store {
 	size_t            ndbs;
 	ldg_db            db_entries, db_nodes, db_ckpt, db_meta, db_time;
 	bool              have_genesis;
+	ldg_progress_fn   progress;
+	void             *progress_arg;
 };
 
 struct ldg_txn {

@@ -738,6 +738,13 @@ ldg_close(ldg_store *s)
 	cm_free(s);
 }
 
+void
+ldg_set_progress(ldg_store *s, ldg_progress_fn fn, void *arg)
+{
+	s->progress = fn;
+	s->progress_arg = arg;
+}
+
 bool
 ldg_writable(const ldg_store *s)
 {

@@ -1249,6 +1249,21 @@ ledger_stats(ldg_store *s, bool json)
 	return (EX_OK);
 }
 
+/* A progress bar on stderr, only when stderr is a terminal. */
+static void
+progress_bar(void *arg, const char *what, uint64_t done, uint64_t total)
+{
+	int width = 40, fill = total ? (int) (done * width / total) : width;
+
+	(void) arg;
+	fprintf(stderr, "\r%-8s [%.*s%*s] %llu/%llu leaves", what, fill,
+	        "########################################", width - fill, "",
+	        (unsigned long long) done, (unsigned long long) total);
+	if (done == total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
 static int
 cmd_ledger(int argc, char **argv)
 {
@@ -1291,6 +1306,8 @@ cmd_ledger(int argc, char **argv)
 	} else {
 		s = store_open(need(&o, "data"), true);
 	}
+	if (isatty(2) && opt(&o, "json") == NULL)
+		ldg_set_progress(s, progress_bar, NULL);
 	if (strcmp(sub, "get") == 0) {
 		ldg_txn *t = rtxn(s);
 		cm_bytes leaf;
