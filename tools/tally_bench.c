@@ -1,0 +1,1215 @@
+/* SPDX-License-Identifier: MIT */
+/* tools/tally_bench.c -- tally-bench: throughput and latency of the
+ * production append path (ldg_append) against raw durable LMDB appends, and
+ * inclusion-proof latency on a large ledger.  Every figure is measured on
+ * this machine at run time; docs/benchmarks.md records a run. */
+#include "ledger/ldg.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BENCH_USCC "91350100M000100Y43"
+#define PROOF_BATCH 10000 /* records per batch when building part (c) */
+#define VERIFY_SAMPLE 1000
+#define VERIFY_ROUNDS 2000
+
+typedef struct opts {
+	const char *dir;
+	const char *proof_dir;
+	bool        keep, json, quick;
+	long long   batches, records, single, proof_leaves, proofs;
+	char        parts[8];
+} opts;
+
+/* A ledger with the operator and one registered enterprise. */
+typedef struct bench_ledger {
+	char       dir[PATH_MAX];
+	ldg_store *s;
+	cm_key    *op, *ent;
+	char       origin[LDG_ORIGIN_MAX + 1];
+	uint64_t   seq;   /* the enterprise's next batch seq */
+	uint64_t   nmade; /* records made so far (their serial numbers) */
+	uint64_t   rng;
+} bench_ledger;
+
+/* Sizes seen: min, sum, max, count. */
+typedef struct sizes {
+	uint64_t min, max, sum, n;
+} sizes;
+
+typedef struct lat_stats {
+	uint64_t p50, p99, max, mean;
+} lat_stats;
+
+typedef struct results {
+	/* machine */
+	char     fs[32], cpu[128], kernel[256], date[32];
+	long     ncpu;
+	unsigned env_flags;
+	bool     durable;
+	/* (a) */
+	bool     ran_a;
+	uint64_t a_batches, a_records, a_ns, a_raw_ns;
+	uint64_t a_p50_ns, a_max_ns;
+	sizes    a_rec, a_leaf, a_batch;
+	/* (b) */
+	bool     ran_b;
+	uint64_t b_n, b_ns, b_raw_ns, b_verify_ns, b_sign_ns, b_p50_ns;
+	uint64_t b_max_ns;
+	/* audit of the (a)/(b) ledger */
+	bool     audited;
+	cm_err   audit_rv;
+	uint64_t audit_bad, audit_ns;
+	char     audit_msg[1024];
+	/* (c) */
+	bool      ran_c, c_built;
+	uint64_t  c_leaves, c_build_ns, c_append_ns, c_batches, c_map_used;
+	uint64_t  c_proofs;
+	lat_stats c_pass[2]; /* first pass (fresh process), second pass */
+	char      c_fs[32];
+	uint64_t  c_verified, c_verify_fail, c_node_reads;
+	sizes     c_rec;
+} results;
+
+static void
+usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: tally-bench [options]\n"
+	    "Measures the production append path of a Tally ledger.\n"
+	    "  (a) batches of R records, one durable commit per batch, "
+	    "against raw\n"
+	    "      LMDB appends of the same record-leaf bytes, R per commit "
+	    "(target\n"
+	    "      production >= 40%% of raw);\n"
+	    "  (b) single-record batches against 1/(t_commit + t_verify), "
+	    "where\n"
+	    "      t_commit is a raw durable one-value commit and t_verify "
+	    "one Ed25519\n"
+	    "      check (target >= 80%%);\n"
+	    "  (c) inclusion proofs on a ledger of --proof-leaves leaves "
+	    "built through\n"
+	    "      ldg_append in batches of %d records (target p99 < 50 us).\n"
+	    "options:\n"
+	    "  --dir DIR          work here (default: a fresh "
+	    "./bench-tmp-XXXXXX)\n"
+	    "  --keep             keep the ledgers afterwards\n"
+	    "  --batches N        (a) number of batches (default 50)\n"
+	    "  --records R        (a) records per batch (default 1000)\n"
+	    "  --single N         (b) number of single-record batches "
+	    "(default 500)\n"
+	    "  --proof-leaves N   (c) ledger size in leaves (default "
+	    "10000000)\n"
+	    "  --proofs N         (c) number of timed proofs (default "
+	    "100000)\n"
+	    "  --proof-dir DIR    (c) use the ledger in DIR if it exists, "
+	    "else build\n"
+	    "                     it there and keep it\n"
+	    "  --parts LIST       which parts to run, e.g. ab or c "
+	    "(default abc)\n"
+	    "  --quick            small sizes for CI smoke runs\n"
+	    "  --json             print the results as one JSON object\n"
+	    "  --help             this text\n",
+	    PROOF_BATCH);
+}
+
+/* The work directory, named when a failure leaves it behind. */
+static const char *work_dir;
+
+static void
+die(const char *what, cm_err rv, const cm_diag *d)
+{
+	fprintf(stderr, "tally-bench: %s: %s%s%s\n", what, cm_strerror(rv),
+	        d && d->msg[0] ? ": " : "", d ? d->msg : "");
+	if (work_dir != NULL)
+		fprintf(stderr, "tally-bench: work directory kept: %s\n",
+		        work_dir);
+	exit(1);
+}
+
+static void
+check(cm_err rv, const char *what, const cm_diag *d)
+{
+	if (rv != CM_OK)
+		die(what, rv, d);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+/* xorshift64*: reproducible, not for secrets. */
+static uint64_t
+rng_next(uint64_t *st)
+{
+	uint64_t x = *st;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*st = x;
+	return (x * 0x2545F4914F6CDD1DULL);
+}
+
+static uint64_t
+rng_below(uint64_t *st, uint64_t n)
+{
+	return (rng_next(st) % n);
+}
+
+static void
+sizes_add(sizes *z, uint64_t v)
+{
+	if (z->n == 0 || v < z->min)
+		z->min = v;
+	if (v > z->max)
+		z->max = v;
+	z->sum += v;
+	z->n++;
+}
+
+static double
+sizes_mean(const sizes *z)
+{
+	return (z->n ? (double) z->sum / (double) z->n : 0.0);
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* The q-th percentile (0..100) of v[0..n), sorting v. */
+static uint64_t
+percentile(uint64_t *v, size_t n, unsigned q)
+{
+	if (n == 0)
+		return (0);
+	qsort(v, n, sizeof(*v), u64_cmp);
+	return (v[(n - 1) * q / 100]);
+}
+
+static double
+rate(uint64_t count, uint64_t ns)
+{
+	return (ns ? (double) count * 1e9 / (double) ns : 0.0);
+}
+
+/* ---- the machine ---- */
+
+static void
+fs_name(const char *dir, char *out, size_t cap)
+{
+	static const struct {
+		unsigned long magic;
+		const char   *name;
+	} names[] = {{0xEF53, "ext4"},        {0x58465342, "xfs"},
+	             {0x9123683E, "btrfs"},   {0x01021994, "tmpfs"},
+	             {0x794C7630, "overlay"}, {0x2FC12FC1, "zfs"},
+	             {0x6969, "nfs"},         {0x65735546, "fuse"},
+	             {0xF2F52010, "f2fs"}};
+	struct statfs st;
+
+	if (statfs(dir, &st) != 0) {
+		snprintf(out, cap, "unknown (%s)", strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((unsigned long) st.f_type == names[i].magic) {
+			snprintf(out, cap, "%s", names[i].name);
+			return;
+		}
+	snprintf(out, cap, "0x%lx", (unsigned long) st.f_type);
+}
+
+static void
+machine_describe(results *r, const char *dir)
+{
+	FILE          *f;
+	char           line[512];
+	struct utsname u;
+	time_t         now = time(NULL);
+	struct tm      tm;
+
+	r->ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	snprintf(r->cpu, sizeof(r->cpu), "unknown");
+	if ((f = fopen("/proc/cpuinfo", "r")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			char *colon = strchr(line, ':');
+
+			if (strncmp(line, "model name", 10) != 0 ||
+			    colon == NULL)
+				continue;
+			colon += strspn(colon + 1, " \t") + 1;
+			colon[strcspn(colon, "\n")] = '\0';
+			snprintf(r->cpu, sizeof(r->cpu), "%s", colon);
+			break;
+		}
+		fclose(f);
+	}
+	if (uname(&u) == 0)
+		snprintf(r->kernel, sizeof(r->kernel), "%s %s %s", u.sysname,
+		         u.release, u.machine);
+	gmtime_r(&now, &tm);
+	strftime(r->date, sizeof(r->date), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fs_name(dir, r->fs, sizeof(r->fs));
+}
+
+/* LMDB environment flag names, for display only (values from lmdb.h,
+ * which only ledger/ldg_lmdb.c includes). */
+static void
+env_flags_print(FILE *f, unsigned flags)
+{
+	static const struct {
+		unsigned    bit;
+		const char *name;
+	} names[] = {{0x01, "FIXEDMAP"},      {0x4000, "NOSUBDIR"},
+	             {0x10000, "NOSYNC"},     {0x20000, "RDONLY"},
+	             {0x40000, "NOMETASYNC"}, {0x80000, "WRITEMAP"},
+	             {0x100000, "MAPASYNC"},  {0x200000, "NOTLS"},
+	             {0x400000, "NOLOCK"},    {0x800000, "NORDAHEAD"},
+	             {0x1000000, "NOMEMINIT"}};
+	const char *sep = "";
+
+	fprintf(f, "0x%x (", flags);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].bit) {
+			fprintf(f, "%sMDB_%s", sep, names[i].name);
+			sep = "|";
+		}
+	fprintf(f, "%s)", *sep ? "" : "none");
+}
+
+/* ---- directories ---- */
+
+static void
+path_make(char *out, size_t cap, const char *dir, const char *name)
+{
+	if ((size_t) snprintf(out, cap, "%s/%s", dir, name) >= cap) {
+		fprintf(stderr, "tally-bench: path too long: %s/%s\n", dir,
+		        name);
+		exit(1);
+	}
+}
+
+/* Removes path and everything under it (no symlinks followed). */
+static void
+tree_remove(const char *path)
+{
+	struct stat    st;
+	DIR           *dp;
+	struct dirent *e;
+	char           sub[PATH_MAX];
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode) && (dp = opendir(path)) != NULL) {
+		while ((e = readdir(dp)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 ||
+			    strcmp(e->d_name, "..") == 0)
+				continue;
+			path_make(sub, sizeof(sub), path, e->d_name);
+			tree_remove(sub);
+		}
+		closedir(dp);
+	}
+	if (remove(path) != 0)
+		fprintf(stderr, "tally-bench: cannot remove %s: %s\n", path,
+		        strerror(errno));
+}
+
+static bool
+file_exists(const char *path)
+{
+	struct stat st;
+
+	return (stat(path, &st) == 0);
+}
+
+/* ---- records and batches ---- */
+
+/* An attestation record by the enterprise about itself.  Full records
+ * carry a JSON-like invoice body (about 300 bytes of CBOR in all); small
+ * ones ({"n": serial}) are for building a large ledger. */
+static void
+record_make(bench_ledger *bl, bool small, cm_buf *out)
+{
+	static const char alpha[] = "abcdefghijklmnopqrstuvwxyz ";
+	char              json[1024], memo[128];
+	cm_buf            body = {0};
+	cm_cbor_wr        w;
+	cm_diag           d;
+	uint64_t          n = bl->nmade++;
+	size_t            mlen;
+
+	cm_diag_clear(&d);
+	if (small) {
+		snprintf(json, sizeof(json), "{\"n\":%llu}",
+		         (unsigned long long) n);
+	} else {
+		mlen = 30 + (size_t) rng_below(&bl->rng, 51);
+		for (size_t i = 0; i < mlen; i++)
+			memo[i] = alpha[rng_below(&bl->rng, sizeof(alpha) - 1)];
+		memo[mlen] = '\0';
+		snprintf(
+		    json, sizeof(json),
+		    "{\"invoice\":\"INV-2024-%08llu\",\"amount_fen\":%llu,"
+		    "\"currency\":\"CNY\",\"date\":\"2024-05-%02u\","
+		    "\"buyer\":\"Fuzhou Bench Trading Co., Ltd.\","
+		    "\"items\":[{\"sku\":\"SKU-%05u\",\"qty\":%u,"
+		    "\"price_fen\":%u}],\"memo\":\"%s\"}",
+		    (unsigned long long) n,
+		    (unsigned long long) (100 + rng_below(&bl->rng, 10000000)),
+		    (unsigned) (1 + n % 28),
+		    (unsigned) rng_below(&bl->rng, 100000),
+		    (unsigned) (1 + rng_below(&bl->rng, 500)),
+		    (unsigned) (100 + rng_below(&bl->rng, 1000000)), memo);
+	}
+	check(cm_json_to_cbor(CM_BYTES(json, strlen(json)), &body, &d),
+	      "record body", &d);
+	/* Canonical key order: "t", then the 4-byte keys, then "subject". */
+	cm_cbor_wr_init(&w, out);
+	cm_cbor_wr_map(&w, 5);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, "tally/record/v1");
+	cm_cbor_wr_cstr(&w, "body");
+	cm_cbor_wr_raw(&w, cm_buf_bytes(&body));
+	cm_cbor_wr_cstr(&w, "kind");
+	cm_cbor_wr_cstr(&w, "attestation");
+	cm_cbor_wr_cstr(&w, "type");
+	cm_cbor_wr_cstr(&w, small ? "bench.n" : "bench.invoice");
+	cm_cbor_wr_cstr(&w, "subject");
+	cm_cbor_wr_cstr(&w, BENCH_USCC);
+	check(cm_cbor_wr_finish(&w, &d), "record encoding", &d);
+	cm_buf_fini(&body);
+}
+
+/* Builds and signs the enterprise's next batch of nrec records into out
+ * (reset first); record sizes go to z (may be NULL). */
+static void
+batch_make(bench_ledger *bl, size_t nrec, bool small, sizes *z, cm_buf *out)
+{
+	cm_buf    recs = {0};
+	size_t   *offs = NULL;
+	cm_bytes *views = NULL;
+	cm_diag   d;
+
+	cm_diag_clear(&d);
+	if ((offs = cm_calloc(nrec + 1, sizeof(*offs))) == NULL ||
+	    (views = cm_calloc(nrec, sizeof(*views))) == NULL)
+		die("batch", CM_ENOMEM, NULL);
+	for (size_t i = 0; i < nrec; i++) {
+		offs[i] = recs.len;
+		record_make(bl, small, &recs);
+		if (z != NULL)
+			sizes_add(z, recs.len - offs[i]);
+	}
+	offs[nrec] = recs.len;
+	for (size_t i = 0; i < nrec; i++)
+		views[i] = CM_BYTES(recs.p + offs[i], offs[i + 1] - offs[i]);
+	cm_buf_reset(out);
+	check(ldg_batch_build(bl->origin, bl->ent, bl->seq++, cm_now_ms(),
+	                      views, nrec, out, &d),
+	      "batch build", &d);
+	cm_free(views);
+	cm_free(offs);
+	cm_buf_fini(&recs);
+}
+
+/* ldg_append of one batch (one durable commit); dies unless accepted.  The
+ * receipt's header index and record count go to out_rc (may be NULL). */
+static void
+batch_append(bench_ledger *bl, cm_bytes batch, ldg_receipt *out_rc)
+{
+	ldg_receipt rc;
+	cm_err      st = CM_OK, rv;
+	cm_diag     d;
+
+	memset(&rc, 0, sizeof(rc));
+	cm_diag_clear(&d);
+	rv = ldg_append(bl->s, &batch, 1, cm_now_ms(), &rc, &st, &d);
+	if (rv != CM_OK)
+		die("ldg_append", rv, &d);
+	if (st != CM_OK)
+		die("ldg_append refused the batch", st, &d);
+	if (out_rc != NULL) {
+		*out_rc = rc;
+		memset(&out_rc->checkpoint, 0, sizeof(out_rc->checkpoint));
+	}
+	ldg_receipt_fini(&rc);
+}
+
+/* ldg_init, ldg_open, and the enterprise registered by the operator. */
+static void
+ledger_setup(bench_ledger *bl, const char *dir, uint64_t seed)
+{
+	ldg_id_register reg;
+	cm_buf          pop = {0}, rec = {0}, batch = {0};
+	ldg_txn        *t = NULL;
+	uint8_t         op_pub[CM_PUBKEY_LEN], op_kid[CM_KEYID_LEN];
+	uint64_t        op_seq;
+	cm_bytes        rv_rec;
+	cm_diag         d;
+
+	memset(bl, 0, sizeof(*bl));
+	cm_diag_clear(&d);
+	snprintf(bl->dir, sizeof(bl->dir), "%s", dir);
+	bl->rng = seed | 1;
+	check(cm_key_generate(&bl->op), "operator key", NULL);
+	check(cm_key_generate(&bl->ent), "enterprise key", NULL);
+	check(ldg_init(dir, bl->op, NULL, NULL, NULL, 0, &d), "ldg_init", &d);
+	check(ldg_open(dir, NULL, &bl->s, &d), "ldg_open", &d);
+	snprintf(bl->origin, sizeof(bl->origin), "%s", ldg_origin(bl->s));
+
+	check(ldg_pop_make(bl->origin, bl->ent, &pop), "ldg_pop_make", NULL);
+	memset(&reg, 0, sizeof(reg));
+	reg.role = LDG_ROLE_ENTERPRISE;
+	reg.name = "Fuzhou Bench Enterprise Co., Ltd.";
+	reg.uscc = BENCH_USCC;
+	reg.scopes = NULL;
+	reg.nscopes = 0;
+	cm_key_public(bl->ent, reg.pub);
+	reg.pop = cm_buf_bytes(&pop);
+	check(ldg_id_register_record(bl->origin, bl->op, &reg, &rec, &d),
+	      "ldg_id_register_record", &d);
+	cm_key_public(bl->op, op_pub);
+	cm_key_id(op_pub, op_kid);
+	check(ldg_read_begin(bl->s, &t), "read txn", NULL);
+	check(ldg_next_seq(t, op_kid, &op_seq), "ldg_next_seq", NULL);
+	ldg_txn_end(t);
+	rv_rec = cm_buf_bytes(&rec);
+	check(ldg_batch_build(bl->origin, bl->op, op_seq, cm_now_ms(), &rv_rec,
+	                      1, &batch, &d),
+	      "ldg_batch_build (register)", &d);
+	batch_append(bl, cm_buf_bytes(&batch), NULL);
+	bl->seq = 1;
+	cm_buf_fini(&pop);
+	cm_buf_fini(&rec);
+	cm_buf_fini(&batch);
+}
+
+static void
+ledger_close(bench_ledger *bl)
+{
+	ldg_close(bl->s);
+	cm_key_free(bl->op);
+	cm_key_free(bl->ent);
+	bl->s = NULL;
+	bl->op = bl->ent = NULL;
+}
+
+/* Copies leaves [first, first + n) of the ledger into one buffer; views in
+ * *out_views (owned, cm_free) point into buf. */
+static void
+leaves_copy(bench_ledger *bl, const uint64_t *firsts, const uint64_t *counts,
+            size_t nruns, cm_buf *buf, cm_bytes **out_views, size_t *out_n,
+            sizes *z)
+{
+	ldg_txn  *t = NULL;
+	size_t    total = 0, k = 0;
+	size_t   *offs;
+	cm_bytes *views;
+
+	for (size_t i = 0; i < nruns; i++)
+		total += counts[i];
+	if ((offs = cm_calloc(total + 1, sizeof(*offs))) == NULL ||
+	    (views = cm_calloc(total ? total : 1, sizeof(*views))) == NULL)
+		die("leaves", CM_ENOMEM, NULL);
+	check(ldg_read_begin(bl->s, &t), "read txn", NULL);
+	for (size_t i = 0; i < nruns; i++)
+		for (uint64_t j = 0; j < counts[i]; j++) {
+			cm_bytes leaf;
+
+			check(ldg_leaf_get(t, firsts[i] + j, &leaf),
+			      "ldg_leaf_get", NULL);
+			offs[k++] = buf->len;
+			if (cm_buf_append(buf, leaf.p, leaf.len) != CM_OK)
+				die("leaves", CM_ENOMEM, NULL);
+			if (z != NULL)
+				sizes_add(z, leaf.len);
+		}
+	ldg_txn_end(t);
+	offs[total] = buf->len;
+	for (size_t i = 0; i < total; i++)
+		views[i] = CM_BYTES(buf->p + offs[i], offs[i + 1] - offs[i]);
+	cm_free(offs);
+	*out_views = views;
+	*out_n = total;
+}
+
+/* ---- (a) and (b) ---- */
+
+static void
+part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
+{
+	bench_ledger bl;
+	char         ldir[PATH_MAX], rdir[PATH_MAX];
+	cm_buf      *batches = NULL;
+	uint64_t    *lat = NULL, *firsts = NULL, *counts = NULL;
+	size_t       nb = (size_t) o->batches, nr = (size_t) o->records;
+	size_t       ns = (size_t) o->single, nleaves;
+	cm_buf       leafbuf = {0};
+	cm_bytes    *leaves = NULL;
+	ldg_stats    st;
+	cm_diag      d;
+	uint64_t     t0;
+
+	cm_diag_clear(&d);
+	path_make(ldir, sizeof(ldir), root, "ledger-ab");
+	ledger_setup(&bl, ldir, 0x7a11bE7c4ULL);
+	check(ldg_stats_get(bl.s, &st), "ldg_stats_get", NULL);
+	r->env_flags = st.env_flags;
+	r->durable = st.durable;
+
+	if (run_a) {
+		fprintf(stderr, "(a) signing %zu batches of %zu records...\n",
+		        nb, nr);
+		if ((batches = cm_calloc(nb, sizeof(*batches))) == NULL ||
+		    (lat = cm_calloc(nb, sizeof(*lat))) == NULL ||
+		    (firsts = cm_calloc(nb, sizeof(*firsts))) == NULL ||
+		    (counts = cm_calloc(nb, sizeof(*counts))) == NULL)
+			die("(a)", CM_ENOMEM, NULL);
+		for (size_t i = 0; i < nb; i++) {
+			batch_make(&bl, nr, false, &r->a_rec, &batches[i]);
+			sizes_add(&r->a_batch, batches[i].len);
+		}
+		fprintf(stderr, "(a) appending...\n");
+		t0 = now_ns();
+		for (size_t i = 0; i < nb; i++) {
+			ldg_receipt rc;
+			uint64_t    b0 = now_ns();
+
+			batch_append(&bl, cm_buf_bytes(&batches[i]), &rc);
+			lat[i] = now_ns() - b0;
+			firsts[i] = rc.first_record;
+			counts[i] = rc.nrecords;
+		}
+		r->a_ns = now_ns() - t0;
+		r->a_batches = nb;
+		r->a_records = (uint64_t) nb * nr;
+		r->a_max_ns = percentile(lat, nb, 100);
+		r->a_p50_ns = percentile(lat, nb, 50);
+		for (size_t i = 0; i < nb; i++)
+			cm_buf_fini(&batches[i]);
+		cm_free(batches);
+		batches = NULL;
+
+		/* The raw baseline: the same record-leaf bytes, read back,
+		 * R per durable commit. */
+		leaves_copy(&bl, firsts, counts, nb, &leafbuf, &leaves,
+		            &nleaves, &r->a_leaf);
+		path_make(rdir, sizeof(rdir), root, "raw-a");
+		fprintf(stderr, "(a) raw LMDB baseline...\n");
+		check(ldg_bench_raw_append(rdir, leaves, nleaves, nr,
+		                           &r->a_raw_ns, &d),
+		      "ldg_bench_raw_append", &d);
+		if (!o->keep)
+			tree_remove(rdir);
+		cm_free(leaves);
+		leaves = NULL;
+		cm_buf_fini(&leafbuf);
+		r->ran_a = true;
+	}
+
+	if (run_b) {
+		uint8_t  pub[CM_PUBKEY_LEN], sig[CM_SIG_LEN], msg[160];
+		uint64_t tv;
+
+		fprintf(stderr, "(b) signing %zu single-record batches...\n",
+		        ns);
+		cm_free(lat);
+		cm_free(firsts);
+		cm_free(counts);
+		if ((batches = cm_calloc(ns, sizeof(*batches))) == NULL ||
+		    (lat = cm_calloc(ns, sizeof(*lat))) == NULL ||
+		    (firsts = cm_calloc(ns, sizeof(*firsts))) == NULL ||
+		    (counts = cm_calloc(ns, sizeof(*counts))) == NULL)
+			die("(b)", CM_ENOMEM, NULL);
+		for (size_t i = 0; i < ns; i++)
+			batch_make(&bl, 1, false, NULL, &batches[i]);
+		fprintf(stderr, "(b) appending...\n");
+		t0 = now_ns();
+		for (size_t i = 0; i < ns; i++) {
+			ldg_receipt rc;
+			uint64_t    b0 = now_ns();
+
+			batch_append(&bl, cm_buf_bytes(&batches[i]), &rc);
+			lat[i] = now_ns() - b0;
+			firsts[i] = rc.first_record;
+			counts[i] = rc.nrecords;
+		}
+		r->b_ns = now_ns() - t0;
+		r->b_n = ns;
+		r->b_max_ns = percentile(lat, ns, 100);
+		r->b_p50_ns = percentile(lat, ns, 50);
+		for (size_t i = 0; i < ns; i++)
+			cm_buf_fini(&batches[i]);
+
+		/* t_commit: raw durable commits of one value each. */
+		leaves_copy(&bl, firsts, counts, ns, &leafbuf, &leaves,
+		            &nleaves, NULL);
+		path_make(rdir, sizeof(rdir), root, "raw-b");
+		fprintf(stderr, "(b) raw LMDB single commits...\n");
+		check(ldg_bench_raw_append(rdir, leaves, nleaves, 1,
+		                           &r->b_raw_ns, &d),
+		      "ldg_bench_raw_append", &d);
+		if (!o->keep)
+			tree_remove(rdir);
+		cm_free(leaves);
+		leaves = NULL;
+		cm_buf_fini(&leafbuf);
+
+		/* t_verify: one Ed25519 check of a header-sized message. */
+		for (size_t i = 0; i < sizeof(msg); i++)
+			msg[i] = (uint8_t) (i * 7 + 1);
+		cm_key_public(bl.ent, pub);
+		check(cm_sign(bl.ent, "batch-header",
+		              CM_BYTES(msg, sizeof(msg)), sig),
+		      "cm_sign", NULL);
+		tv = now_ns();
+		for (int i = 0; i < VERIFY_ROUNDS; i++)
+			check(cm_verify(pub, "batch-header",
+			                CM_BYTES(msg, sizeof(msg)), sig),
+			      "cm_verify", NULL);
+		r->b_verify_ns = (now_ns() - tv) / VERIFY_ROUNDS;
+		/* t_sign: the checkpoint note each commit signs (not part of
+		 * the target's bound; shown to account for the gap). */
+		tv = now_ns();
+		for (int i = 0; i < VERIFY_ROUNDS; i++)
+			check(cm_sign_raw(bl.ent, CM_BYTES(msg, 100), sig),
+			      "cm_sign_raw", NULL);
+		r->b_sign_ns = (now_ns() - tv) / VERIFY_ROUNDS;
+		r->ran_b = true;
+	}
+
+	/* The audit replays every leaf into a scratch store. */
+	{
+		cm_buf report = {0};
+
+		fprintf(stderr, "auditing the (a)/(b) ledger...\n");
+		cm_diag_clear(&d);
+		t0 = now_ns();
+		r->audit_rv =
+		    ldg_audit(bl.s, NULL, 0, &r->audit_bad, &report, &d);
+		r->audit_ns = now_ns() - t0;
+		r->audited = true;
+		snprintf(r->audit_msg, sizeof(r->audit_msg), "%.*s%s%s",
+		         (int) (report.len > 900 ? 900 : report.len),
+		         report.p ? (const char *) report.p : "",
+		         d.msg[0] ? " diag: " : "", d.msg);
+		for (char *p = r->audit_msg; *p; p++)
+			if (*p == '\n' || *p == '"' || *p == '\\')
+				*p = ' ';
+		cm_buf_fini(&report);
+	}
+	cm_free(batches);
+	cm_free(lat);
+	cm_free(firsts);
+	cm_free(counts);
+	ledger_close(&bl);
+	if (!o->keep)
+		tree_remove(ldir);
+}
+
+/* ---- (c) ---- */
+
+static void
+ledger_c_build(const char *dir, uint64_t target, results *r)
+{
+	bench_ledger bl;
+	cm_buf       batch = {0};
+	ldg_txn     *t = NULL;
+	uint64_t     size, t0, last_report;
+
+	ledger_setup(&bl, dir, 0xc0ffee11ULL);
+	check(ldg_read_begin(bl.s, &t), "read txn", NULL);
+	size = ldg_size(t);
+	ldg_txn_end(t);
+	t0 = last_report = now_ns();
+	while (size + 2 <= target) {
+		uint64_t    nrec = target - size - 1, a0;
+		ldg_receipt rc;
+
+		if (nrec > PROOF_BATCH)
+			nrec = PROOF_BATCH;
+		batch_make(&bl, (size_t) nrec, true, &r->c_rec, &batch);
+		a0 = now_ns();
+		batch_append(&bl, cm_buf_bytes(&batch), &rc);
+		r->c_append_ns += now_ns() - a0;
+		r->c_batches++;
+		size = rc.first_record + rc.nrecords;
+		if (now_ns() - last_report > 30000000000ULL) {
+			last_report = now_ns();
+			fprintf(stderr,
+			        "(c) %llu leaves, %.0f s, %.0f leaves/s\n",
+			        (unsigned long long) size,
+			        (double) (last_report - t0) / 1e9,
+			        rate(size, last_report - t0));
+		}
+	}
+	r->c_build_ns = now_ns() - t0;
+	r->c_built = true;
+	cm_buf_fini(&batch);
+	ledger_close(&bl);
+}
+
+/* Times n proofs of fresh random (index, past size) pairs. */
+static void
+proofs_time(ldg_txn *t, uint64_t size, size_t n, uint64_t *rng, uint64_t *idx,
+            uint64_t *sz, uint64_t *lat, cm_buf *proof, lat_stats *out)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		sz[i] = 1 + rng_below(rng, size);
+		idx[i] = rng_below(rng, sz[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t p0;
+		cm_err   rv;
+
+		cm_buf_reset(proof);
+		p0 = now_ns();
+		rv = ldg_prove_inclusion(t, idx[i], sz[i], proof);
+		lat[i] = now_ns() - p0;
+		check(rv, "ldg_prove_inclusion", NULL);
+		sum += lat[i];
+	}
+	out->mean = n ? sum / n : 0;
+	out->max = percentile(lat, n, 100);
+	out->p99 = percentile(lat, n, 99);
+	out->p50 = percentile(lat, n, 50);
+}
+
+static void
+part_c(const opts *o, const char *root, results *r)
+{
+	char       ldir[PATH_MAX], data[PATH_MAX + 16];
+	ldg_store *s = NULL;
+	ldg_txn   *t = NULL;
+	ldg_opts   lo;
+	ldg_stats  st;
+	cm_buf     proof = {0};
+	uint64_t  *lat = NULL, *idx = NULL, *sz = NULL, size, rng = 0x5eed;
+	size_t     n = (size_t) o->proofs, step;
+	cm_diag    d;
+
+	cm_diag_clear(&d);
+	if (o->proof_dir != NULL)
+		snprintf(ldir, sizeof(ldir), "%s", o->proof_dir);
+	else
+		path_make(ldir, sizeof(ldir), root, "ledger-c");
+	snprintf(data, sizeof(data), "%s/data.mdb", ldir);
+	if (!file_exists(data)) {
+		fprintf(stderr, "(c) building a ledger of %lld leaves in %s\n",
+		        o->proof_leaves, ldir);
+		ledger_c_build(ldir, (uint64_t) o->proof_leaves, r);
+	} else {
+		fprintf(stderr, "(c) using the existing ledger in %s\n", ldir);
+	}
+	fs_name(ldir, r->c_fs, sizeof(r->c_fs));
+	memset(&lo, 0, sizeof(lo));
+	lo.readonly = true;
+	check(ldg_open(ldir, &lo, &s, &d), "ldg_open (c)", &d);
+	check(ldg_stats_get(s, &st), "ldg_stats_get", NULL);
+	r->c_map_used = st.map_used;
+	if ((lat = cm_calloc(n ? n : 1, sizeof(*lat))) == NULL ||
+	    (idx = cm_calloc(n ? n : 1, sizeof(*idx))) == NULL ||
+	    (sz = cm_calloc(n ? n : 1, sizeof(*sz))) == NULL)
+		die("(c)", CM_ENOMEM, NULL);
+
+	/* Timed: n proofs of random (index, past size) in one read txn,
+	 * twice: the first pass also pays for first touches of the map. */
+	check(ldg_read_begin(s, &t), "read txn", NULL);
+	size = ldg_size(t);
+	r->c_leaves = size;
+	if (cm_buf_reserve(&proof, 64 * CM_HASH_LEN) != CM_OK)
+		die("(c)", CM_ENOMEM, NULL);
+	fprintf(stderr, "(c) timing 2 x %zu proofs on %llu leaves...\n", n,
+	        (unsigned long long) size);
+	proofs_time(t, size, n, &rng, idx, sz, lat, &proof, &r->c_pass[0]);
+	r->c_node_reads = ldg_node_reads(t);
+	proofs_time(t, size, n, &rng, idx, sz, lat, &proof, &r->c_pass[1]);
+	r->c_proofs = n;
+
+	/* Untimed: verify a sample against ldg_root_at. */
+	step = n > VERIFY_SAMPLE ? n / VERIFY_SAMPLE : 1;
+	for (size_t i = 0; i < n; i += step) {
+		uint8_t  rt[CM_HASH_LEN], lh[CM_HASH_LEN];
+		cm_bytes leaf;
+
+		cm_buf_reset(&proof);
+		check(ldg_prove_inclusion(t, idx[i], sz[i], &proof),
+		      "ldg_prove_inclusion", NULL);
+		check(ldg_leaf_get(t, idx[i], &leaf), "ldg_leaf_get", NULL);
+		ldg_leaf_hash(leaf, lh);
+		check(ldg_root_at(t, sz[i], rt), "ldg_root_at", NULL);
+		if (ldg_verify_inclusion(lh, idx[i], sz[i], proof.p,
+		                         proof.len / CM_HASH_LEN, rt) != CM_OK)
+			r->c_verify_fail++;
+		r->c_verified++;
+	}
+	ldg_txn_end(t);
+	r->ran_c = true;
+	cm_buf_fini(&proof);
+	cm_free(lat);
+	cm_free(idx);
+	cm_free(sz);
+	ldg_close(s);
+	if (!o->keep && o->proof_dir == NULL)
+		tree_remove(ldir);
+}
+
+/* ---- output ---- */
+
+static void
+print_text(const opts *o, const results *r)
+{
+	printf("tally-bench  %s\n", r->date);
+	printf("machine      %ld cpus, %s; %s\n", r->ncpu, r->cpu, r->kernel);
+	printf("directory    %s (filesystem %s)\n", o->dir, r->fs);
+	if (r->ran_c && o->proof_dir != NULL)
+		printf("(c) ledger   %s (filesystem %s)\n", o->proof_dir,
+		       r->c_fs);
+	if (r->ran_a || r->ran_b) {
+		printf("lmdb flags   ");
+		env_flags_print(stdout, r->env_flags);
+		printf("; durable: %s\n", r->durable ? "yes" : "NO");
+	}
+	if (r->ran_a) {
+		double prod = rate(r->a_records, r->a_ns);
+		double raw = rate(r->a_records, r->a_raw_ns);
+
+		printf("\n(a) %llu batches x %lld records, one ldg_append "
+		       "(one durable commit) per batch\n",
+		       (unsigned long long) r->a_batches, o->records);
+		printf("    record bytes   min %llu  mean %.1f  max %llu\n",
+		       (unsigned long long) r->a_rec.min, sizes_mean(&r->a_rec),
+		       (unsigned long long) r->a_rec.max);
+		printf("    leaf bytes     min %llu  mean %.1f  max %llu\n",
+		       (unsigned long long) r->a_leaf.min,
+		       sizes_mean(&r->a_leaf),
+		       (unsigned long long) r->a_leaf.max);
+		printf("    batch bytes    mean %.0f\n",
+		       sizes_mean(&r->a_batch));
+		printf("    production     %.0f records/s  (%.3f s; per batch "
+		       "p50 %.2f ms, max %.2f ms)\n",
+		       prod, (double) r->a_ns / 1e9, (double) r->a_p50_ns / 1e6,
+		       (double) r->a_max_ns / 1e6);
+		printf("    raw LMDB       %.0f records/s  (%.3f s; same leaf "
+		       "bytes, %lld per commit)\n",
+		       raw, (double) r->a_raw_ns / 1e9, o->records);
+		printf("    ratio          %.1f%%  (target >= 40%%: %s)\n",
+		       raw > 0 ? 100.0 * prod / raw : 0.0,
+		       prod >= 0.4 * raw ? "met" : "MISSED");
+	}
+	if (r->ran_b) {
+		double tc = (double) r->b_raw_ns / (double) r->b_n;
+		double tv = (double) r->b_verify_ns;
+		double prod = rate(r->b_n, r->b_ns);
+		double bound = 1e9 / (tc + tv);
+
+		printf(
+		    "\n(b) %llu single-record batches, one ldg_append each\n",
+		    (unsigned long long) r->b_n);
+		printf("    production     %.1f batches/s  (%.3f s; p50 %.3f "
+		       "ms, max %.3f ms)\n",
+		       prod, (double) r->b_ns / 1e9, (double) r->b_p50_ns / 1e6,
+		       (double) r->b_max_ns / 1e6);
+		printf("    t_commit       %.1f us  (raw durable one-value "
+		       "commit)\n",
+		       tc / 1e3);
+		printf("    t_verify       %.1f us  (cm_verify, mean of %d)\n",
+		       tv / 1e3, VERIFY_ROUNDS);
+		printf("    1/(tc+tv)      %.1f /s\n", bound);
+		printf(
+		    "    t_sign         %.1f us  (cm_sign_raw: the checkpoint "
+		    "note each commit signs; not in the bound)\n",
+		    (double) r->b_sign_ns / 1e3);
+		printf("    ratio          %.1f%%  (target >= 80%%: %s)\n",
+		       100.0 * prod / bound,
+		       prod >= 0.8 * bound ? "met" : "MISSED");
+	}
+	if (r->audited)
+		printf("\naudit        %s in %.2f s: %s\n",
+		       cm_errname(r->audit_rv), (double) r->audit_ns / 1e9,
+		       r->audit_msg);
+	if (r->ran_c) {
+		printf("\n(c) inclusion proofs on %llu leaves\n",
+		       (unsigned long long) r->c_leaves);
+		if (r->c_built)
+			printf("    built through ldg_append: %llu batches of "
+			       "<= %d records in %.1f s (%.1f s in "
+			       "ldg_append; %.0f leaves/s); record bytes "
+			       "min %llu mean %.1f max %llu\n",
+			       (unsigned long long) r->c_batches, PROOF_BATCH,
+			       (double) r->c_build_ns / 1e9,
+			       (double) r->c_append_ns / 1e9,
+			       rate(r->c_leaves, r->c_build_ns),
+			       (unsigned long long) r->c_rec.min,
+			       sizes_mean(&r->c_rec),
+			       (unsigned long long) r->c_rec.max);
+		printf("    map used       %.2f GiB\n",
+		       (double) r->c_map_used / (double) (1ULL << 30));
+		for (int i = 0; i < 2; i++)
+			printf("    %s %llu proofs: p50 %.2f us  p99 %.2f us  "
+			       "max %.2f us  mean %.2f us  (target p99 < 50 "
+			       "us: %s)\n",
+			       i == 0 ? "first pass " : "second pass",
+			       (unsigned long long) r->c_proofs,
+			       (double) r->c_pass[i].p50 / 1e3,
+			       (double) r->c_pass[i].p99 / 1e3,
+			       (double) r->c_pass[i].max / 1e3,
+			       (double) r->c_pass[i].mean / 1e3,
+			       r->c_pass[i].p99 < 50000 ? "met" : "MISSED");
+		printf("    node reads     %.1f per proof\n",
+		       r->c_proofs
+		           ? (double) r->c_node_reads / (double) r->c_proofs
+		           : 0.0);
+		printf("    verified       %llu sample proofs against "
+		       "ldg_root_at, %llu failed\n",
+		       (unsigned long long) r->c_verified,
+		       (unsigned long long) r->c_verify_fail);
+	}
+}
+
+static void
+print_json(const opts *o, const results *r)
+{
+	printf("{\"date\":\"%s\",\"ncpu\":%ld,\"cpu\":\"%s\",\"kernel\":\"%s\","
+	       "\"dir\":\"%s\",\"fs\":\"%s\"",
+	       r->date, r->ncpu, r->cpu, r->kernel, o->dir, r->fs);
+	if (r->ran_a || r->ran_b)
+		printf(",\"env_flags\":%u,\"durable\":%s", r->env_flags,
+		       r->durable ? "true" : "false");
+	if (r->ran_a)
+		printf(
+		    ",\"a\":{\"batches\":%llu,\"records_per_batch\":%lld,"
+		    "\"record_bytes\":{\"min\":%llu,\"mean\":%.1f,"
+		    "\"max\":%llu},\"leaf_bytes\":{\"min\":%llu,"
+		    "\"mean\":%.1f,\"max\":%llu},\"prod_ns\":%llu,"
+		    "\"raw_ns\":%llu,\"prod_records_per_s\":%.1f,"
+		    "\"raw_records_per_s\":%.1f,\"ratio\":%.4f,"
+		    "\"batch_p50_ns\":%llu,\"batch_max_ns\":%llu}",
+		    (unsigned long long) r->a_batches, o->records,
+		    (unsigned long long) r->a_rec.min, sizes_mean(&r->a_rec),
+		    (unsigned long long) r->a_rec.max,
+		    (unsigned long long) r->a_leaf.min, sizes_mean(&r->a_leaf),
+		    (unsigned long long) r->a_leaf.max,
+		    (unsigned long long) r->a_ns,
+		    (unsigned long long) r->a_raw_ns,
+		    rate(r->a_records, r->a_ns),
+		    rate(r->a_records, r->a_raw_ns),
+		    r->a_raw_ns ? (double) r->a_raw_ns / (double) r->a_ns : 0.0,
+		    (unsigned long long) r->a_p50_ns,
+		    (unsigned long long) r->a_max_ns);
+	if (r->ran_b) {
+		double tc = (double) r->b_raw_ns / (double) r->b_n;
+		double bound = 1e9 / (tc + (double) r->b_verify_ns);
+
+		printf(",\"b\":{\"n\":%llu,\"prod_ns\":%llu,"
+		       "\"prod_per_s\":%.2f,\"t_commit_ns\":%.0f,"
+		       "\"t_verify_ns\":%llu,\"t_sign_ns\":%llu,"
+		       "\"bound_per_s\":%.2f,"
+		       "\"ratio\":%.4f,\"p50_ns\":%llu,\"max_ns\":%llu}",
+		       (unsigned long long) r->b_n,
+		       (unsigned long long) r->b_ns, rate(r->b_n, r->b_ns), tc,
+		       (unsigned long long) r->b_verify_ns,
+		       (unsigned long long) r->b_sign_ns, bound,
+		       rate(r->b_n, r->b_ns) / bound,
+		       (unsigned long long) r->b_p50_ns,
+		       (unsigned long long) r->b_max_ns);
+	}
+	if (r->audited)
+		printf(",\"audit\":{\"result\":\"%s\",\"ns\":%llu,"
+		       "\"report\":\"%s\"}",
+		       cm_errname(r->audit_rv),
+		       (unsigned long long) r->audit_ns, r->audit_msg);
+	if (r->ran_c)
+		printf(",\"c\":{\"leaves\":%llu,\"built\":%s,\"build_ns\":%llu,"
+		       "\"append_ns\":%llu,\"batches\":%llu,"
+		       "\"map_used\":%llu,\"proofs\":%llu,\"p50_ns\":%llu,"
+		       "\"p99_ns\":%llu,\"max_ns\":%llu,\"mean_ns\":%llu,"
+		       "\"second\":{\"p50_ns\":%llu,\"p99_ns\":%llu,"
+		       "\"max_ns\":%llu,\"mean_ns\":%llu},"
+		       "\"node_reads_per_proof\":%.2f,"
+		       "\"verified\":%llu,\"verify_failed\":%llu}",
+		       (unsigned long long) r->c_leaves,
+		       r->c_built ? "true" : "false",
+		       (unsigned long long) r->c_build_ns,
+		       (unsigned long long) r->c_append_ns,
+		       (unsigned long long) r->c_batches,
+		       (unsigned long long) r->c_map_used,
+		       (unsigned long long) r->c_proofs,
+		       (unsigned long long) r->c_pass[0].p50,
+		       (unsigned long long) r->c_pass[0].p99,
+		       (unsigned long long) r->c_pass[0].max,
+		       (unsigned long long) r->c_pass[0].mean,
+		       (unsigned long long) r->c_pass[1].p50,
+		       (unsigned long long) r->c_pass[1].p99,
+		       (unsigned long long) r->c_pass[1].max,
+		       (unsigned long long) r->c_pass[1].mean,
+		       r->c_proofs
+		           ? (double) r->c_node_reads / (double) r->c_proofs
+		           : 0.0,
+		       (unsigned long long) r->c_verified,
+		       (unsigned long long) r->c_verify_fail);
+	printf("}\n");
+}
+
+/* ---- main ---- */
+
+static long long
+arg_count(const char *name, const char *v, long long min)
+{
+	char     *end;
+	long long n;
+
+	errno = 0;
+	n = v ? strtoll(v, &end, 10) : 0;
+	if (v == NULL || errno != 0 || *end != '\0' || end == v || n < min) {
+		fprintf(stderr, "tally-bench: %s needs a number >= %lld\n",
+		        name, min);
+		exit(2);
+	}
+	return (n);
+}
+
+static void
+opts_parse(int argc, char **argv, opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->batches = o->records = o->single = -1;
+	o->proof_leaves = o->proofs = -1;
+	snprintf(o->parts, sizeof(o->parts), "abc");
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "--keep") == 0) {
+			o->keep = true;
+		} else if (strcmp(a, "--json") == 0) {
+			o->json = true;
+		} else if (strcmp(a, "--quick") == 0) {
+			o->quick = true;
+		} else if (strcmp(a, "--dir") == 0 && v != NULL) {
+			o->dir = v;
+			i++;
+		} else if (strcmp(a, "--proof-dir") == 0 && v != NULL) {
+			o->proof_dir = v;
+			i++;
+		} else if (strcmp(a, "--parts") == 0 && v != NULL &&
+		           strlen(v) < sizeof(o->parts) &&
+		           strspn(v, "abc") == strlen(v)) {
+			snprintf(o->parts, sizeof(o->parts), "%s", v);
+			i++;
+		} else if (strcmp(a, "--batches") == 0) {
+			o->batches = arg_count(a, v, 1);
+			i++;
+		} else if (strcmp(a, "--records") == 0) {
+			o->records = arg_count(a, v, 1);
+			i++;
+		} else if (strcmp(a, "--single") == 0) {
+			o->single = arg_count(a, v, 1);
+			i++;
+		} else if (strcmp(a, "--proof-leaves") == 0) {
+			o->proof_leaves = arg_count(a, v, 4);
+			i++;
+		} else if (strcmp(a, "--proofs") == 0) {
+			o->proofs = arg_count(a, v, 1);
+			i++;
+		} else {
+			fprintf(stderr, "tally-bench: bad argument %s\n", a);
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (o->batches < 0)
+		o->batches = o->quick ? 3 : 50;
+	if (o->records < 0)
+		o->records = o->quick ? 200 : 1000;
+	if (o->single < 0)
+		o->single = o->quick ? 20 : 500;
+	if (o->proof_leaves < 0)
+		o->proof_leaves = o->quick ? 30000 : 10000000;
+	if (o->proofs < 0)
+		o->proofs = o->quick ? 2000 : 100000;
+	if (o->records > 10000) {
+		fprintf(stderr, "tally-bench: --records is at most 10000 (the "
+		                "ledger's max_records)\n");
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	opts    o;
+	results r;
+	char    tmpl[] = "./bench-tmp-XXXXXX";
+	bool    made_root = false;
+	bool    run_a, run_b, run_c;
+	cm_diag d;
+	int     status = 0;
+
+	opts_parse(argc, argv, &o);
+	memset(&r, 0, sizeof(r));
+	cm_diag_clear(&d);
+	check(ldg_uscc_check(CM_BYTES(BENCH_USCC, strlen(BENCH_USCC)), &d),
+	      "the benchmark USCC", &d);
+	if (o.dir == NULL) {
+		if (mkdtemp(tmpl) == NULL) {
+			fprintf(stderr, "tally-bench: mkdtemp: %s\n",
+			        strerror(errno));
+			return (1);
+		}
+		o.dir = tmpl;
+		made_root = true;
+	} else if (mkdir(o.dir, 0700) == 0) {
+		made_root = true;
+	} else if (errno != EEXIST) {
+		fprintf(stderr, "tally-bench: cannot create %s: %s\n", o.dir,
+		        strerror(errno));
+		return (1);
+	}
+	work_dir = o.dir;
+	machine_describe(&r, o.dir);
+	run_a = strchr(o.parts, 'a') != NULL;
+	run_b = strchr(o.parts, 'b') != NULL;
+	run_c = strchr(o.parts, 'c') != NULL;
+	if (run_a || run_b)
+		part_ab(&o, o.dir, run_a, run_b, &r);
+	if (run_c)
+		part_c(&o, o.dir, &r);
+	if (o.json)
+		print_json(&o, &r);
+	else
+		print_text(&o, &r);
+	if (made_root && !o.keep)
+		tree_remove(o.dir);
+	if ((r.audited && r.audit_rv != CM_OK) || r.c_verify_fail != 0 ||
+	    ((run_a || run_b) && !r.durable))
+		status = 1;
+	return (status);
+}
