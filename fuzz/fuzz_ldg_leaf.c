@@ -6,6 +6,7 @@
  * private key, is canonical). */
 #include "ledger/ldg_impl.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,8 +128,9 @@ fuzz_json(cm_bytes in)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	cm_bytes    in;
-	ldg_genesis g;
+	cm_bytes                      in;
+	ldg_genesis                   g;
+	_Alignas(max_align_t) uint8_t decoded[LDG_DECODED_MAX];
 
 	if (size < 1)
 		return (0);
@@ -150,12 +152,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_canonical_if(ldg_genesis_decode(in, &g, NULL), in);
 		break;
 	case 5:
-		fuzz_canonical_if(ldg_ident_module.kinds[0].decode(in, NULL),
-		                  in);
+		fuzz_canonical_if(
+		    ldg_ident_module.kinds[0].decode(in, NULL, NULL), in);
 		break;
 	case 6:
-		fuzz_canonical_if(ldg_attest_module.kinds[0].decode(in, NULL),
-		                  in);
+		fuzz_canonical_if(
+		    ldg_attest_module.kinds[0].decode(in, decoded, NULL), in);
 		break;
 	default:
 		fuzz_json(in);

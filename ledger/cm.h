@@ -202,22 +202,23 @@ cm_err cm_pubkey_format(const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out);
  * the diag otherwise. */
 CM_MUST_CHECK cm_err cm_cbor_check(cm_bytes in, cm_diag *d);
 
-typedef enum cm_cbor_type {
-	CM_CBOR_UINT,
-	CM_CBOR_NEGINT,
-	CM_CBOR_BYTES,
-	CM_CBOR_TEXT,
-	CM_CBOR_ARRAY,
-	CM_CBOR_MAP,
-	CM_CBOR_FALSE,
-	CM_CBOR_TRUE,
-	CM_CBOR_NULL,
-	CM_CBOR_INVALID
+typedef enum cm_cbor_type { /* 0-5 are the CBOR major types */
+	                    CM_CBOR_UINT,
+	                    CM_CBOR_NEGINT,
+	                    CM_CBOR_BYTES,
+	                    CM_CBOR_TEXT,
+	                    CM_CBOR_ARRAY,
+	                    CM_CBOR_MAP,
+	                    CM_CBOR_FALSE,
+	                    CM_CBOR_TRUE,
+	                    CM_CBOR_NULL,
+	                    CM_CBOR_INVALID
 } cm_cbor_type;
 
-/* A pull reader over bytes already accepted by cm_cbor_check (the readers
- * re-check what they read, so they are safe on any input, but only checked
- * input is guaranteed canonical).  Borrowed: strings point into in. */
+/* A pull reader over bytes already accepted by cm_cbor_check.  It is safe
+ * on any input (bounds, counts and depth are checked) but checks types, not
+ * the profile: minimal heads, UTF-8 and key order are cm_cbor_check's job,
+ * which every decoder runs first.  Borrowed: strings point into in. */
 typedef struct cm_cbor_rd {
 	const uint8_t *p;
 	size_t         len;

@@ -484,6 +484,8 @@ cm_sign(const cm_key *k, const char *purpose, cm_bytes msg,
 	return (rv);
 }
 
+static cm_err pubkey_check_cheap(const uint8_t pub[CM_PUBKEY_LEN], cm_diag *d);
+
 cm_err
 cm_verify_raw(const uint8_t pub[CM_PUBKEY_LEN], cm_bytes msg,
               const uint8_t sig[CM_SIG_LEN])
@@ -493,7 +495,7 @@ cm_verify_raw(const uint8_t pub[CM_PUBKEY_LEN], cm_bytes msg,
 	cm_err      rv;
 
 	/* A small-order key "signs" many messages at once: never accept. */
-	if ((rv = cm_pubkey_check(pub, NULL)) != CM_OK)
+	if ((rv = pubkey_check_cheap(pub, NULL)) != CM_OK)
 		return (rv == CM_EBADKEY ? CM_EBADSIG : rv);
 	rv = CM_ECRYPTO;
 	if ((pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
@@ -603,13 +605,14 @@ out:
 	return (rv == CM_OK ? rv : ossl_fail(rv));
 }
 
-cm_err
-cm_pubkey_check(const uint8_t pub[CM_PUBKEY_LEN], cm_diag *d)
+/* The checks that need no arithmetic: canonical y and not small order.
+ * Verification needs only these (OpenSSL refuses a point off the curve
+ * when it decodes the key); registration adds the on-curve test. */
+static cm_err
+pubkey_check_cheap(const uint8_t pub[CM_PUBKEY_LEN], cm_diag *d)
 {
 	uint8_t y[32];
 	bool    sign = (pub[31] & 0x80) != 0;
-	bool    on = false;
-	cm_err  rv;
 
 	memcpy(y, pub, 32);
 	y[31] &= 0x7f;
@@ -628,6 +631,20 @@ cm_pubkey_check(const uint8_t pub[CM_PUBKEY_LEN], cm_diag *d)
 			    cm_fail(d, CM_EBADKEY,
 			            "public key is a point of small order"));
 	}
+	return (CM_OK);
+}
+
+cm_err
+cm_pubkey_check(const uint8_t pub[CM_PUBKEY_LEN], cm_diag *d)
+{
+	uint8_t y[32];
+	bool    on = false;
+	cm_err  rv;
+
+	if ((rv = pubkey_check_cheap(pub, d)) != CM_OK)
+		return (rv);
+	memcpy(y, pub, 32);
+	y[31] &= 0x7f;
 	if ((rv = y_on_curve(y, &on)) != CM_OK)
 		return (rv);
 	if (!on)

@@ -248,15 +248,25 @@ typedef struct ldg_record {
 	cm_bytes            rec;  /* the record bytes (signed) */
 	cm_bytes            kind; /* the value of "kind" */
 	const ldg_identity *signer;
+	const void *decoded; /* the kind's decode output (views into rec) */
 } ldg_record;
 
+/* Room for a kind's decoded form of one record. */
+#define LDG_DECODED_MAX 512
+
+/* A record kind.  The append path decodes each record once, into storage
+ * of decoded_size bytes (<= LDG_DECODED_MAX, aligned for any type), and
+ * hands that to may_write, validate and every indexer (r->decoded). */
 typedef struct ldg_kind {
 	const char *name;
-	/* Stateless checks of the record's fields; no txn. */
-	cm_err (*decode)(cm_bytes rec, cm_diag *d);
+	size_t      decoded_size;
+	/* Stateless checks of the record's fields; no txn.  out may be NULL
+	 * (check only). */
+	cm_err (*decode)(cm_bytes rec, void *out, cm_diag *d);
 	/* May this identity write this record?  (Not a role list: may look at
 	 * the record, e.g. an enterprise names only its own USCC.) */
-	bool (*may_write)(const ldg_identity *id, cm_bytes rec, cm_diag *d);
+	bool (*may_write)(const ldg_identity *id, const ldg_record *r,
+	                  cm_diag *d);
 	/* State checks inside the write txn (references, subjects...). */
 	cm_err (*validate)(ldg_txn *t, const ldg_record *r, cm_diag *d);
 } ldg_kind;

@@ -6,6 +6,7 @@
  * read no clock.  Rules: docs/format.md "Batches". */
 #include "ledger/ldg_impl.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define SEQ_DB "seq"
@@ -272,7 +273,9 @@ record_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer,
 	ldg_leaf        lv;
 	const ldg_kind *k;
 	uint64_t        idx = hidx + 1 + pos;
-	cm_err          rv;
+	/* The kind's decoded form of this record, for all its callbacks. */
+	_Alignas(max_align_t) uint8_t decoded[LDG_DECODED_MAX];
+	cm_err                        rv;
 
 	memset(&r, 0, sizeof(r));
 	if ((rv = ldg_record_kind(rec, &r.kind, d)) != CM_OK)
@@ -281,9 +284,14 @@ record_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer,
 		return (cm_fail(d, CM_EKIND, "unknown record kind \"%.*s\"",
 		                (int) (r.kind.len > 40 ? 40 : r.kind.len),
 		                r.kind.p));
-	if (k->decode != NULL && (rv = k->decode(rec, d)) != CM_OK)
+	if (k->decoded_size > sizeof(decoded))
+		return (cm_fail(d, CM_EINVAL, "kind %s: decoded form too large",
+		                k->name));
+	if (k->decode != NULL && (rv = k->decode(rec, decoded, d)) != CM_OK)
 		return (rv);
-	if (!k->may_write(signer, rec, d))
+	r.decoded = decoded;
+	r.rec = rec;
+	if (!k->may_write(signer, &r, d))
 		return (cm_fail(d, CM_EDENIED,
 		                "%s %s may not write this %s "
 		                "record",

@@ -44,23 +44,21 @@ attest_fields(cm_bytes rec, attest *a, cm_diag *d)
 }
 
 static cm_err
-attest_decode(cm_bytes rec, cm_diag *d)
+attest_decode(cm_bytes rec, void *out, cm_diag *d)
 {
 	attest a;
 
-	return (attest_fields(rec, &a, d));
+	return (attest_fields(rec, out != NULL ? out : &a, d));
 }
 
 static bool
-attest_may_write(const ldg_identity *id, cm_bytes rec, cm_diag *d)
+attest_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d)
 {
-	attest      a;
-	char        scope[LDG_SCOPE_MAX + 1];
-	const char *dot;
-	size_t      n;
+	const attest *ap = r->decoded, a = *ap;
+	char          scope[LDG_SCOPE_MAX + 1];
+	const char   *dot;
+	size_t        n;
 
-	if (attest_fields(rec, &a, NULL) != CM_OK)
-		return (false);
 	switch (id->role) {
 	case LDG_ROLE_ENTERPRISE:
 		if (cm_bytes_eq(a.subject,
@@ -96,42 +94,40 @@ attest_may_write(const ldg_identity *id, cm_bytes rec, cm_diag *d)
 static cm_err
 attest_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 {
-	attest a;
-	cm_err rv;
+	const attest *a = r->decoded;
+	ldg_params    p;
 
-	ldg_params p;
-
-	if ((rv = attest_fields(r->rec, &a, d)) != CM_OK)
-		return (rv);
 	ldg_txn_params(t, &p);
-	if (a.body.len > p.max_body)
+	if (a->body.len > p.max_body)
 		return (cm_fail(
 		    d, CM_ETOOBIG,
 		    "attestation: body is %zu bytes of CBOR (limit %llu)",
-		    a.body.len, (unsigned long long) p.max_body));
-	return (ldg_uscc_admitted(t, a.subject, d));
+		    a->body.len, (unsigned long long) p.max_body));
+	return (ldg_uscc_admitted(t, a->subject, d));
 }
 
 static cm_err
 attest_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 {
-	attest  a;
-	uint8_t val[8];
-	ldg_db  db;
-	cm_err  rv;
+	const attest *a;
+	uint8_t       val[8];
+	ldg_db        db;
+	cm_err        rv;
 
+	(void) d;
 	if (leaf->record == NULL ||
 	    !cm_bytes_eq(leaf->record->kind, CM_BYTES("attestation", 11)))
 		return (CM_OK);
-	if ((rv = attest_fields(leaf->record->rec, &a, d)) != CM_OK ||
-	    (rv = ldg_db_find(t, SUBJECT_DB, &db)) != CM_OK)
+	a = leaf->record->decoded;
+	if ((rv = ldg_db_find(t, SUBJECT_DB, &db)) != CM_OK)
 		return (rv);
 	cm_put_u64be(val, leaf->index);
-	return (ldg_kv_put(t, db, a.subject, CM_BYTES(val, 8), 0));
+	return (ldg_kv_put(t, db, a->subject, CM_BYTES(val, 8), 0));
 }
 
-static const ldg_kind attest_kinds[] = {
-    {"attestation", attest_decode, attest_may_write, attest_validate}};
+static const ldg_kind    attest_kinds[] = {{"attestation", sizeof(attest),
+                                            attest_decode, attest_may_write,
+                                            attest_validate}};
 static const ldg_dbspec  attest_dbs[] = {{SUBJECT_DB, LDG_DB_DUPSORT}};
 static const ldg_indexer attest_indexers[] = {
     {"attestation", 1, attest_dbs, 1, attest_index}};

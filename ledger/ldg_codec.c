@@ -31,8 +31,10 @@ ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
 			return (rv);
 		if ((rv = cm_cbor_rd_skip(&r, &val)) != CM_OK)
 			return (rv);
+		/* The first byte rules out most names cheaply (hot path). */
 		for (i = 0; i < n; i++)
-			if (strlen(f[i].name) == key.len &&
+			if (key.len > 0 && f[i].name[0] == (char) key.p[0] &&
+			    strlen(f[i].name) == key.len &&
 			    memcmp(f[i].name, key.p, key.len) == 0)
 				break;
 		if (i == n)

@@ -330,11 +330,15 @@ test_refusals(void)
 		    strcmp((const char *) want.p, (const char *) exp.p) != 0)
 			fprintf(stderr, "vector %s\n", vectors[v]);
 		TST_EQ_STR((const char *) want.p, (const char *) exp.p);
-		/* The reader refuses it too (or stops before the end). */
+		/* The reader, which checks bounds and types but not the
+		 * profile, refuses ill-formed input too (or stops before the
+		 * end); it may read well-formed non-canonical input. */
+		cm_err chk = got;
 		cm_diag_clear(&d);
 		cm_cbor_rd_init(&r, in, &d);
 		got = cm_cbor_rd_skip(&r, NULL);
-		TST_TRUE(got != CM_OK || !cm_cbor_rd_done(&r));
+		if (chk == CM_EPROTO)
+			TST_TRUE(got != CM_OK || !cm_cbor_rd_done(&r));
 		cm_buf_fini(&bin);
 		cm_buf_fini(&exp);
 		cm_buf_fini(&want);
@@ -617,10 +621,12 @@ test_reader_hostile(void)
 	cm_bytes   s;
 	uint8_t    deep[18];
 
-	/* Non-minimal heads, even one the checker never saw. */
+	/* Non-minimal heads: the reader checks bounds and types, not the
+	 * profile (cm_cbor_check does), so it reads the value. */
 	cm_cbor_rd_init(&r, CM_BYTES("\x18\x05", 2), &d);
-	TST_ERR(cm_cbor_rd_uint(&r, &n), CM_ENONCANON);
-	TST_TRUE(cm_cbor_rd_peek(&r) == CM_CBOR_INVALID);
+	TST_OK(cm_cbor_rd_uint(&r, &n));
+	TST_EQ_U(n, 5);
+	TST_TRUE(cm_cbor_rd_done(&r));
 	/* Counts beyond the input. */
 	cm_cbor_rd_init(&r, CM_BYTES("\x9a\xff\xff\xff\xff", 5), &d);
 	TST_ERR(cm_cbor_rd_array(&r, &n), CM_EPROTO);
@@ -632,17 +638,19 @@ test_reader_hostile(void)
 	TST_ERR(cm_cbor_rd_bytes(&r, &s), CM_EPROTO);
 	cm_cbor_rd_init(&r, CM_BYTES("\x65\x61", 2), &d);
 	TST_ERR(cm_cbor_rd_text(&r, &s), CM_EPROTO);
-	/* Invalid UTF-8. */
+	/* Invalid UTF-8 is the checker's to refuse; the reader stays in
+	 * bounds. */
 	cm_cbor_rd_init(&r, CM_BYTES("\x61\x80", 2), &d);
-	TST_ERR(cm_cbor_rd_text(&r, &s), CM_ENONCANON);
-	/* Indefinite lengths, floats, tags. */
+	TST_OK(cm_cbor_rd_text(&r, &s));
+	TST_EQ_U(s.len, 1);
+	/* Indefinite lengths, floats, tags: the reader cannot read them. */
 	cm_cbor_rd_init(&r, CM_BYTES("\x9f\xff", 2), &d);
-	TST_ERR(cm_cbor_rd_array(&r, &n), CM_ENONCANON);
+	TST_ERR(cm_cbor_rd_array(&r, &n), CM_EPROTO);
 	cm_cbor_rd_init(&r, CM_BYTES("\xf9\x3c\x00", 3), &d);
 	TST_TRUE(cm_cbor_rd_peek(&r) == CM_CBOR_INVALID);
-	TST_ERR(cm_cbor_rd_skip(&r, &s), CM_ENONCANON);
+	TST_ERR(cm_cbor_rd_skip(&r, &s), CM_EPROTO);
 	cm_cbor_rd_init(&r, CM_BYTES("\xc0\x60", 2), &d);
-	TST_ERR(cm_cbor_rd_text(&r, &s), CM_ENONCANON);
+	TST_ERR(cm_cbor_rd_text(&r, &s), CM_EPROTO);
 	/* Empty and NULL input. */
 	cm_cbor_rd_init(&r, CM_BYTES(NULL, 0), &d);
 	TST_TRUE(cm_cbor_rd_done(&r));
@@ -651,7 +659,7 @@ test_reader_hostile(void)
 	memset(deep, 0x81, sizeof(deep));
 	deep[17] = 0x80;
 	cm_cbor_rd_init(&r, CM_BYTES(deep + 1, 17), &d);
-	TST_ERR(cm_cbor_rd_skip(&r, &s), CM_ENONCANON);
+	TST_ERR(cm_cbor_rd_skip(&r, &s), CM_EPROTO);
 	cm_cbor_rd_init(&r, CM_BYTES(deep + 2, 16), &d);
 	TST_OK(cm_cbor_rd_skip(&r, &s));
 	TST_EQ_U(s.len, 16);
