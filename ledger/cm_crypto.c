@@ -385,27 +385,32 @@ dir_sync(const char *path)
 cm_err
 cm_key_save(const cm_key *k, const char *path, cm_diag *d)
 {
-	int    fd = -1;
-	bool   created = false;
-	cm_buf pem = {0};
-	char   etext[128];
-	int    e;
-	cm_err rv;
+	int         fd = -1;
+	bool        created = false;
+	cm_buf      pem = {0}, tmp = {0};
+	char        etext[128];
+	struct stat st;
+	int         e;
+	cm_err      rv;
 
-	if ((rv = cm_key_to_pem(k, &pem)) != CM_OK)
+	/* Written under a temporary name, synced, then linked into place:
+	 * a crash leaves either no key file or a whole one (link, unlike
+	 * rename, never replaces an existing key). */
+	if (lstat(path, &st) == 0) {
+		rv = cm_fail(d, CM_EEXIST, "key file %s already exists", path);
 		goto out;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	          0600);
+	}
+	if ((rv = cm_key_to_pem(k, &pem)) != CM_OK ||
+	    (rv = cm_buf_printf(&tmp, "%s.tmp.%ld", path, (long) getpid())) !=
+	        CM_OK)
+		goto out;
+	fd = open((char *) tmp.p,
+	          O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		e = errno;
-		if (e == EEXIST) {
-			rv = cm_fail(d, CM_EEXIST, "key file %s already exists",
-			             path);
-		} else {
-			errno_text(e, etext, sizeof(etext));
-			rv = cm_fail(d, CM_EIO, "cannot create key file %s: %s",
-			             path, etext);
-		}
+		errno_text(e, etext, sizeof(etext));
+		rv = cm_fail(d, CM_EIO, "cannot create key file %s: %s",
+		             (char *) tmp.p, etext);
 		goto out;
 	}
 	created = true;
@@ -415,7 +420,20 @@ cm_key_save(const cm_key *k, const char *path, cm_diag *d)
 	}
 	e = close(fd) != 0 ? errno : 0;
 	fd = -1;
-	if (e != 0 || (e = dir_sync(path)) != 0)
+	if (e != 0)
+		goto io;
+	if (link((char *) tmp.p, path) != 0) {
+		e = errno;
+		if (e == EEXIST) {
+			rv = cm_fail(d, CM_EEXIST, "key file %s already exists",
+			             path);
+			goto out;
+		}
+		goto io;
+	}
+	unlink((char *) tmp.p);
+	created = false;
+	if ((e = dir_sync(path)) != 0)
 		goto io;
 	rv = CM_OK;
 	goto out;
@@ -425,9 +443,10 @@ io:
 out:
 	if (fd >= 0)
 		close(fd);
-	if (rv != CM_OK && created)
-		unlink(path);
+	if (created)
+		unlink((char *) tmp.p);
 	cm_buf_fini_secret(&pem);
+	cm_buf_fini(&tmp);
 	return (rv);
 }
 

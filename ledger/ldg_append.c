@@ -389,6 +389,13 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 			            "different batch (header leaf %llu)",
 			            (unsigned long long) b.h.seq,
 			            (unsigned long long) hidx));
+		/* Byte-identical: the records too, not just the header. */
+		if ((rv = records_root(a, &b, root)) != CM_OK)
+			return (rv);
+		if (memcmp(root, b.h.root.p, CM_HASH_LEN) != 0)
+			return (cm_fail(d, CM_EBADSIG,
+			                "the header's root does "
+			                "not match the records"));
 		if ((rv = receipt_fill(t, hidx, rc)) != CM_OK)
 			return (rv);
 		rc->already = true;

@@ -107,8 +107,11 @@ ldg_env_open(const char *dir, bool readonly, uint64_t mapsize, ldg_env **out,
 	*out = e;
 	return (CM_OK);
 fail:
-	cm_diag_set(d, "cannot open LMDB environment %s: %s", dir,
-	            mdb_strerror(rc));
+	cm_diag_set(
+	    d,
+	    "cannot open the ledger in %s: %s (if an init was interrupted, "
+	    "remove the directory and run tally init again)",
+	    dir, mdb_strerror(rc));
 	if (e->env != NULL)
 		mdb_env_close(e->env);
 	cm_free(e);

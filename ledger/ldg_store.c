@@ -802,7 +802,9 @@ dir_prepare(const char *dir, cm_diag *d)
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		empty = false;
-		if (strcmp(e->d_name, CKPT_KEY_FILE) == 0 ||
+		/* checkpoint.key, or its temporary while being written */
+		if (strncmp(e->d_name, CKPT_KEY_FILE, strlen(CKPT_KEY_FILE)) ==
+		        0 ||
 		    strcmp(e->d_name, "data.mdb") == 0 ||
 		    strcmp(e->d_name, "lock.mdb") == 0)
 			partial = true;

@@ -830,6 +830,8 @@ cmd_batch(int argc, char **argv)
 	if (opt(&o, "origin") != NULL)
 		snprintf(origin, sizeof(origin), "%s", opt(&o, "origin"));
 	seq = opt_u64(&o, "seq", 0);
+	if (opt(&o, "seq") != NULL && seq == 0)
+		die(EX_USAGE, "--seq starts at 1");
 	if (data != NULL) {
 		/* The ledger gives the origin, its limits and the next seq. */
 		ldg_store *s = store_open(data, true);
