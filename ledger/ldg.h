@@ -135,7 +135,6 @@ typedef struct ldg_cursor ldg_cursor;
 typedef unsigned int      ldg_db;
 
 #define LDG_DB_DUPSORT 0x1u /* several sorted values per key */
-#define LDG_DB_INTKEY 0x2u  /* unused; keys are big-endian bytes */
 
 #define LDG_PUT_APPEND 0x1u      /* key sorts after every key (faster) */
 #define LDG_PUT_NOOVERWRITE 0x2u /* CM_EEXIST if the key exists */

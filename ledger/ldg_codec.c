@@ -8,6 +8,41 @@
 
 #include <string.h>
 
+/* An unknown field: when the map is of another type altogether, say that
+ * instead (the more useful message; only on this error path). */
+static cm_err
+unknown_field(cm_bytes map, const char *type, cm_bytes key, cm_diag *d)
+{
+	cm_cbor_rd r;
+	uint64_t   n;
+	cm_bytes   k, t;
+
+	cm_cbor_rd_init(&r, map, NULL);
+	if (type != NULL && cm_cbor_rd_map(&r, &n) == CM_OK) {
+		for (uint64_t i = 0; i < n; i++) {
+			if (cm_cbor_rd_text(&r, &k) != CM_OK)
+				break;
+			if (cm_bytes_eq(k, CM_BYTES("t", 1))) {
+				if (cm_cbor_rd_text(&r, &t) == CM_OK &&
+				    !cm_bytes_eq(t,
+				                 CM_BYTES(type, strlen(type))))
+					return (cm_fail(
+					    d, CM_EPROTO,
+					    "type \"%.*s\" where %s was "
+					    "expected",
+					    (int) (t.len > 60 ? 60 : t.len),
+					    t.p, type));
+				break;
+			}
+			if (cm_cbor_rd_skip(&r, NULL) != CM_OK)
+				break;
+		}
+	}
+	return (cm_fail(d, CM_EPROTO, "unknown field \"%.*s\"%s%s",
+	                (int) (key.len > 40 ? 40 : key.len), key.p,
+	                type ? " in " : "", type ? type : ""));
+}
+
 cm_err
 ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
                   cm_diag *d)
@@ -38,10 +73,7 @@ ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
 			    memcmp(f[i].name, key.p, key.len) == 0)
 				break;
 		if (i == n)
-			return (
-			    cm_fail(d, CM_EPROTO, "unknown field \"%.*s\"%s%s",
-			            (int) (key.len > 40 ? 40 : key.len), key.p,
-			            type ? " in " : "", type ? type : ""));
+			return (unknown_field(map, type, key, d));
 		f[i].present = true;
 		f[i].val = val;
 	}
@@ -388,7 +420,7 @@ suite_decode(cm_bytes item, cm_diag *d)
 	    !cm_bytes_eq(hash, CM_BYTES("sha-256", 7)))
 		return (
 		    cm_fail(d, CM_EPROTO,
-		            "genesis: crypto suite %.*s + %.*s not implemented "
+		            "genesis: crypto suite %.*s + %.*s not supported "
 		            "(only ed25519 + sha-256)",
 		            (int) (sig.len > 20 ? 20 : sig.len), sig.p,
 		            (int) (hash.len > 20 ? 20 : hash.len), hash.p));

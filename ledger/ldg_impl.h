@@ -46,7 +46,6 @@ struct ldg_store {
 	ldg_dbent         dbs[LDG_MAX_DBS];
 	size_t            ndbs;
 	ldg_db            db_entries, db_nodes, db_ckpt, db_meta, db_time;
-	bool              have_genesis;
 	ldg_progress_fn   progress;
 	void             *progress_arg;
 };
@@ -83,7 +82,6 @@ cm_err ldg_db_clear(ldg_txn *t, ldg_db db);
 bool   ldg_env_flags_durable(unsigned flags);
 
 /* ---- ldg_store.c ---- */
-cm_err ldg_u64_key(uint64_t v, uint8_t out[8]);
 /* Decoded leaves. */
 typedef struct ldg_hdr {
 	cm_bytes hdr; /* signed header bytes */

@@ -52,13 +52,6 @@ ldg_role_parse(const char *s)
 	return (LDG_ROLE_NONE);
 }
 
-cm_err
-ldg_u64_key(uint64_t v, uint8_t out[8])
-{
-	cm_put_u64be(out, v);
-	return (CM_OK);
-}
-
 /* ---- databases ---- */
 
 static cm_err
@@ -594,7 +587,6 @@ genesis_load(ldg_store *s, ldg_txn *t, cm_diag *d)
 	cm_key_id(g.op_pub, s->op_kid);
 	cm_key_id(g.ckpt_pub, s->ckpt_kid);
 	s->params = g.params;
-	s->have_genesis = true;
 	return (ldg_vkey_make(s->origin, g.ckpt_pub, &s->vkey, d));
 }
 

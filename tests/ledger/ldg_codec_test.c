@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* tests/ledger/ldg_codec_test.c -- the leaves' codecs: typed fields, the
+ * refusal of other types, unknown fields and other crypto suites, and
+ * round trips of batch files, headers, header and record leaves. */
+#include "ledger/ldg_impl.h"
+#include "tests/tst.h"
+
+static void
+wr_params(cm_cbor_wr *w)
+{
+	cm_cbor_wr_map(w, 5);
+	cm_cbor_wr_cstr(w, "body");
+	cm_cbor_wr_uint(w, 16384);
+	cm_cbor_wr_cstr(w, "leaf");
+	cm_cbor_wr_uint(w, 65535);
+	cm_cbor_wr_cstr(w, "batch");
+	cm_cbor_wr_uint(w, 16u << 20);
+	cm_cbor_wr_cstr(w, "window");
+	cm_cbor_wr_uint(w, 600000);
+	cm_cbor_wr_cstr(w, "records");
+	cm_cbor_wr_uint(w, 10000);
+}
+
+/* A genesis leaf with the given suite, signed by op. */
+static void
+genesis_with_suite(const cm_key *op, const char *sig, const char *hash,
+                   cm_buf *out)
+{
+	cm_buf     stmt = {0};
+	cm_cbor_wr w;
+	uint8_t    pub[CM_PUBKEY_LEN], s[CM_SIG_LEN];
+
+	cm_key_public(op, pub);
+	cm_cbor_wr_init(&w, &stmt);
+	cm_cbor_wr_map(&w, 7);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_GENESIS_STMT);
+	cm_cbor_wr_cstr(&w, "op");
+	cm_cbor_wr_bytes(&w, CM_BYTES(pub, CM_PUBKEY_LEN));
+	cm_cbor_wr_cstr(&w, "ckpt");
+	cm_cbor_wr_bytes(&w, CM_BYTES(pub, CM_PUBKEY_LEN));
+	cm_cbor_wr_cstr(&w, "time");
+	cm_cbor_wr_uint(&w, 1);
+	cm_cbor_wr_cstr(&w, "suite");
+	cm_cbor_wr_map(&w, 2);
+	cm_cbor_wr_cstr(&w, "sig");
+	cm_cbor_wr_cstr(&w, sig);
+	cm_cbor_wr_cstr(&w, "hash");
+	cm_cbor_wr_cstr(&w, hash);
+	cm_cbor_wr_cstr(&w, "origin");
+	cm_cbor_wr_cstr(&w, "test.invalid/codec");
+	cm_cbor_wr_cstr(&w, "params");
+	wr_params(&w);
+	TST_OK(cm_cbor_wr_finish(&w, NULL));
+	TST_OK(cm_sign(op, "genesis", cm_buf_bytes(&stmt), s));
+	cm_cbor_wr_init(&w, out);
+	cm_cbor_wr_map(&w, 3);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_GENESIS);
+	cm_cbor_wr_cstr(&w, "sig");
+	cm_cbor_wr_bytes(&w, CM_BYTES(s, CM_SIG_LEN));
+	cm_cbor_wr_cstr(&w, "stmt");
+	cm_cbor_wr_bytes(&w, cm_buf_bytes(&stmt));
+	TST_OK(cm_cbor_wr_finish(&w, NULL));
+	cm_buf_fini(&stmt);
+}
+
+static void
+test_genesis_suites(void)
+{
+	cm_key     *op = NULL;
+	cm_buf      leaf = {0};
+	ldg_genesis g;
+	cm_diag     d;
+
+	TST_OK(cm_key_generate(&op));
+	genesis_with_suite(op, "ed25519", "sha-256", &leaf);
+	TST_OK(ldg_genesis_decode(cm_buf_bytes(&leaf), &g, NULL));
+	TST_EQ_STR(g.origin, "test.invalid/codec");
+	TST_EQ_U(g.params.max_records, 10000);
+	/* Others are refused: SM2 + SM3 is for a later ledger. */
+	cm_buf_reset(&leaf);
+	genesis_with_suite(op, "sm2", "sm3", &leaf);
+	cm_diag_clear(&d);
+	TST_ERR(ldg_genesis_decode(cm_buf_bytes(&leaf), &g, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "sm2 + sm3 not supported") != NULL);
+	cm_buf_reset(&leaf);
+	genesis_with_suite(op, "ed25519", "sha-512", &leaf);
+	TST_ERR(ldg_genesis_decode(cm_buf_bytes(&leaf), &g, NULL), CM_EPROTO);
+	cm_buf_fini(&leaf);
+	cm_key_free(op);
+}
+
+static void
+test_types_and_fields(void)
+{
+	uint8_t    kid[CM_KEYID_LEN] = {1}, root[CM_HASH_LEN] = {2};
+	cm_buf     hdr = {0}, hl = {0}, rl = {0}, other = {0};
+	ldg_hdr    h;
+	ldg_hleaf  hlv;
+	ldg_rleaf  rlv;
+	cm_diag    d;
+	cm_cbor_wr w;
+
+	TST_OK(ldg_hdr_encode("o.test/x", kid, 7, 1000, 3, root, &hdr));
+	TST_OK(ldg_hdr_decode(cm_buf_bytes(&hdr), &h, NULL));
+	TST_EQ_U(h.seq, 7);
+	TST_EQ_U(h.n, 3);
+	/* A header leaf is not a record leaf, nor the other way round. */
+	TST_OK(ldg_hleaf_encode(cm_buf_bytes(&hdr), CM_BYTES(root, 32), 5, 9,
+	                        &hl));
+	cm_diag_clear(&d);
+	TST_ERR(ldg_rleaf_decode(cm_buf_bytes(&hl), &rlv, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "where tally/record-leaf/v1 was expected") !=
+	         NULL);
+	/* Header leaf: sig must be 64 bytes. */
+	TST_ERR(ldg_hleaf_decode(cm_buf_bytes(&hl), &hlv, NULL), CM_EPROTO);
+	TST_OK(ldg_rleaf_encode(root, 4, 0, cm_buf_bytes(&hdr), &rl));
+	TST_OK(ldg_rleaf_decode(cm_buf_bytes(&rl), &rlv, NULL));
+	TST_EQ_U(rlv.hi, 4);
+	/* seq 0 is refused; so are unknown fields. */
+	cm_buf_reset(&hdr);
+	TST_OK(ldg_hdr_encode("o.test/x", kid, 0, 1000, 3, root, &hdr));
+	cm_diag_clear(&d);
+	TST_ERR(ldg_hdr_decode(cm_buf_bytes(&hdr), &h, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "seq starts at 1") != NULL);
+	cm_cbor_wr_init(&w, &other);
+	cm_cbor_wr_map(&w, 2);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_RLEAF);
+	cm_cbor_wr_cstr(&w, "zz");
+	cm_cbor_wr_uint(&w, 1);
+	TST_OK(cm_cbor_wr_finish(&w, NULL));
+	cm_diag_clear(&d);
+	TST_ERR(ldg_rleaf_decode(cm_buf_bytes(&other), &rlv, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "unknown field \"zz\"") != NULL);
+	cm_buf_fini(&hdr);
+	cm_buf_fini(&hl);
+	cm_buf_fini(&rl);
+	cm_buf_fini(&other);
+}
+
+static void
+test_batch_build_round_trip(void)
+{
+	cm_key       *k = NULL;
+	cm_buf        rec = {0}, batch = {0}, again = {0};
+	cm_bytes      rb[2];
+	ldg_batchfile bf;
+	cm_cbor_wr    w;
+	uint8_t       pub[CM_PUBKEY_LEN];
+
+	TST_OK(cm_key_generate(&k));
+	cm_cbor_wr_init(&w, &rec);
+	cm_cbor_wr_map(&w, 2);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_RECORD);
+	cm_cbor_wr_cstr(&w, "kind");
+	cm_cbor_wr_cstr(&w, "toy");
+	TST_OK(cm_cbor_wr_finish(&w, NULL));
+	rb[0] = rb[1] = cm_buf_bytes(&rec);
+	TST_OK(ldg_batch_build("o.test/x", k, 1, 5, rb, 2, &batch, NULL));
+	TST_OK(ldg_batchfile_decode(cm_buf_bytes(&batch), &bf, NULL));
+	TST_EQ_U(bf.nrecs, 2);
+	cm_key_public(k, pub);
+	TST_OK(cm_verify(pub, "batch-header", bf.h.hdr, bf.h.sig.p));
+	TST_OK(ldg_batchfile_encode(bf.h.hdr, bf.h.sig.p, rb, 2, &again));
+	TST_TRUE(cm_bytes_eq(cm_buf_bytes(&again), cm_buf_bytes(&batch)));
+	/* A record that is not canonical is refused before signing. */
+	rb[1] = CM_BYTES("\xa1\x61t\x18\x01", 5);
+	cm_buf_reset(&batch);
+	TST_ERR(ldg_batch_build("o.test/x", k, 1, 5, rb, 2, &batch, NULL),
+	        CM_ENONCANON);
+	cm_buf_fini(&rec);
+	cm_buf_fini(&batch);
+	cm_buf_fini(&again);
+	cm_key_free(k);
+}
+
+TST_MAIN(TST_CASE(test_genesis_suites), TST_CASE(test_types_and_fields),
+         TST_CASE(test_batch_build_round_trip))
