@@ -96,6 +96,26 @@ opts_parse(int argc, char **argv, const char *allowed, opts *o)
 	}
 }
 
+/* A command group ("tally ledger ..."): the subcommand is argv[0].
+ * Returns -1 to go on, or the exit code after printing the usage (for
+ * --help, or for a missing subcommand). */
+static int
+group_parse(int argc, char **argv, const char *allowed, const char *usage,
+            opts *o)
+{
+	if (argc > 0 &&
+	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		fputs(usage, stdout);
+		return (EX_OK);
+	}
+	opts_parse(argc - (argc > 0), argv + (argc > 0), allowed, o);
+	if (o->help || argc == 0) {
+		fputs(usage, o->help ? stdout : stderr);
+		return (o->help ? EX_OK : EX_USAGE);
+	}
+	return (-1);
+}
+
 static const char *
 opt(const opts *o, const char *name)
 {
@@ -1275,21 +1295,12 @@ cmd_ledger(int argc, char **argv)
 	cm_diag     d;
 	int         ex = EX_OK;
 
-	if (argc > 0 &&
-	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-		fputs(usage_ledger, stdout);
-		return (EX_OK);
-	}
-
-	opts_parse(
-	    argc - (argc > 0), argv + (argc > 0),
-	    " data index raw! json! size from to record checkpoint readonly! "
-	    "out date checkpoint-key ",
-	    &o);
-	if (o.help || argc == 0) {
-		fputs(usage_ledger, o.help ? stdout : stderr);
-		return (o.help ? EX_OK : EX_USAGE);
-	}
+	if ((ex = group_parse(argc, argv,
+	                      " data index raw! json! size from to record "
+	                      "checkpoint readonly! out date checkpoint-key ",
+	                      usage_ledger, &o)) >= 0)
+		return (ex);
+	ex = EX_OK;
 	cm_diag_clear(&d);
 	if (strcmp(sub, "reindex") == 0) {
 		ldg_opts lo;
@@ -1753,22 +1764,14 @@ cmd_proof(int argc, char **argv)
 	const char *sub = argc > 0 ? argv[0] : "";
 	cm_buf      proof = {0};
 	ldg_vkey    vk;
+	int         ex;
 
-	if (argc > 0 &&
-	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-		fputs(usage_proof, stdout);
-		return (EX_OK);
-	}
-
-	opts_parse(
-	    argc - (argc > 0), argv + (argc > 0),
-	    " leaf-hash leaf index size root checkpoint vkey proof size1 size2 "
-	    "root1 root2 checkpoint1 checkpoint2 bundle ",
-	    &o);
-	if (o.help || argc == 0) {
-		fputs(usage_proof, o.help ? stdout : stderr);
-		return (o.help ? EX_OK : EX_USAGE);
-	}
+	if ((ex = group_parse(argc, argv,
+	                      " leaf-hash leaf index size root checkpoint vkey "
+	                      "proof size1 size2 root1 root2 checkpoint1 "
+	                      "checkpoint2 bundle ",
+	                      usage_proof, &o)) >= 0)
+		return (ex);
 	hashes_parse(opt(&o, "proof"), &proof);
 	if (strcmp(sub, "inclusion") == 0) {
 		uint8_t        lh[CM_HASH_LEN], root[CM_HASH_LEN];
