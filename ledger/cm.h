@@ -262,6 +262,10 @@ void cm_cbor_wr_map(cm_cbor_wr *w, uint64_t n);
 /* Appends already-encoded canonical bytes (a nested item). */
 void                 cm_cbor_wr_raw(cm_cbor_wr *w, cm_bytes item);
 CM_MUST_CHECK cm_err cm_cbor_wr_finish(cm_cbor_wr *w, cm_diag *d);
+/* Like finish, without the canonical self-check: only for fixed layouts on
+ * hot paths whose canonical form tests and fuzzing cover (the record leaf);
+ * returns the sticky error. */
+CM_MUST_CHECK cm_err cm_cbor_wr_end(cm_cbor_wr *w);
 /* Canonical order of two text keys: shorter first, then bytewise. */
 int cm_cbor_key_cmp(cm_bytes a, cm_bytes b);
 

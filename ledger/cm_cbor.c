@@ -828,6 +828,12 @@ cm_cbor_wr_raw(cm_cbor_wr *w, cm_bytes item)
 }
 
 cm_err
+cm_cbor_wr_end(cm_cbor_wr *w)
+{
+	return (w->err);
+}
+
+cm_err
 cm_cbor_wr_finish(cm_cbor_wr *w, cm_diag *d)
 {
 	cm_err rv;

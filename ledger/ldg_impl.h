@@ -13,6 +13,7 @@
 #define LDG_MAX_MODULES 16
 #define LDG_DEFAULT_MAPSIZE (64ULL << 30) /* address space only */
 #define LDG_MAX_READERS 254
+#define LDG_NODE_MEMO 32
 
 /* Core database names (docs/format.md). */
 #define LDG_DB_ENTRIES "entries"         /* authoritative */
@@ -56,6 +57,12 @@ struct ldg_txn {
 	ldg_txn   *parent;
 	bool       write;
 	uint64_t   node_reads;
+	/* Tree nodes this txn wrote, by stored index mod LDG_NODE_MEMO: the
+	 * left siblings that appending the next leaves reads back. */
+	struct {
+		uint64_t idx; /* stored index + 1; 0 = empty */
+		uint8_t  hash[CM_HASH_LEN];
+	} memo[LDG_NODE_MEMO];
 };
 
 /* ---- ldg_lmdb.c ---- */

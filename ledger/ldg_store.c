@@ -239,11 +239,17 @@ node_read(void *ctx, unsigned level, uint64_t n, uint8_t out[CM_HASH_LEN])
 {
 	ldg_txn *t = ctx;
 	uint8_t  key[8];
+	uint64_t idx;
 	cm_bytes v;
 	cm_err   rv;
 
 	t->node_reads++;
-	cm_put_u64be(key, ldg_tree_stored_index(level, n));
+	idx = ldg_tree_stored_index(level, n);
+	if (t->memo[idx % LDG_NODE_MEMO].idx == idx + 1) {
+		memcpy(out, t->memo[idx % LDG_NODE_MEMO].hash, CM_HASH_LEN);
+		return (CM_OK);
+	}
+	cm_put_u64be(key, idx);
 	if ((rv = ldg_kv_get(t, t->s->db_nodes, CM_BYTES(key, 8), &v)) != CM_OK)
 		return (rv == CM_ENOTFOUND ? CM_ECORRUPT : rv);
 	if (v.len != CM_HASH_LEN)
@@ -261,6 +267,8 @@ node_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
 
 	(void) level;
 	(void) n;
+	t->memo[idx % LDG_NODE_MEMO].idx = idx + 1;
+	memcpy(t->memo[idx % LDG_NODE_MEMO].hash, hash, CM_HASH_LEN);
 	cm_put_u64be(key, idx);
 	return (ldg_kv_put(t, t->s->db_nodes, CM_BYTES(key, 8),
 	                   CM_BYTES(hash, CM_HASH_LEN), LDG_PUT_APPEND));

@@ -177,5 +177,28 @@ test_batch_build_round_trip(void)
 	cm_key_free(k);
 }
 
+/* The record leaf skips the writer's self-check (hot path): check here
+ * that it is canonical at every head width. */
+static void
+test_rleaf_canonical(void)
+{
+	static const uint64_t ints[] = {
+	    0,     23,    24,          255,         256,
+	    65535, 65536, 4294967295u, 4294967296u, UINT64_MAX};
+	static const size_t lens[] = {0, 23, 24, 255, 256, 65536};
+	uint8_t             hh[CM_HASH_LEN] = {9};
+	static uint8_t      rec[65536];
+	cm_buf              leaf = {0};
+
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		for (size_t j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+			cm_buf_reset(&leaf);
+			TST_OK(ldg_rleaf_encode(hh, ints[i], ints[9 - i],
+			                        CM_BYTES(rec, lens[j]), &leaf));
+			TST_OK(cm_cbor_check(cm_buf_bytes(&leaf), NULL));
+		}
+	cm_buf_fini(&leaf);
+}
+
 TST_MAIN(TST_CASE(test_genesis_suites), TST_CASE(test_types_and_fields),
-         TST_CASE(test_batch_build_round_trip))
+         TST_CASE(test_rleaf_canonical), TST_CASE(test_batch_build_round_trip))
