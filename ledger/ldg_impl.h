@@ -57,6 +57,8 @@ struct ldg_txn {
 	ldg_txn   *parent;
 	bool       write;
 	uint64_t   node_reads;
+	uint64_t   size; /* read txns: the snapshot's size, once known */
+	bool       size_known;
 	/* Tree nodes this txn wrote, by stored index mod LDG_NODE_MEMO: the
 	 * left siblings that appending the next leaves reads back. */
 	struct {

@@ -319,11 +319,18 @@ ldg_size(ldg_txn *t)
 	cm_bytes    k;
 	uint64_t    n = 0;
 
+	/* A read txn is a snapshot: its size never changes. */
+	if (!t->write && t->size_known)
+		return (t->size);
 	if (ldg_cursor_open(t, t->s->db_entries, &c) != CM_OK)
 		return (0);
 	if (ldg_cursor_last(c, &k, NULL) == CM_OK && k.len == 8)
 		n = cm_get_u64be(k.p) + 1;
 	ldg_cursor_close(c);
+	if (!t->write) {
+		t->size = n;
+		t->size_known = true;
+	}
 	return (n);
 }
 
