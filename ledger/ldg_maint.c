@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,15 @@
 static void
 rm_scratch(const char *dir)
 {
-	char path[4096];
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	cm_buf                   path = {0};
 
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/lock.mdb", dir);
-	unlink(path);
+	for (size_t i = 0; i < 2; i++) {
+		cm_buf_reset(&path);
+		if (cm_buf_printf(&path, "%s/%s", dir, files[i]) == CM_OK)
+			unlink((char *) path.p);
+	}
+	cm_buf_fini(&path);
 	rmdir(dir);
 }
 
@@ -262,42 +266,85 @@ out:
 	return (rv);
 }
 
+/* fsyncs path (a file or a directory); 0 or errno. */
+static int
+path_sync(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC), e = 0;
+
+	if (fd < 0)
+		return (errno);
+	if (fsync(fd) != 0)
+		e = errno;
+	close(fd);
+	return (e);
+}
+
+static bool
+dir_empty(const char *dir)
+{
+	DIR           *dp = opendir(dir);
+	struct dirent *e;
+	bool           empty = true;
+
+	if (dp == NULL)
+		return (false);
+	while (empty && (e = readdir(dp)) != NULL)
+		empty =
+		    strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(dp);
+	return (empty);
+}
+
 cm_err
 ldg_backup(ldg_store *s, const char *dir, cm_diag *d)
 {
-	char           path[4096];
-	cm_err         rv;
-	DIR           *dp;
-	struct dirent *e;
+	char        tmp[4096], path[4096 + 16], parent[4096];
+	struct stat st;
+	char       *slash;
+	int         e;
+	cm_err      rv;
 
-	if (mkdir(dir, 0700) != 0) {
-		if (errno != EEXIST)
-			return (cm_fail(d, CM_EIO, "cannot create %s: %s", dir,
-			                strerror(errno)));
-		if ((dp = opendir(dir)) == NULL)
-			return (cm_fail(d, CM_EIO, "cannot read %s", dir));
-		while ((e = readdir(dp)) != NULL)
-			if (strcmp(e->d_name, ".") != 0 &&
-			    strcmp(e->d_name, "..") != 0) {
-				closedir(dp);
-				return (cm_fail(
-				    d, CM_EEXIST,
-				    "%s is not empty; refusing to back up "
-				    "into it",
-				    dir));
-			}
-		closedir(dp);
-	}
+	if (stat(dir, &st) == 0 && (!S_ISDIR(st.st_mode) || !dir_empty(dir)))
+		return (cm_fail(d, CM_EEXIST,
+		                "%s is not empty; refusing to back up into it",
+		                dir));
+	/* The copy is made aside and renamed into place: a backup killed
+	 * half-way leaves DIR2 absent or empty, never a partial copy. */
+	snprintf(tmp, sizeof(tmp), "%s.partial-%ld", dir, (long) getpid());
+	if (mkdir(tmp, 0700) != 0)
+		return (cm_fail(d, CM_EIO, "cannot create %s: %s", tmp,
+		                strerror(errno)));
 	/* mdb_env_copy2 takes a read snapshot: writers go on meanwhile.  Only
 	 * data.mdb is written: the checkpoint key never leaves DIR. */
-	if ((rv = ldg_env_copy(s->env, dir, d)) != CM_OK)
-		return (rv);
-	/* The copy is as confidential as the original. */
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (chmod(path, 0600) != 0)
-		return (cm_fail(d, CM_EIO, "cannot chmod %s: %s", path,
-		                strerror(errno)));
+	if ((rv = ldg_env_copy(s->env, tmp, d)) != CM_OK)
+		goto out;
+	/* The copy is as confidential as the original, and durable. */
+	snprintf(path, sizeof(path), "%s/data.mdb", tmp);
+	if (chmod(path, 0600) != 0 || (e = path_sync(path, O_RDONLY)) != 0 ||
+	    (e = path_sync(tmp, O_RDONLY | O_DIRECTORY)) != 0) {
+		rv = cm_fail(d, CM_EIO, "cannot finish %s: %s", path,
+		             strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, dir) != 0) {
+		rv = cm_fail(d, CM_EIO, "cannot rename %s to %s: %s", tmp, dir,
+		             strerror(errno));
+		goto out;
+	}
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		parent[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	(void) path_sync(parent, O_RDONLY | O_DIRECTORY);
 	return (CM_OK);
+out:
+	rm_scratch(tmp);
+	return (rv);
 }
 
 cm_err

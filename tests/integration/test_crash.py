@@ -4,7 +4,8 @@
 # shapes, identity records, reindex) and init is killed at each of its
 # counted write/sync calls on a fresh copy of a prepared ledger; afterwards
 # audit passes, the batch is wholly present or absent, a printed acceptance
-# means present, and appends resume.  Plus 20 random-time SIGKILLs.
+# means present, and appends resume.  Backups are killed the same way (the
+# copy is absent or whole).  Plus 20 random-time SIGKILLs.
 # Run: python3 tests/integration/test_crash.py out/debug/tools/tally
 
 import os
@@ -267,6 +268,46 @@ def test_crash_init_new_operator_key(d):
     test_crash_init(d, create_op_key=True)
 
 
+def test_crash_backup(d):
+    """Kills a backup at each counted call: the original still audits, and
+    the target is absent or a whole copy (made aside, renamed in)."""
+    L = prepare(d)
+    grow(L, 3, 20)
+    size = L.size()
+    cnt = os.path.join(d, "count")
+    out = os.path.join(d, "bk")
+
+    def backup(env=None):
+        return tally("ledger", "backup", "--data", L.data, "--out", out,
+                     env=env)
+
+    r = backup(shim_env(count=cnt))
+    check("backup runs under the shim", r.rc == 0, r)
+    with open(cnt) as f:
+        n = int(f.read().strip())
+    check("backup has counted calls", n > 0, n)
+    outcomes = {"killed": 0, "completed": 0, "whole copy": 0}
+    for k in range(1, n + 1):
+        shutil.rmtree(out, ignore_errors=True)
+        r = backup(shim_env(k=k))
+        stats["points"] += 1
+        what = "backup @%d/%d" % (k, n)
+        check("%s: killed or completed" % what, r.rc in (0, -9), r)
+        outcomes["killed" if r.rc == -9 else "completed"] += 1
+        a = tally("ledger", "audit", "--data", L.data)
+        check("%s: the original audits" % what, a.rc == 0, a)
+        if os.path.isdir(out) and os.listdir(out):
+            b = tally("ledger", "audit", "--data", out)
+            check("%s: a copy that exists is whole" % what,
+                  b.rc == 0 and size_of(out) == size, (b, size_of(out)))
+            outcomes["whole copy"] += 1
+        else:
+            again = backup()
+            check("%s: the backup can simply be made again" % what,
+                  again.rc == 0 and size_of(out) == size, again)
+    print("  backup outcomes: %s" % outcomes)
+
+
 def test_random_sigkill(d):
     L = prepare(d)
     grow(L, 5, 1)
@@ -321,7 +362,8 @@ def main():
         check("crash shim exists", False, SHIM)
         harness.finish()
     tests = [test_crash_appends, test_crash_init,
-             test_crash_init_new_operator_key, test_random_sigkill]
+             test_crash_init_new_operator_key, test_crash_backup,
+             test_random_sigkill]
 
     def total(d):
         print("  total kill points tested: %d (%s)" % (stats["points"],
