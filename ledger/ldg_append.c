@@ -383,12 +383,11 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 	 * with a used number is a conflict. */
 	if ((rv = seq_lookup(t, b.h.kid.p, b.h.seq, &hidx)) == CM_OK) {
 		if (!hleaf_same(t, hidx, &b))
-			return (
-			    cm_fail(d, CM_ESEQCONFLICT,
-			            "sequence conflict: seq %llu was used by a "
-			            "different batch (header leaf %llu)",
-			            (unsigned long long) b.h.seq,
-			            (unsigned long long) hidx));
+			return (cm_fail(d, CM_ESEQCONFLICT,
+			                "seq %llu was used by a "
+			                "different batch (header leaf %llu)",
+			                (unsigned long long) b.h.seq,
+			                (unsigned long long) hidx));
 		/* Byte-identical: the records too, not just the header. */
 		if ((rv = records_root(a, &b, root)) != CM_OK)
 			return (rv);
@@ -410,9 +409,9 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 	if ((rv = ldg_next_seq(t, b.h.kid.p, &next)) != CM_OK)
 		return (rv);
 	if (b.h.seq != next)
-		return (cm_fail(
-		    d, CM_ESEQGAP, "sequence gap: got seq %llu, expected %llu",
-		    (unsigned long long) b.h.seq, (unsigned long long) next));
+		return (cm_fail(d, CM_ESEQGAP, "got seq %llu, expected %llu",
+		                (unsigned long long) b.h.seq,
+		                (unsigned long long) next));
 	if (b.h.time + s->params.window_ms < a->ltime ||
 	    b.h.time > a->ltime + s->params.window_ms)
 		return (cm_fail(
