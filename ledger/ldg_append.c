@@ -372,8 +372,8 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 		            b.h.origin.p, s->origin));
 	rv = ldg_identity_get(t, b.h.kid.p, &signer);
 	if (rv == CM_ENOTFOUND)
-		return (cm_fail(d, CM_EUNKNOWNKEY,
-		                "unknown key: no identity has this key ID"));
+		return (
+		    cm_fail(d, CM_EUNKNOWNKEY, "no identity has this key ID"));
 	if (rv != CM_OK)
 		return (rv);
 	if (cm_verify(signer.pub, "batch-header", b.h.hdr, b.h.sig.p) != CM_OK)
@@ -403,9 +403,9 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 		return (rv);
 	}
 	if (signer.end_index != 0)
-		return (cm_fail(
-		    d, CM_EKEYREVOKED, "key %s at leaf %llu; not active",
-		    signer.end_reason, (unsigned long long) signer.end_index));
+		return (cm_fail(d, CM_EKEYREVOKED, "%s at leaf %llu",
+		                signer.end_reason,
+		                (unsigned long long) signer.end_index));
 	if ((rv = ldg_next_seq(t, b.h.kid.p, &next)) != CM_OK)
 		return (rv);
 	if (b.h.seq != next)
@@ -414,13 +414,11 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 		                (unsigned long long) next));
 	if (b.h.time + s->params.window_ms < a->ltime ||
 	    b.h.time > a->ltime + s->params.window_ms)
-		return (cm_fail(
-		    d, CM_ETIME,
-		    "claimed time %llu is outside the window of %llu ms "
-		    "around log time %llu",
-		    (unsigned long long) b.h.time,
-		    (unsigned long long) s->params.window_ms,
-		    (unsigned long long) a->ltime));
+		return (cm_fail(d, CM_ETIME,
+		                "claimed %llu, log time %llu, window %llu ms",
+		                (unsigned long long) b.h.time,
+		                (unsigned long long) a->ltime,
+		                (unsigned long long) s->params.window_ms));
 	if ((rv = records_root(a, &b, root)) != CM_OK)
 		return (rv);
 	if (b.h.root.len != CM_HASH_LEN ||
