@@ -13,7 +13,20 @@
 #define LDG_MAX_MODULES 16
 #define LDG_DEFAULT_MAPSIZE (64ULL << 30) /* address space only */
 #define LDG_MAX_READERS 254
-#define LDG_NODE_MEMO 32
+/* Tree nodes are stored in tiles (docs/format.md "nodes"): a tile of
+ * stratum s holds the nodes of levels 4s..4s+3 under one level-(4s+4)
+ * node: 16 + 8 + 4 + 2 = 30 hashes, with a bitmap of those present. */
+#define LDG_TILE_HEIGHT 4
+#define LDG_TILE_SLOTS 30
+#define LDG_TILE_BYTES (4 + LDG_TILE_SLOTS * CM_HASH_LEN)
+#define LDG_TILE_STRATA 16 /* 64 levels */
+
+typedef struct ldg_tile {
+	uint64_t index; /* tile number within its stratum */
+	bool     valid; /* data holds tile index */
+	bool     dirty; /* data differs from the database */
+	uint8_t  data[LDG_TILE_BYTES];
+} ldg_tile;
 
 /* Core database names (docs/format.md). */
 #define LDG_DB_ENTRIES "entries"         /* authoritative */
@@ -59,12 +72,9 @@ struct ldg_txn {
 	uint64_t   node_reads;
 	uint64_t   size; /* read txns: the snapshot's size, once known */
 	bool       size_known;
-	/* Tree nodes this txn wrote, by stored index mod LDG_NODE_MEMO: the
-	 * left siblings that appending the next leaves reads back. */
-	struct {
-		uint64_t idx; /* stored index + 1; 0 = empty */
-		uint8_t  hash[CM_HASH_LEN];
-	} memo[LDG_NODE_MEMO];
+	/* One tile of tree nodes per stratum, as last read or written in
+	 * this txn (written back at commit, or before a nested txn begins). */
+	ldg_tile tiles[LDG_TILE_STRATA];
 };
 
 /* ---- ldg_lmdb.c ---- */
@@ -153,6 +163,9 @@ cm_err ldg_batchfile_encode(cm_bytes hdr, const uint8_t sig[CM_SIG_LEN],
 
 /* Store internals (ldg_store.c). */
 cm_err ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf);
+/* Writes back the txn's changed tiles (before a commit or a nested txn);
+ * with invalidate, also forgets them. */
+cm_err ldg_tiles_flush(ldg_txn *t, bool invalidate);
 /* Only the tree nodes of leaf index (reindex: the entry exists). */
 cm_err ldg_tree_node_append(ldg_txn *t, uint64_t index, cm_bytes leaf);
 /* Re-validates and re-indexes every leaf of src into dst: in place (dst ==

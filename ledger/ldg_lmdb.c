@@ -133,9 +133,14 @@ ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
 	ldg_txn *t;
 	MDB_txn *txn = NULL;
 	int      rc, dead;
+	cm_err   rv;
 
 	if (write && !s->writable)
 		return (CM_EREADONLY);
+	/* The parent cannot be used while the child runs, and must not keep
+	 * tiles the child may change: write them back and forget them. */
+	if (parent != NULL && (rv = ldg_tiles_flush(parent, true)) != CM_OK)
+		return (rv);
 	if ((t = cm_calloc(1, sizeof(*t))) == NULL)
 		return (CM_ENOMEM);
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -169,7 +174,14 @@ ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
 cm_err
 ldg_txn_commit(ldg_txn *t)
 {
-	int rc = mdb_txn_commit((MDB_txn *) t->mdb);
+	cm_err rv;
+	int    rc;
+
+	if ((rv = ldg_tiles_flush(t, false)) != CM_OK) {
+		ldg_txn_end(t);
+		return (rv);
+	}
+	rc = mdb_txn_commit((MDB_txn *) t->mdb);
 
 	/* Commit frees the handle, even on failure. */
 	if (t->parent != NULL)

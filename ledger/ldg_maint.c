@@ -178,7 +178,8 @@ ldg_audit(ldg_store *s, const cm_bytes *notes, size_t nnotes, uint64_t *out_bad,
 	x->db_time = x->dbs[4].dbi;
 	if ((rv = ldg_read_begin(s, &src)) != CM_OK)
 		goto out;
-	if ((rv = ldg_replay(src, dst, false, out_bad, d)) != CM_OK)
+	if ((rv = ldg_replay(src, dst, false, out_bad, d)) != CM_OK ||
+	    (rv = ldg_tiles_flush(dst, false)) != CM_OK)
 		goto out;
 	cm_buf_printf(
 	    report,

@@ -234,27 +234,108 @@ indexers_check(ldg_txn *t, uint64_t size, cm_diag *d)
 
 /* ---- tree nodes ---- */
 
+/* Where node (level, n) lives: stratum, tile number and slot.  Within a
+ * tile the slots run level by level from the bottom: 16, 8, 4, 2. */
+static void
+tile_locate(unsigned level, uint64_t n, unsigned *out_s, uint64_t *out_tile,
+            unsigned *out_slot)
+{
+	static const unsigned offset[LDG_TILE_HEIGHT] = {0, 16, 24, 28};
+	unsigned              r = level % LDG_TILE_HEIGHT;
+	unsigned              width = 16u >> r;
+
+	*out_s = level / LDG_TILE_HEIGHT;
+	*out_tile = n / width;
+	*out_slot = offset[r] + (unsigned) (n % width);
+}
+
+static void
+tile_key(unsigned stratum, uint64_t tile, uint8_t key[9])
+{
+	key[0] = (uint8_t) stratum;
+	cm_put_u64be(key + 1, tile);
+}
+
+static cm_err
+tile_write_back(ldg_txn *t, unsigned stratum)
+{
+	ldg_tile *b = &t->tiles[stratum];
+	uint8_t   key[9];
+	cm_err    rv;
+
+	if (!b->valid || !b->dirty)
+		return (CM_OK);
+	tile_key(stratum, b->index, key);
+	rv = ldg_kv_put(t, t->s->db_nodes, CM_BYTES(key, 9),
+	                CM_BYTES(b->data, LDG_TILE_BYTES), 0);
+	if (rv == CM_OK)
+		b->dirty = false;
+	return (rv);
+}
+
+cm_err
+ldg_tiles_flush(ldg_txn *t, bool invalidate)
+{
+	cm_err rv;
+
+	for (unsigned i = 0; i < LDG_TILE_STRATA; i++) {
+		if ((rv = tile_write_back(t, i)) != CM_OK)
+			return (rv);
+		if (invalidate)
+			t->tiles[i].valid = false;
+	}
+	return (CM_OK);
+}
+
+/* Makes the txn's buffer for stratum hold tile, reading it from the
+ * database (an absent tile reads as empty). */
+static cm_err
+tile_load(ldg_txn *t, unsigned stratum, uint64_t tile)
+{
+	ldg_tile *b = &t->tiles[stratum];
+	uint8_t   key[9];
+	cm_bytes  v;
+	cm_err    rv;
+
+	if (b->valid && b->index == tile)
+		return (CM_OK);
+	if ((rv = tile_write_back(t, stratum)) != CM_OK)
+		return (rv);
+	tile_key(stratum, tile, key);
+	rv = ldg_kv_get(t, t->s->db_nodes, CM_BYTES(key, 9), &v);
+	if (rv == CM_OK && v.len != LDG_TILE_BYTES)
+		return (CM_ECORRUPT);
+	if (rv == CM_OK)
+		memcpy(b->data, v.p, LDG_TILE_BYTES);
+	else if (rv == CM_ENOTFOUND)
+		memset(b->data, 0, LDG_TILE_BYTES);
+	else
+		return (rv);
+	b->index = tile;
+	b->valid = true;
+	b->dirty = false;
+	return (CM_OK);
+}
+
 static cm_err
 node_read(void *ctx, unsigned level, uint64_t n, uint8_t out[CM_HASH_LEN])
 {
 	ldg_txn *t = ctx;
-	uint8_t  key[8];
-	uint64_t idx;
-	cm_bytes v;
+	unsigned stratum, slot;
+	uint64_t tile;
+	uint8_t *b;
 	cm_err   rv;
 
 	t->node_reads++;
-	idx = ldg_tree_stored_index(level, n);
-	if (t->memo[idx % LDG_NODE_MEMO].idx == idx + 1) {
-		memcpy(out, t->memo[idx % LDG_NODE_MEMO].hash, CM_HASH_LEN);
-		return (CM_OK);
-	}
-	cm_put_u64be(key, idx);
-	if ((rv = ldg_kv_get(t, t->s->db_nodes, CM_BYTES(key, 8), &v)) != CM_OK)
-		return (rv == CM_ENOTFOUND ? CM_ECORRUPT : rv);
-	if (v.len != CM_HASH_LEN)
+	tile_locate(level, n, &stratum, &tile, &slot);
+	if (stratum >= LDG_TILE_STRATA)
 		return (CM_ECORRUPT);
-	memcpy(out, v.p, CM_HASH_LEN);
+	if ((rv = tile_load(t, stratum, tile)) != CM_OK)
+		return (rv);
+	b = t->tiles[stratum].data;
+	if ((cm_get_u32be(b) & (1u << slot)) == 0)
+		return (CM_ECORRUPT); /* asked for a node never stored */
+	memcpy(out, b + 4 + slot * CM_HASH_LEN, CM_HASH_LEN);
 	return (CM_OK);
 }
 
@@ -263,15 +344,22 @@ node_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
            const uint8_t hash[CM_HASH_LEN])
 {
 	ldg_txn *t = ctx;
-	uint8_t  key[8];
+	unsigned stratum, slot;
+	uint64_t tile;
+	uint8_t *b;
+	cm_err   rv;
 
-	(void) level;
-	(void) n;
-	t->memo[idx % LDG_NODE_MEMO].idx = idx + 1;
-	memcpy(t->memo[idx % LDG_NODE_MEMO].hash, hash, CM_HASH_LEN);
-	cm_put_u64be(key, idx);
-	return (ldg_kv_put(t, t->s->db_nodes, CM_BYTES(key, 8),
-	                   CM_BYTES(hash, CM_HASH_LEN), LDG_PUT_APPEND));
+	(void) idx;
+	tile_locate(level, n, &stratum, &tile, &slot);
+	if (stratum >= LDG_TILE_STRATA)
+		return (CM_EINVAL);
+	if ((rv = tile_load(t, stratum, tile)) != CM_OK)
+		return (rv);
+	b = t->tiles[stratum].data;
+	cm_put_u32be(b, cm_get_u32be(b) | 1u << slot);
+	memcpy(b + 4 + slot * CM_HASH_LEN, hash, CM_HASH_LEN);
+	t->tiles[stratum].dirty = true;
+	return (CM_OK);
 }
 
 cm_err

@@ -368,20 +368,25 @@ test_tampered_tree_refused_for_writing(void)
 	fix        f;
 	ldg_store *s = NULL;
 	ldg_txn   *t = NULL;
-	uint8_t    key[8], junk[32];
+	uint8_t    key[9], junk[LDG_TILE_BYTES];
+	cm_bytes   tile;
 	cm_diag    d;
 
 	fix_init(&f, false);
 	TST_OK(ldg_open(f.dir, NULL, &s, NULL));
 	if (s == NULL)
 		return;
-	memset(junk, 0xab, sizeof(junk));
-	/* The subtree over leaves 0-1: the root at size 3 is read from it.
-	 * (A lower node that the root does not read is caught by audit.) */
-	cm_put_u64be(key, ldg_tree_stored_index(1, 0));
+	/* The subtree over leaves 0-1 (level 1, slot 16 of the first tile):
+	 * the root at size 3 is read from it.  (A lower node that the root
+	 * does not read is caught by audit.) */
+	memset(key, 0, sizeof(key));
 	TST_OK(ldg_txn_begin(s, NULL, true, &t));
-	TST_OK(ldg_kv_put(t, s->db_nodes, CM_BYTES(key, 8), CM_BYTES(junk, 32),
-	                  0));
+	TST_OK(ldg_kv_get(t, s->db_nodes, CM_BYTES(key, 9), &tile));
+	TST_EQ_U(tile.len, LDG_TILE_BYTES);
+	memcpy(junk, tile.p, LDG_TILE_BYTES);
+	junk[4 + 16 * CM_HASH_LEN] ^= 0xab;
+	TST_OK(ldg_kv_put(t, s->db_nodes, CM_BYTES(key, 9),
+	                  CM_BYTES(junk, LDG_TILE_BYTES), 0));
 	TST_OK(ldg_txn_commit(t));
 	ldg_close(s);
 	s = NULL;

@@ -36,7 +36,7 @@ check('usage error exits 2', r.returncode == 2, r.returncode)
 size = int(open(saved).read().split('\n')[1])
 cases = [('entries', '0', '20'), ('entries', '1', '30'),
          ('entries', str(size - 1), '25'), ('checkpoints', str(size), '5'),
-         ('nodes', '3', None)]
+         ('nodes', '0x' + '00' * 9, '100')]
 for db, key, off in cases:
     with tempfile.TemporaryDirectory() as tmp:
         dst = os.path.join(tmp, 't')

@@ -14,7 +14,8 @@
 #   verify.py --tamper SRC_DIR DST_DIR DB INDEX [OFFSET]
 # copies SRC_DIR to the new DST_DIR through `mdb_dump -a` / `mdb_load`,
 # flipping the low bit of byte OFFSET (default: the last byte) of the value
-# with key u64be(INDEX) in database DB ("entries", "checkpoints", "nodes").
+# with key u64be(INDEX) (or the key 0x<hex>) in database DB ("entries",
+# "checkpoints", "nodes").
 
 import argparse
 import base64
@@ -282,22 +283,38 @@ class Tree:
         return acc
 
 
-def stored_nodes(leaf_hashes):
-    """The `nodes` database as it must be (section 10.2), in index order."""
-    out = []
+TILE_OFFSET = (0, 16, 24, 28)   # first slot of each level in a tile
+TILE_SLOTS = 30
+
+
+def stored_tiles(leaf_hashes):
+    """The `nodes` database as it must be (section 10.2): key (stratum
+    byte, u64be tile) -> u32be bitmap || 30 slots of 32 bytes."""
+    tiles = {}
+
+    def put(level, n, h):
+        s, r = divmod(level, 4)
+        width = 16 >> r
+        key = bytes([s]) + (n // width).to_bytes(8, "big")
+        slot = TILE_OFFSET[r] + n % width
+        bits, slots = tiles.get(key, (0, [bytes(32)] * TILE_SLOTS))
+        slots = list(slots)
+        slots[slot] = h
+        tiles[key] = (bits | 1 << slot, slots)
+
     stack = []  # (level, hash) of the right edge's complete subtrees
     for m, h in enumerate(leaf_hashes):
-        out.append(h)
-        level = 0
-        cur = h
-        while m & 1:
+        put(0, m, h)
+        level, cur, n = 0, h, m
+        while n & 1:
             lvl, left = stack.pop()
             cur = node_hash(left, cur)
             level += 1
-            out.append(cur)
-            m >>= 1
+            n >>= 1
+            put(level, n, cur)
         stack.append((level, cur))
-    return out
+    return sorted((k, bits.to_bytes(4, "big") + b"".join(slots))
+                  for k, (bits, slots) in tiles.items())
 
 
 # ---------------------------------------------------------------------------
@@ -929,7 +946,10 @@ def tamper(argv):
     if len(argv) not in (4, 5):
         raise UsageError("usage: verify.py --tamper SRC DST DB INDEX "
                          "[OFFSET]")
-    src, dst, db, index = argv[0], argv[1], argv[2], int(argv[3])
+    src, dst, db = argv[0], argv[1], argv[2]
+    # INDEX is a number (key u64be), or 0x<hex> for any other key.
+    key = (bytes.fromhex(argv[3][2:]) if argv[3].startswith("0x")
+           else int(argv[3]).to_bytes(8, "big"))
     offset = int(argv[4]) if len(argv) == 5 else -1
     if os.path.exists(dst):
         raise UsageError("%s exists" % dst)
@@ -939,7 +959,7 @@ def tamper(argv):
         raise UsageError("mdb_dump -a %s failed" % src)
     lines = r.stdout.decode("ascii").split("\n")
     cur, in_data, is_key, done = None, False, True, False
-    want = " " + index.to_bytes(8, "big").hex()
+    want = " " + key.hex()
     for i, ln in enumerate(lines):
         if ln.startswith("database="):
             cur = ln[len("database="):]
@@ -955,7 +975,7 @@ def tamper(argv):
                 done = True
             is_key = not is_key
     if not done:
-        raise UsageError("no key %d in database %s" % (index, db))
+        raise UsageError("no key %s in database %s" % (key.hex(), db))
     os.mkdir(dst, 0o700)
     r = subprocess.run(["mdb_load", "-f", "/dev/stdin", dst],
                        input="\n".join(lines).encode("ascii"),
@@ -963,7 +983,7 @@ def tamper(argv):
     if r.returncode != 0:
         raise UsageError("mdb_load failed: %s" %
                          r.stderr.decode(errors="replace").strip())
-    print("tampered copy of %s in %s (%s key %d)" % (src, dst, db, index))
+    print("tampered copy of %s in %s (%s key %s)" % (src, dst, db, key.hex()))
     return 0
 
 
@@ -1122,15 +1142,15 @@ def main(argv):
 
         # The derived `nodes` database, when present.
         if nodes is not None:
-            want = stored_nodes(hashes)
-            got = [(int.from_bytes(k, "big"), v) for k, v in nodes]
+            want = stored_tiles(hashes)
+            got = list(nodes)
             why = None
             if len(got) != len(want):
-                why = "%d stored hashes, want %d" % (len(got), len(want))
+                why = "%d stored tiles, want %d" % (len(got), len(want))
             else:
-                for idx, (k, v) in enumerate(got):
-                    if k != idx or v != want[idx]:
-                        why = "stored hash %d differs" % idx
+                for (k, v), (wk, wv) in zip(got, want):
+                    if k != wk or v != wv:
+                        why = "tile %s differs" % k.hex()
                         break
             result("nodes", why)
     finally:
