@@ -1180,6 +1180,7 @@ opts_parse(int argc, char **argv, opts *o)
 			i++;
 		} else if (strcmp(a, "--single") == 0) {
 			o->single = arg_count(a, v, 1);
+			i++;
 		} else if (strcmp(a, "--group") == 0) {
 			o->group = arg_count(a, v, 1);
 			i++;
