@@ -4,74 +4,21 @@
  * tests/vectors/keys/ (made by gen.sh there with the openssl command: RFC
  * 8032 keys); key files are copied to a mode-0600 temp file first. */
 #include "tests/tst.h"
+#include "tests/tst_file.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define KEYS "tests/vectors/keys/"
 
-static char tmpdir[64];
-
-/* Reads path into b (replacing its contents); false if unreadable. */
-static bool
-file_read(const char *path, cm_buf *b)
-{
-	FILE  *f = fopen(path, "rb");
-	size_t n;
-	char   chunk[4096];
-
-	cm_buf_reset(b);
-	if (f == NULL)
-		return (false);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (cm_buf_append(b, chunk, n) != CM_OK) {
-			fclose(f);
-			return (false);
-		}
-	}
-	fclose(f);
-	if (b->p == NULL)
-		return (cm_buf_reserve(b, 1) == CM_OK);
-	return (true);
-}
-
-static bool
-file_write(const char *path, const void *p, size_t len, mode_t mode)
-{
-	FILE *f;
-	bool  ok;
-
-	unlink(path);
-	if ((f = fopen(path, "wb")) == NULL)
-		return (false);
-	ok = fwrite(p, 1, len, f) == len;
-	ok = fclose(f) == 0 && ok;
-	return (ok && chmod(path, mode) == 0);
-}
-
-static const char *
-tmp_path(const char *name)
-{
-	static char path[4][128];
-	static int  i;
-
-	if (tmpdir[0] == '\0') {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/cm_crypto_test.XXXXXX");
-		if (mkdtemp(tmpdir) == NULL)
-			abort();
-	}
-	i = (i + 1) % 4;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
-	return (path[i]);
-}
-
 /* Copies a committed key file to a private temp file (git keeps no modes). */
 static const char *
 key_copy(const char *src, const char *name, mode_t mode)
 {
 	cm_buf      b = {0};
-	const char *dst = tmp_path(name);
-	bool ok = file_read(src, &b) && file_write(dst, b.p, b.len, mode);
+	const char *dst = tst_tmp_path(name);
+	bool        ok =
+	    tst_file_read(src, &b) && tst_file_write(dst, b.p, b.len, mode);
 
 	cm_buf_fini(&b);
 	TST_TRUE(ok);
@@ -96,7 +43,7 @@ exp_line(const char *name, cm_buf *b)
 	char path[128];
 
 	snprintf(path, sizeof(path), KEYS "%s", name);
-	TST_TRUE(file_read(path, b));
+	TST_TRUE(tst_file_read(path, b));
 	while (b->len > 0 && b->p[b->len - 1] == '\n')
 		b->p[--b->len] = 0;
 }
@@ -162,7 +109,7 @@ test_key_golden(void)
 	/* Our PEM is byte for byte what openssl wrote. */
 	cm_buf_reset(&got);
 	TST_OK(cm_key_to_pem(k, &got));
-	TST_TRUE(file_read(KEYS "test1.pem", &want));
+	TST_TRUE(tst_file_read(KEYS "test1.pem", &want));
 	TST_EQ_U(got.len, want.len);
 	TST_EQ_STR((char *) got.p, (char *) want.p);
 	cm_key_free(k);
@@ -205,9 +152,9 @@ test_key_load_refusals(void)
 	cm_diag d;
 
 	cm_diag_clear(&d);
-	TST_ERR(cm_key_load(tmp_path("absent.pem"), &k, &d), CM_EIO);
+	TST_ERR(cm_key_load(tst_tmp_path("absent.pem"), &k, &d), CM_EIO);
 	TST_TRUE(d.msg[0] != '\0');
-	TST_ERR(cm_key_load(tmpdir, &k, NULL), CM_EIO);
+	TST_ERR(cm_key_load(tst_tmpdir, &k, NULL), CM_EIO);
 	/* X25519 (same RFC 8410 shape, other OID), a public key, garbage. */
 	cm_diag_clear(&d);
 	TST_ERR(
@@ -221,7 +168,7 @@ test_key_load_refusals(void)
 	                    NULL),
 	        CM_EPROTO);
 	TST_TRUE(k == NULL);
-	unlink(tmp_path("x.pem"));
+	unlink(tst_tmp_path("x.pem"));
 }
 
 static void
@@ -230,7 +177,7 @@ test_key_from_pem(void)
 	cm_buf  pem = {0}, bad = {0};
 	cm_key *k = NULL;
 
-	TST_TRUE(file_read(KEYS "test1.pem", &pem));
+	TST_TRUE(tst_file_read(KEYS "test1.pem", &pem));
 	TST_OK(cm_key_from_pem(cm_buf_bytes(&pem), &k));
 	cm_key_free(k);
 	/* Surrounding whitespace is fine; anything else is not. */
@@ -325,7 +272,7 @@ test_generate_save_load(void)
 {
 	cm_key     *k = NULL, *k2 = NULL;
 	uint8_t     pub[CM_PUBKEY_LEN], pub2[CM_PUBKEY_LEN], sig[CM_SIG_LEN];
-	const char *path = tmp_path("gen.pem");
+	const char *path = tst_tmp_path("gen.pem");
 	struct stat st;
 	cm_diag     d;
 
@@ -340,7 +287,7 @@ test_generate_save_load(void)
 	cm_diag_clear(&d);
 	TST_ERR(cm_key_save(k, path, &d), CM_EEXIST);
 	TST_TRUE(strstr(d.msg, "exists") != NULL);
-	TST_ERR(cm_key_save(k, tmp_path("no/such/dir.pem"), NULL), CM_EIO);
+	TST_ERR(cm_key_save(k, tst_tmp_path("no/such/dir.pem"), NULL), CM_EIO);
 	TST_OK(cm_key_load(path, &k2, NULL));
 	if (k2 != NULL) {
 		cm_key_public(k2, pub2);
@@ -357,8 +304,9 @@ test_generate_save_load(void)
 static void
 test_openssl_interop(void)
 {
-	const char *ossl = tmp_path("ossl.pem"), *ours = tmp_path("ours.pem");
-	const char *pubf = tmp_path("ours.pub");
+	const char *ossl = tst_tmp_path("ossl.pem"),
+	           *ours = tst_tmp_path("ours.pem");
+	const char *pubf = tst_tmp_path("ours.pub");
 	char        cmd[512];
 	cm_key     *k = NULL;
 	cm_buf      b = {0};
@@ -377,7 +325,7 @@ test_openssl_interop(void)
 	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -pubout -out %s", ossl,
 	         pubf);
 	TST_TRUE(system(cmd) == 0);
-	TST_TRUE(file_read(pubf, &b));
+	TST_TRUE(tst_file_read(pubf, &b));
 	TST_OK(cm_pubkey_parse(cm_buf_bytes(&b), pub2, NULL));
 	TST_EQ_MEM(pub, pub2, sizeof(pub));
 	cm_key_free(k);
@@ -391,7 +339,7 @@ test_openssl_interop(void)
 	snprintf(cmd, sizeof(cmd), "openssl pkey -in %s -pubout -out %s", ours,
 	         pubf);
 	TST_TRUE(system(cmd) == 0);
-	TST_TRUE(file_read(pubf, &b));
+	TST_TRUE(tst_file_read(pubf, &b));
 	memset(pub2, 0, sizeof(pub2));
 	TST_OK(cm_pubkey_parse(cm_buf_bytes(&b), pub2, NULL));
 	TST_EQ_MEM(pub, pub2, sizeof(pub));
@@ -413,11 +361,11 @@ test_pubkey_forms(void)
 	if (k == NULL)
 		return;
 	cm_key_public(k, pub);
-	TST_TRUE(file_read(KEYS "test1.pub.exp", &line));
+	TST_TRUE(tst_file_read(KEYS "test1.pub.exp", &line));
 	TST_OK(cm_pubkey_parse(cm_buf_bytes(&line), got, NULL));
 	TST_EQ_MEM(pub, got, sizeof(pub));
 	TST_OK(cm_pubkey_parse(CM_BYTES(line.p, line.len - 1), got, NULL));
-	TST_TRUE(file_read(KEYS "test1.spki.pem", &b));
+	TST_TRUE(tst_file_read(KEYS "test1.spki.pem", &b));
 	memset(got, 0, sizeof(got));
 	TST_OK(cm_pubkey_parse(cm_buf_bytes(&b), got, NULL));
 	TST_EQ_MEM(pub, got, sizeof(pub));
@@ -470,7 +418,7 @@ test_pubkey_refusals(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(path, sizeof(path), KEYS "%s", cases[i].file);
-		TST_TRUE(file_read(path, &b));
+		TST_TRUE(tst_file_read(path, &b));
 		cm_diag_clear(&d);
 		TST_ERR(cm_pubkey_parse(cm_buf_bytes(&b), got, &d),
 		        cases[i].want);
@@ -499,11 +447,11 @@ test_cleanup(void)
 	char        cmd[128];
 	struct stat st;
 
-	if (tmpdir[0] == '\0')
+	if (tst_tmpdir[0] == '\0')
 		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tst_tmpdir);
 	TST_TRUE(system(cmd) == 0);
-	TST_TRUE(stat(tmpdir, &st) != 0);
+	TST_TRUE(stat(tst_tmpdir, &st) != 0);
 }
 
 TST_MAIN(TST_CASE(test_sha256_hmac), TST_CASE(test_random),

@@ -5,6 +5,7 @@
  * TEST 1); one signature is also checked with `openssl pkeyutl -verify`. */
 #include "ledger/ldg.h"
 #include "tests/tst.h"
+#include "tests/tst_file.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,60 +14,6 @@
 #define KEYS "tests/vectors/keys/"
 #define ORIGIN "tally.example/test1"
 
-static char tmpdir[64];
-
-static bool
-file_read(const char *path, cm_buf *b)
-{
-	FILE  *f = fopen(path, "rb");
-	size_t n;
-	char   chunk[4096];
-
-	cm_buf_reset(b);
-	if (f == NULL)
-		return (false);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (cm_buf_append(b, chunk, n) != CM_OK) {
-			fclose(f);
-			return (false);
-		}
-	}
-	fclose(f);
-	if (b->p == NULL)
-		return (cm_buf_reserve(b, 1) == CM_OK);
-	return (true);
-}
-
-static bool
-file_write(const char *path, const void *p, size_t len, mode_t mode)
-{
-	FILE *f;
-	bool  ok;
-
-	unlink(path);
-	if ((f = fopen(path, "wb")) == NULL)
-		return (false);
-	ok = fwrite(p, 1, len, f) == len;
-	ok = fclose(f) == 0 && ok;
-	return (ok && chmod(path, mode) == 0);
-}
-
-static const char *
-tmp_path(const char *name)
-{
-	static char path[4][128];
-	static int  i;
-
-	if (tmpdir[0] == '\0') {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/ldg_note_test.XXXXXX");
-		if (mkdtemp(tmpdir) == NULL)
-			abort();
-	}
-	i = (i + 1) % 4;
-	snprintf(path[i], sizeof(path[i]), "%s/%s", tmpdir, name);
-	return (path[i]);
-}
-
 static bool
 vector_read(const char *name, cm_buf *b)
 {
@@ -74,7 +21,7 @@ vector_read(const char *name, cm_buf *b)
 	bool ok;
 
 	snprintf(path, sizeof(path), NOTES "%s", name);
-	ok = file_read(path, b);
+	ok = tst_file_read(path, b);
 	if (!ok)
 		TST_FAIL_("cannot read %s", path);
 	return (ok);
@@ -86,10 +33,10 @@ test1_key(void)
 {
 	cm_buf      b = {0};
 	cm_key     *k = NULL;
-	const char *path = tmp_path("test1.pem");
+	const char *path = tst_tmp_path("test1.pem");
 
-	TST_TRUE(file_read(KEYS "test1.pem", &b) &&
-	         file_write(path, b.p, b.len, 0600));
+	TST_TRUE(tst_file_read(KEYS "test1.pem", &b) &&
+	         tst_file_write(path, b.p, b.len, 0600));
 	TST_OK(cm_key_load(path, &k, NULL));
 	unlink(path);
 	cm_buf_fini_secret(&b);
@@ -363,7 +310,7 @@ static void
 test_openssl_crosscheck(void)
 {
 	cm_buf      note = {0}, raw = {0};
-	const char *bodyf = tmp_path("body"), *sigf = tmp_path("sig");
+	const char *bodyf = tst_tmp_path("body"), *sigf = tst_tmp_path("sig");
 	const char *line, *sp;
 	char        cmd[512];
 	size_t      bodylen;
@@ -379,8 +326,8 @@ test_openssl_crosscheck(void)
 		goto out;
 	TST_OK(cm_b64_decode(&raw, sp + 1, strlen(sp + 1) - 1));
 	TST_EQ_U(raw.len, 4 + CM_SIG_LEN);
-	TST_TRUE(file_write(bodyf, note.p, bodylen, 0600));
-	TST_TRUE(file_write(sigf, raw.p + 4, CM_SIG_LEN, 0600));
+	TST_TRUE(tst_file_write(bodyf, note.p, bodylen, 0600));
+	TST_TRUE(tst_file_write(sigf, raw.p + 4, CM_SIG_LEN, 0600));
 	snprintf(cmd, sizeof(cmd),
 	         "openssl pkeyutl -verify -pubin -inkey " KEYS "test1.spki.pem "
 	         "-rawin -in %s -sigfile %s >/dev/null 2>&1",
@@ -388,7 +335,7 @@ test_openssl_crosscheck(void)
 	TST_TRUE(system(cmd) == 0);
 	/* And the check can fail: a changed body does not verify. */
 	note.p[0] ^= 1;
-	TST_TRUE(file_write(bodyf, note.p, bodylen, 0600));
+	TST_TRUE(tst_file_write(bodyf, note.p, bodylen, 0600));
 	TST_TRUE(system(cmd) != 0);
 out:
 	unlink(bodyf);
@@ -436,11 +383,11 @@ test_cleanup(void)
 	char        cmd[128];
 	struct stat st;
 
-	if (tmpdir[0] == '\0')
+	if (tst_tmpdir[0] == '\0')
 		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tst_tmpdir);
 	TST_TRUE(system(cmd) == 0);
-	TST_TRUE(stat(tmpdir, &st) != 0);
+	TST_TRUE(stat(tst_tmpdir, &st) != 0);
 }
 
 TST_MAIN(TST_CASE(test_origin_check), TST_CASE(test_vkey_golden),
