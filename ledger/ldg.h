@@ -260,7 +260,9 @@ typedef struct ldg_kind {
 	const char *name;
 	size_t      decoded_size;
 	/* Stateless checks of the record's fields; no txn.  out may be NULL
-	 * (check only). */
+	 * (check only).  It runs before the write transaction, on any of the
+	 * store's threads and concurrently for different records, so it must
+	 * touch nothing but rec and out. */
 	cm_err (*decode)(cm_bytes rec, void *out, cm_diag *d);
 	/* May this identity write this record?  (Not a role list: may look at
 	 * the record, e.g. an enterprise names only its own USCC.) */
@@ -330,6 +332,9 @@ typedef struct ldg_opts {
 	const ldg_module **modules;        /* extra modules */
 	size_t             nmodules;
 	bool               reindex; /* open for reindex despite stale indexes */
+	/* Threads for the append path's checks and leaf building (a
+	 * writable store): 0 = the CPUs online (at most 8), 1 = none. */
+	unsigned threads;
 } ldg_opts;
 
 /* Creates a ledger in dir (must be empty or absent): key files with O_EXCL
@@ -405,6 +410,24 @@ void ldg_receipt_fini(ldg_receipt *r);
 cm_err ldg_append(ldg_store *s, const cm_bytes *batches, size_t n,
                   uint64_t now_ms, ldg_receipt *receipts, cm_err *status,
                   cm_diag *diags);
+
+/* The same in two steps, so that a writer can check the next batches
+ * while a commit syncs.  ldg_prepare makes every check that needs no
+ * ledger state (size, canonical form, each record's kind and decode, the
+ * shape of refs, the records' root, the header signature against the key
+ * a snapshot holds for its key ID); it may run on any thread, at the same
+ * time as ldg_append on the same store.  It returns the refusal, or
+ * CM_OK with *out owned by the caller (release with ldg_prepared_free()),
+ * which borrows batch: the bytes must outlive it.  ldg_append_prepared
+ * then runs every state-dependent check in the write transaction, exactly
+ * as ldg_append; a prepared batch may be appended again (a resend). */
+typedef struct ldg_prepared ldg_prepared;
+cm_err ldg_prepare(ldg_store *s, cm_bytes batch, ldg_prepared **out,
+                   cm_diag *d);
+void   ldg_prepared_free(ldg_prepared *p); /* NULL-safe */
+cm_err ldg_append_prepared(ldg_store *s, ldg_prepared *const *p, size_t n,
+                           uint64_t now_ms, ldg_receipt *receipts,
+                           cm_err *status, cm_diag *diags);
 
 /* Builds and signs a batch file: header over recs (each a canonical record)
  * with key k, seq, claimed time. */

@@ -7,6 +7,7 @@
 #include "ledger/ldg_impl.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #define SEQ_DB "seq"
@@ -138,80 +139,458 @@ ldg_ref_check(ldg_txn *t, uint64_t index, cm_bytes hash, uint64_t limit,
 	return (CM_OK);
 }
 
-cm_err
-ldg_record_refs_check(ldg_txn *t, const ldg_record *r, cm_diag *d)
+/* Reads refs[i] ({"h": hash, "i": index}) from rd. */
+static cm_err
+ref_read(cm_cbor_rd *rd, uint64_t i, cm_bytes *out_h, uint64_t *out_idx,
+         cm_diag *d)
+{
+	ldg_field f[2] = {{"h", true}, {"i", true}};
+	cm_bytes  item;
+
+	if (cm_cbor_rd_skip(rd, &item) != CM_OK)
+		return (CM_EPROTO);
+	if (ldg_fields_decode(item, NULL, f, 2, d) != CM_OK ||
+	    ldg_field_bytes(&f[0], out_h, d) != CM_OK ||
+	    ldg_field_uint(&f[1], out_idx, d) != CM_OK)
+		return (
+		    cm_fail(d, CM_EREF,
+		            "refs[%llu] must be {\"h\": hash, \"i\": index}",
+		            (unsigned long long) i));
+	return (CM_OK);
+}
+
+/* Walks a refs item (an array of {"h": hash, "i": index}; empty: no
+ * refs): its shape, which needs no ledger state, and with t each
+ * reference against the leaves before limit. */
+static cm_err
+refs_walk(ldg_txn *t, cm_bytes refs, uint64_t limit, cm_diag *d)
 {
 	cm_cbor_rd rd;
-	uint64_t   nkeys, n;
+	uint64_t   n, idx;
+	cm_bytes   h;
 	cm_err     rv;
 
-	cm_cbor_rd_init(&rd, r->rec, d);
+	if (refs.len == 0)
+		return (CM_OK);
+	cm_cbor_rd_init(&rd, refs, d);
+	if (cm_cbor_rd_array(&rd, &n) != CM_OK)
+		return (cm_fail(d, CM_EREF, "refs must be an array"));
+	for (uint64_t i = 0; i < n; i++)
+		if ((rv = ref_read(&rd, i, &h, &idx, d)) != CM_OK ||
+		    (t != NULL &&
+		     (rv = ldg_ref_check(t, idx, h, limit, d)) != CM_OK))
+			return (rv);
+	return (CM_OK);
+}
+
+/* A record's "refs" item, or empty when there is none. */
+static cm_err
+refs_find(cm_bytes rec, cm_bytes *out)
+{
+	cm_cbor_rd rd;
+	uint64_t   nkeys;
+
+	*out = CM_BYTES(NULL, 0);
+	cm_cbor_rd_init(&rd, rec, NULL);
 	if (cm_cbor_rd_map(&rd, &nkeys) != CM_OK)
 		return (CM_EPROTO);
 	for (uint64_t k = 0; k < nkeys; k++) {
 		cm_bytes key;
+		bool     refs;
 
 		if (cm_cbor_rd_text(&rd, &key) != CM_OK)
 			return (CM_EPROTO);
-		if (!cm_bytes_eq(key, CM_BYTES("refs", 4))) {
-			if (cm_cbor_rd_skip(&rd, NULL) != CM_OK)
-				return (CM_EPROTO);
-			continue;
-		}
-		if (cm_cbor_rd_array(&rd, &n) != CM_OK)
-			return (cm_fail(d, CM_EREF, "refs must be an array"));
-		for (uint64_t i = 0; i < n; i++) {
-			ldg_field f[2] = {{"h", true}, {"i", true}};
-			cm_bytes  item, h;
-			uint64_t  idx;
-
-			if (cm_cbor_rd_skip(&rd, &item) != CM_OK)
-				return (CM_EPROTO);
-			if (ldg_fields_decode(item, NULL, f, 2, d) != CM_OK ||
-			    ldg_field_bytes(&f[0], &h, d) != CM_OK ||
-			    ldg_field_uint(&f[1], &idx, d) != CM_OK)
-				return (cm_fail(
-				    d, CM_EREF,
-				    "refs[%llu] must be {\"h\": hash, \"i\": "
-				    "index}",
-				    (unsigned long long) i));
-			if ((rv = ldg_ref_check(t, idx, h, r->header_index,
-			                        d)) != CM_OK)
-				return (rv);
-		}
-		return (CM_OK);
+		refs = cm_bytes_eq(key, CM_BYTES("refs", 4));
+		if (cm_cbor_rd_skip(&rd, refs ? out : NULL) != CM_OK)
+			return (CM_EPROTO);
+		if (refs)
+			break;
 	}
 	return (CM_OK);
 }
 
-/* ---- applying one batch ---- */
+cm_err
+ldg_record_refs_check(ldg_txn *t, const ldg_record *r, cm_diag *d)
+{
+	cm_bytes refs;
+
+	if (refs_find(r->rec, &refs) != CM_OK)
+		return (CM_EPROTO);
+	return (refs_walk(t, refs, r->header_index, d));
+}
+
+/* Names the record a refusal is about: "record I: <reason>". */
+static void
+diag_record(cm_diag *d, uint64_t i)
+{
+	char reason[sizeof(d->msg)];
+
+	if (d == NULL)
+		return;
+	memcpy(reason, d->msg, sizeof(reason));
+	if (reason[0] != '\0')
+		snprintf(d->msg, sizeof(d->msg), "record %llu: %.200s",
+		         (unsigned long long) i, reason);
+	else
+		snprintf(d->msg, sizeof(d->msg), "record %llu",
+		         (unsigned long long) i);
+}
+
+/* ---- preparing a batch: every check that needs no ledger state ----
+ *
+ * Decoding, the canonical form of every record, each kind's decode, the
+ * shape of refs, the records' root against the header and the header
+ * signature run here, before the write transaction and split into chunks
+ * over the store's threads.  The signature is checked with the public key
+ * read from a snapshot: a key ID is the hash of its key, so the key a
+ * snapshot holds for it is the key the write transaction will find.  A
+ * key registered after the snapshot is checked inside the transaction. */
+
+#define PREP_CHUNK 64  /* records per chunk when preparing */
+#define LEAF_CHUNK 128 /* records per chunk when building leaves */
+
+typedef struct prep_rec {
+	cm_bytes        rec;
+	cm_bytes        kind;
+	cm_bytes        refs; /* the refs array, or empty */
+	const ldg_kind *k;
+	void           *decoded;
+} prep_rec;
+
+typedef struct prep_err {
+	cm_err   rv;
+	uint64_t rec;
+	cm_diag  d;
+} prep_err;
+
+struct ldg_prepared {
+	ldg_store    *s;
+	ldg_batchfile b;
+	prep_rec     *recs;
+	uint8_t (*hashes)[CM_HASH_LEN]; /* RFC 6962 leaf hash of each record */
+	uint8_t  *arena;                /* the kinds' decoded forms */
+	size_t    slot;                 /* arena bytes per record */
+	prep_err *errs;                 /* one per record chunk */
+	size_t    nchunks;
+	bool      have_pub, sig_ok;
+	uint8_t   pub[CM_PUBKEY_LEN];
+};
+
+void
+ldg_prepared_free(ldg_prepared *p)
+{
+	if (p == NULL)
+		return;
+	cm_free(p->recs);
+	cm_free(p->hashes);
+	cm_free(p->arena);
+	cm_free(p->errs);
+	cm_free(p);
+}
+
+/* The largest decoded form of any kind of s, rounded up for alignment. */
+static size_t
+decoded_slot(const ldg_store *s)
+{
+	size_t max = 0, a = _Alignof(max_align_t);
+
+	for (size_t m = 0; m < s->nmods; m++)
+		for (size_t k = 0; k < s->mods[m]->nkinds; k++)
+			if (s->mods[m]->kinds[k].decoded_size > max &&
+			    s->mods[m]->kinds[k].decoded_size <=
+			        LDG_DECODED_MAX)
+				max = s->mods[m]->kinds[k].decoded_size;
+	return ((max + a - 1) / a * a);
+}
+
+/* The checks of one batch that are cheap and serial: size, envelope,
+ * counts, origin; and the signer's key from the snapshot rt (may be
+ * NULL: then the signature is checked in the write transaction). */
+static cm_err
+prep_head(ldg_store *s, ldg_txn *rt, cm_bytes bytes, ldg_prepared **out,
+          cm_diag *d)
+{
+	ldg_prepared *p;
+	ldg_identity  id;
+	cm_cbor_rd    r;
+	cm_err        rv;
+
+	*out = NULL;
+	if (bytes.len > s->params.max_batch_bytes)
+		return (cm_fail(
+		    d, CM_ETOOBIG, "batch is %zu bytes (limit %llu)", bytes.len,
+		    (unsigned long long) s->params.max_batch_bytes));
+	if ((p = cm_calloc(1, sizeof(*p))) == NULL)
+		return (CM_ENOMEM);
+	p->s = s;
+	if ((rv = ldg_batchfile_decode(bytes, &p->b, d)) != CM_OK)
+		goto fail;
+	if (p->b.nrecs == 0 || p->b.nrecs > s->params.max_records) {
+		rv = cm_fail(d, CM_ETOOBIG,
+		             "batch holds %llu records (1 to %llu allowed)",
+		             (unsigned long long) p->b.nrecs,
+		             (unsigned long long) s->params.max_records);
+		goto fail;
+	}
+	if (!cm_bytes_eq(p->b.h.origin,
+	                 CM_BYTES(s->origin, strlen(s->origin)))) {
+		rv = cm_fail(
+		    d, CM_EORIGIN,
+		    "batch names origin \"%.*s\", this log is \"%s\"",
+		    (int) (p->b.h.origin.len > 80 ? 80 : p->b.h.origin.len),
+		    p->b.h.origin.p, s->origin);
+		goto fail;
+	}
+	p->slot = decoded_slot(s);
+	p->nchunks = (p->b.nrecs + PREP_CHUNK - 1) / PREP_CHUNK;
+	if ((p->recs = cm_calloc(p->b.nrecs, sizeof(*p->recs))) == NULL ||
+	    (p->hashes = cm_calloc(p->b.nrecs, CM_HASH_LEN)) == NULL ||
+	    (p->arena = cm_calloc(p->b.nrecs, p->slot ? p->slot : 1)) == NULL ||
+	    (p->errs = cm_calloc(p->nchunks, sizeof(*p->errs))) == NULL) {
+		rv = CM_ENOMEM;
+		goto fail;
+	}
+	cm_cbor_rd_init(&r, p->b.recs_item, NULL);
+	if (cm_cbor_rd_array(&r, &p->b.nrecs) != CM_OK) {
+		rv = CM_EPROTO;
+		goto fail;
+	}
+	for (uint64_t i = 0; i < p->b.nrecs; i++) {
+		if (cm_cbor_rd_bytes(&r, &p->recs[i].rec) != CM_OK) {
+			rv = CM_EPROTO;
+			goto fail;
+		}
+		p->recs[i].decoded = p->arena + i * p->slot;
+	}
+	if (rt != NULL && ldg_identity_get(rt, p->b.h.kid.p, &id) == CM_OK) {
+		memcpy(p->pub, id.pub, CM_PUBKEY_LEN);
+		p->have_pub = true;
+	}
+	*out = p;
+	return (CM_OK);
+fail:
+	ldg_prepared_free(p);
+	return (rv);
+}
+
+static cm_err
+rec_prepare(ldg_store *s, prep_rec *pr, uint8_t hash[CM_HASH_LEN], cm_diag *d)
+{
+	cm_err rv;
+
+	if ((rv = ldg_record_head(pr->rec, &pr->kind, &pr->refs, d)) != CM_OK)
+		return (rv == CM_ENONCANON ? rv : CM_EPROTO);
+	if ((pr->k = ldg_kind_find(s, pr->kind)) == NULL)
+		return (cm_fail(d, CM_EKIND, "unknown record kind \"%.*s\"",
+		                (int) (pr->kind.len > 40 ? 40 : pr->kind.len),
+		                pr->kind.p));
+	if (pr->k->decoded_size > LDG_DECODED_MAX)
+		return (cm_fail(d, CM_EINVAL, "kind %s: decoded form too large",
+		                pr->k->name));
+	if (pr->k->decode != NULL &&
+	    (rv = pr->k->decode(pr->rec, pr->decoded, d)) != CM_OK)
+		return (rv);
+	if ((rv = refs_walk(NULL, pr->refs, 0, d)) != CM_OK)
+		return (rv);
+	ldg_leaf_hash(pr->rec, hash);
+	return (CM_OK);
+}
+
+/* Job chunk c: the signature when c == 0 (if the key is known), else
+ * records (c-1)*PREP_CHUNK...; stops at a chunk's first bad record. */
+static void
+prep_chunk(void *arg, size_t c)
+{
+	ldg_prepared *p = arg;
+	uint64_t      lo, hi;
+	prep_err     *e;
+
+	if (c == 0) {
+		p->sig_ok =
+		    p->have_pub && cm_verify(p->pub, "batch-header", p->b.h.hdr,
+		                             p->b.h.sig.p) == CM_OK;
+		return;
+	}
+	e = &p->errs[c - 1];
+	lo = (uint64_t) (c - 1) * PREP_CHUNK;
+	hi = lo + PREP_CHUNK < p->b.nrecs ? lo + PREP_CHUNK : p->b.nrecs;
+	e->rv = CM_OK;
+	for (uint64_t i = lo; i < hi; i++) {
+		cm_diag_clear(&e->d);
+		e->rv = rec_prepare(p->s, &p->recs[i], p->hashes[i], &e->d);
+		if (e->rv != CM_OK) {
+			e->rec = i;
+			return;
+		}
+	}
+}
+
+/* The parallel part of preparing: records and signature, then the
+ * records' root against the header. */
+static cm_err
+prep_body(ldg_prepared *p, ldg_pool *pool, cm_diag *d)
+{
+	uint8_t root[CM_HASH_LEN];
+	ldg_par j;
+
+	/* A batch of one chunk is mostly its signature check: handing that
+	 * to another thread costs a wake-up and gains nothing. */
+	ldg_par_begin(&j, p->nchunks > 1 ? pool : NULL, p->nchunks + 1,
+	              prep_chunk, p);
+	ldg_par_end(&j);
+	if (p->have_pub && !p->sig_ok)
+		return (cm_fail(d, CM_EBADSIG,
+		                "batch header signature does not verify"));
+	for (size_t c = 0; c < p->nchunks; c++)
+		if (p->errs[c].rv != CM_OK) {
+			cm_diag_set(d, "%s", p->errs[c].d.msg);
+			diag_record(d, p->errs[c].rec);
+			return (p->errs[c].rv);
+		}
+	ldg_merkle_root((const uint8_t(*)[CM_HASH_LEN]) p->hashes, p->b.nrecs,
+	                root);
+	if (p->b.h.root.len != CM_HASH_LEN ||
+	    memcmp(root, p->b.h.root.p, CM_HASH_LEN) != 0)
+		return (
+		    cm_fail(d, CM_EBADSIG,
+		            "the header's root does not match the records"));
+	return (CM_OK);
+}
+
+cm_err
+ldg_prepare(ldg_store *s, cm_bytes batch, ldg_prepared **out, cm_diag *d)
+{
+	ldg_txn *rt = NULL;
+	cm_err   rv;
+
+	*out = NULL;
+	if ((rv = ldg_read_begin(s, &rt)) != CM_OK)
+		return (rv);
+	rv = prep_head(s, rt, batch, out, d);
+	ldg_txn_end(rt);
+	if (rv != CM_OK)
+		return (rv);
+	if ((rv = prep_body(*out, s->pool, d)) != CM_OK) {
+		ldg_prepared_free(*out);
+		*out = NULL;
+	}
+	return (rv);
+}
+
+/* ---- applying one prepared batch, inside the write transaction ---- */
+
+typedef struct leaf_chunk {
+	cm_buf buf;
+	cm_err rv;
+} leaf_chunk;
 
 typedef struct apply_ctx {
 	ldg_store *s;
 	uint64_t   ltime;
-	cm_buf     leaf;
 	cm_buf     hleaf;
-	uint8_t (*hashes)[CM_HASH_LEN];
-	size_t   nhashes;
-	bool     replay_in_place; /* reindex: entries exist, compare them */
-	uint64_t replay_size;     /* leaves replayed so far */
+	bool       replay_in_place; /* reindex: entries exist, compare them */
+	uint64_t   replay_size;     /* leaves replayed so far */
+	/* Record leaves of the batch being applied, built in chunks. */
+	const ldg_prepared *p;
+	uint64_t            hidx;
+	uint8_t             hh[CM_HASH_LEN];
+	leaf_chunk         *lc;
+	size_t              nlc;
+	size_t             *loff, *llen; /* per record, within its chunk */
+	uint8_t (*lhash)[CM_HASH_LEN];
+	size_t nrec_cap;
 } apply_ctx;
 
-/* Appends a leaf, or in a reindex checks the stored leaf is these bytes and
- * rebuilds its tree nodes. */
+static void
+apply_ctx_fini(apply_ctx *a)
+{
+	cm_buf_fini(&a->hleaf);
+	for (size_t c = 0; c < a->nlc; c++)
+		cm_buf_fini(&a->lc[c].buf);
+	cm_free(a->lc);
+	cm_free(a->loff);
+	cm_free(a->llen);
+	cm_free(a->lhash);
+}
+
+/* Room for the leaves of n records. */
 static cm_err
-leaf_put(apply_ctx *a, ldg_txn *t, uint64_t idx, cm_bytes leaf, cm_diag *d)
+leaves_reserve(apply_ctx *a, uint64_t n)
+{
+	size_t nc = (n + LEAF_CHUNK - 1) / LEAF_CHUNK;
+
+	if (nc > a->nlc) {
+		void *q = cm_realloc(a->lc, nc * sizeof(*a->lc));
+
+		if (q == NULL)
+			return (CM_ENOMEM);
+		a->lc = q;
+		memset(a->lc + a->nlc, 0, (nc - a->nlc) * sizeof(*a->lc));
+		a->nlc = nc;
+	}
+	if (n > a->nrec_cap) {
+		size_t *o = cm_realloc(a->loff, n * sizeof(size_t));
+
+		if (o == NULL)
+			return (CM_ENOMEM);
+		a->loff = o;
+		if ((o = cm_realloc(a->llen, n * sizeof(size_t))) == NULL)
+			return (CM_ENOMEM);
+		a->llen = o;
+		void *h = cm_realloc(a->lhash, n * CM_HASH_LEN);
+		if (h == NULL)
+			return (CM_ENOMEM);
+		a->lhash = h;
+		a->nrec_cap = n;
+	}
+	return (CM_OK);
+}
+
+/* Job chunk c: encodes and hashes the leaves of records
+ * c*LEAF_CHUNK... (pure: no txn). */
+static void
+leaf_chunk_build(void *arg, size_t c)
+{
+	apply_ctx  *a = arg;
+	leaf_chunk *lc = &a->lc[c];
+	uint64_t    lo = (uint64_t) c * LEAF_CHUNK;
+	uint64_t    hi =
+            lo + LEAF_CHUNK < a->p->b.nrecs ? lo + LEAF_CHUNK : a->p->b.nrecs;
+
+	cm_buf_reset(&lc->buf);
+	lc->rv = CM_OK;
+	for (uint64_t i = lo; i < hi; i++) {
+		size_t start = lc->buf.len;
+
+		lc->rv = ldg_rleaf_encode(a->hh, a->hidx, i, a->p->recs[i].rec,
+		                          &lc->buf);
+		if (lc->rv != CM_OK)
+			return;
+		a->loff[i] = start;
+		a->llen[i] = lc->buf.len - start;
+	}
+	/* Hash after encoding: the buffer may have moved while growing. */
+	for (uint64_t i = lo; i < hi; i++)
+		ldg_leaf_hash(CM_BYTES(lc->buf.p + a->loff[i], a->llen[i]),
+		              a->lhash[i]);
+}
+
+/* Appends a leaf whose hash is known, or in a reindex checks that the
+ * stored leaf is these bytes and rebuilds its tree nodes. */
+static cm_err
+leaf_put(apply_ctx *a, ldg_txn *t, uint64_t idx, cm_bytes leaf,
+         const uint8_t lh[CM_HASH_LEN], cm_diag *d)
 {
 	cm_bytes old;
 
 	if (!a->replay_in_place)
-		return (ldg_tree_put_leaf(t, idx, leaf));
+		return (ldg_tree_put_leaf_hashed(t, idx, leaf, lh));
 	if (ldg_leaf_get(t, idx, &old) != CM_OK || !cm_bytes_eq(old, leaf))
 		return (cm_fail(d, CM_ECORRUPT,
 		                "leaf %llu differs from the "
 		                "leaf its batch produces",
 		                (unsigned long long) idx));
-	return (ldg_tree_node_append(t, idx, leaf));
+	return (ldg_tree_node_append_hashed(t, idx, lh));
 }
 
 static cm_err
@@ -235,97 +614,81 @@ receipt_fill(ldg_txn *t, uint64_t hidx, ldg_receipt *r)
 	return (CM_OK);
 }
 
+/* The state-dependent checks of record i, then its leaf and indexes. */
 static cm_err
-records_root(apply_ctx *a, const ldg_batchfile *b, uint8_t root[CM_HASH_LEN])
+record_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer, uint64_t i,
+             cm_diag *d)
 {
-	cm_cbor_rd r;
-	uint64_t   n;
-
-	if (a->nhashes < b->nrecs) {
-		void *p = cm_realloc(a->hashes, b->nrecs * CM_HASH_LEN);
-
-		if (p == NULL)
-			return (CM_ENOMEM);
-		a->hashes = p;
-		a->nhashes = b->nrecs;
-	}
-	cm_cbor_rd_init(&r, b->recs_item, NULL);
-	if (cm_cbor_rd_array(&r, &n) != CM_OK)
-		return (CM_EPROTO);
-	for (uint64_t i = 0; i < n; i++) {
-		cm_bytes rec;
-
-		if (cm_cbor_rd_bytes(&r, &rec) != CM_OK)
-			return (CM_EPROTO);
-		ldg_leaf_hash(rec, a->hashes[i]);
-	}
-	ldg_merkle_root((const uint8_t(*)[CM_HASH_LEN]) a->hashes, b->nrecs,
-	                root);
-	return (CM_OK);
-}
-
-static cm_err
-record_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer,
-             uint64_t hidx, const uint8_t hh[CM_HASH_LEN], uint64_t pos,
-             cm_bytes rec, cm_diag *d)
-{
+	const prep_rec *pr = &a->p->recs[i];
 	ldg_record      r;
 	ldg_leaf        lv;
-	const ldg_kind *k;
-	uint64_t        idx = hidx + 1 + pos;
-	/* The kind's decoded form of this record, for all its callbacks. */
-	_Alignas(max_align_t) uint8_t decoded[LDG_DECODED_MAX];
-	cm_err                        rv;
+	uint64_t        idx = a->hidx + 1 + i;
+	cm_bytes        leaf;
+	cm_err          rv;
 
 	memset(&r, 0, sizeof(r));
-	if ((rv = ldg_record_kind(rec, &r.kind, d)) != CM_OK)
-		return (rv == CM_ENONCANON ? rv : CM_EPROTO);
-	if ((k = ldg_kind_find(a->s, r.kind)) == NULL)
-		return (cm_fail(d, CM_EKIND, "unknown record kind \"%.*s\"",
-		                (int) (r.kind.len > 40 ? 40 : r.kind.len),
-		                r.kind.p));
-	if (k->decoded_size > sizeof(decoded))
-		return (cm_fail(d, CM_EINVAL, "kind %s: decoded form too large",
-		                k->name));
-	if (k->decode != NULL && (rv = k->decode(rec, decoded, d)) != CM_OK)
-		return (rv);
-	r.decoded = decoded;
-	r.rec = rec;
-	if (!k->may_write(signer, &r, d))
+	r.kind = pr->kind;
+	r.decoded = pr->decoded;
+	r.rec = pr->rec;
+	if (!pr->k->may_write(signer, &r, d))
 		return (cm_fail(d, CM_EDENIED,
 		                "%s %s may not write this %s "
 		                "record",
 		                ldg_role_name(signer->role),
 		                signer->uscc[0] ? signer->uscc : signer->name,
-		                k->name));
+		                pr->k->name));
 	r.index = idx;
-	r.header_index = hidx;
-	r.pos = pos;
+	r.header_index = a->hidx;
+	r.pos = i;
 	r.log_time = a->ltime;
-	r.rec = rec;
 	r.signer = signer;
-	if ((rv = ldg_record_refs_check(t, &r, d)) != CM_OK)
+	if ((rv = refs_walk(t, pr->refs, a->hidx, d)) != CM_OK)
 		return (rv);
-	if (k->validate != NULL && (rv = k->validate(t, &r, d)) != CM_OK)
+	if (pr->k->validate != NULL &&
+	    (rv = pr->k->validate(t, &r, d)) != CM_OK)
 		return (rv);
-	cm_buf_reset(&a->leaf);
-	if ((rv = ldg_rleaf_encode(hh, hidx, pos, rec, &a->leaf)) != CM_OK)
-		return (rv);
-	if (a->leaf.len > a->s->params.max_leaf)
+	leaf = CM_BYTES(a->lc[i / LEAF_CHUNK].buf.p + a->loff[i], a->llen[i]);
+	if (leaf.len > a->s->params.max_leaf)
 		return (
 		    cm_fail(d, CM_ETOOBIG,
 		            "record leaf %llu would be %zu bytes (limit %llu)",
-		            (unsigned long long) pos, a->leaf.len,
+		            (unsigned long long) i, leaf.len,
 		            (unsigned long long) a->s->params.max_leaf));
-	if ((rv = leaf_put(a, t, idx, cm_buf_bytes(&a->leaf), d)) != CM_OK)
+	if ((rv = leaf_put(a, t, idx, leaf, a->lhash[i], d)) != CM_OK)
 		return (rv);
 	memset(&lv, 0, sizeof(lv));
 	lv.index = idx;
-	lv.bytes = cm_buf_bytes(&a->leaf);
+	lv.bytes = leaf;
 	lv.type = CM_BYTES(LDG_T_RLEAF, strlen(LDG_T_RLEAF));
 	lv.log_time = a->ltime;
 	lv.record = &r;
 	return (ldg_run_indexers(t, &lv, d));
+}
+
+/* Builds the record leaves on the store's threads while this thread
+ * checks and writes them in order. */
+static cm_err
+records_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer, cm_diag *d)
+{
+	uint64_t n = a->p->b.nrecs;
+	size_t   nc = (n + LEAF_CHUNK - 1) / LEAF_CHUNK;
+	ldg_par  j;
+	cm_err   rv = CM_OK;
+
+	if ((rv = leaves_reserve(a, n)) != CM_OK)
+		return (rv);
+	ldg_par_begin(&j, a->s->pool, nc, leaf_chunk_build, a);
+	for (uint64_t i = 0; i < n && rv == CM_OK; i++) {
+		if (i % LEAF_CHUNK == 0) {
+			ldg_par_need(&j, i / LEAF_CHUNK);
+			if ((rv = a->lc[i / LEAF_CHUNK].rv) != CM_OK)
+				break;
+		}
+		if ((rv = record_apply(a, t, signer, i, d)) != CM_OK)
+			diag_record(d, i);
+	}
+	ldg_par_end(&j);
+	return (rv);
 }
 
 static bool
@@ -340,61 +703,39 @@ hleaf_same(ldg_txn *t, uint64_t hidx, const ldg_batchfile *b)
 }
 
 static cm_err
-batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
+batch_apply(apply_ctx *a, ldg_txn *t, const ldg_prepared *p, ldg_receipt *rc,
             cm_diag *d)
 {
-	ldg_store    *s = a->s;
-	ldg_batchfile b;
-	ldg_identity  signer;
-	uint8_t       root[CM_HASH_LEN], hh[CM_HASH_LEN];
-	uint64_t      size = a->replay_in_place ? a->replay_size : ldg_size(t);
-	uint64_t      hidx, next;
-	cm_cbor_rd    r;
-	ldg_leaf      lv;
-	cm_err        rv;
+	ldg_store           *s = a->s;
+	const ldg_batchfile *b = &p->b;
+	ldg_identity         signer;
+	uint64_t size = a->replay_in_place ? a->replay_size : ldg_size(t);
+	uint64_t hidx, next;
+	uint8_t  hh[CM_HASH_LEN];
+	ldg_leaf lv;
+	cm_err   rv;
 
-	if (bytes.len > s->params.max_batch_bytes)
-		return (cm_fail(
-		    d, CM_ETOOBIG, "batch is %zu bytes (limit %llu)", bytes.len,
-		    (unsigned long long) s->params.max_batch_bytes));
-	if ((rv = ldg_batchfile_decode(bytes, &b, d)) != CM_OK)
-		return (rv);
-	if (b.nrecs == 0 || b.nrecs > s->params.max_records)
-		return (cm_fail(d, CM_ETOOBIG,
-		                "batch holds %llu records (1 to %llu allowed)",
-		                (unsigned long long) b.nrecs,
-		                (unsigned long long) s->params.max_records));
-	if (!cm_bytes_eq(b.h.origin, CM_BYTES(s->origin, strlen(s->origin))))
-		return (
-		    cm_fail(d, CM_EORIGIN,
-		            "batch names origin \"%.*s\", this log is \"%s\"",
-		            (int) (b.h.origin.len > 80 ? 80 : b.h.origin.len),
-		            b.h.origin.p, s->origin));
-	rv = ldg_identity_get(t, b.h.kid.p, &signer);
+	rv = ldg_identity_get(t, b->h.kid.p, &signer);
 	if (rv == CM_ENOTFOUND)
 		return (
 		    cm_fail(d, CM_EUNKNOWNKEY, "no identity has this key ID"));
 	if (rv != CM_OK)
 		return (rv);
-	if (cm_verify(signer.pub, "batch-header", b.h.hdr, b.h.sig.p) != CM_OK)
+	if ((!p->sig_ok || memcmp(p->pub, signer.pub, CM_PUBKEY_LEN) != 0) &&
+	    cm_verify(signer.pub, "batch-header", b->h.hdr, b->h.sig.p) !=
+	        CM_OK)
 		return (cm_fail(d, CM_EBADSIG,
 		                "batch header signature does not verify"));
 	/* Replays: identical bytes get the original receipt; anything else
-	 * with a used number is a conflict. */
-	if ((rv = seq_lookup(t, b.h.kid.p, b.h.seq, &hidx)) == CM_OK) {
-		if (!hleaf_same(t, hidx, &b))
+	 * with a used number is a conflict.  The records match the header's
+	 * root (prepared), so an identical header means identical records. */
+	if ((rv = seq_lookup(t, b->h.kid.p, b->h.seq, &hidx)) == CM_OK) {
+		if (!hleaf_same(t, hidx, b))
 			return (cm_fail(d, CM_ESEQCONFLICT,
 			                "seq %llu was used by a "
 			                "different batch (header leaf %llu)",
-			                (unsigned long long) b.h.seq,
+			                (unsigned long long) b->h.seq,
 			                (unsigned long long) hidx));
-		/* Byte-identical: the records too, not just the header. */
-		if ((rv = records_root(a, &b, root)) != CM_OK)
-			return (rv);
-		if (memcmp(root, b.h.root.p, CM_HASH_LEN) != 0)
-			return (cm_fail(d, CM_EBADSIG,
-			                "the header's root does "
-			                "not match the records"));
 		if ((rv = receipt_fill(t, hidx, rc)) != CM_OK)
 			return (rv);
 		rc->already = true;
@@ -406,34 +747,29 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 		return (cm_fail(d, CM_EKEYREVOKED, "%s at leaf %llu",
 		                signer.end_reason,
 		                (unsigned long long) signer.end_index));
-	if ((rv = ldg_next_seq(t, b.h.kid.p, &next)) != CM_OK)
+	if ((rv = ldg_next_seq(t, b->h.kid.p, &next)) != CM_OK)
 		return (rv);
-	if (b.h.seq != next)
+	if (b->h.seq != next)
 		return (cm_fail(d, CM_ESEQGAP, "got seq %llu, expected %llu",
-		                (unsigned long long) b.h.seq,
+		                (unsigned long long) b->h.seq,
 		                (unsigned long long) next));
-	if (b.h.time + s->params.window_ms < a->ltime ||
-	    b.h.time > a->ltime + s->params.window_ms)
+	if (b->h.time + s->params.window_ms < a->ltime ||
+	    b->h.time > a->ltime + s->params.window_ms)
 		return (cm_fail(d, CM_ETIME,
 		                "claimed %llu, log time %llu, window %llu ms",
-		                (unsigned long long) b.h.time,
+		                (unsigned long long) b->h.time,
 		                (unsigned long long) a->ltime,
 		                (unsigned long long) s->params.window_ms));
-	if ((rv = records_root(a, &b, root)) != CM_OK)
-		return (rv);
-	if (b.h.root.len != CM_HASH_LEN ||
-	    memcmp(root, b.h.root.p, CM_HASH_LEN) != 0)
-		return (
-		    cm_fail(d, CM_EBADSIG,
-		            "the header's root does not match the records"));
 	hidx = size;
 	cm_buf_reset(&a->hleaf);
-	if ((rv = ldg_hleaf_encode(b.h.hdr, b.h.sig, hidx + 1, a->ltime,
+	if ((rv = ldg_hleaf_encode(b->h.hdr, b->h.sig, hidx + 1, a->ltime,
 	                           &a->hleaf)) != CM_OK)
 		return (rv);
 	if (a->hleaf.len > s->params.max_leaf)
 		return (cm_fail(d, CM_ETOOBIG, "header leaf too large"));
-	if ((rv = leaf_put(a, t, hidx, cm_buf_bytes(&a->hleaf), d)) != CM_OK)
+	ldg_leaf_hash(cm_buf_bytes(&a->hleaf), hh);
+	if ((rv = leaf_put(a, t, hidx, cm_buf_bytes(&a->hleaf), hh, d)) !=
+	    CM_OK)
 		return (rv);
 	memset(&lv, 0, sizeof(lv));
 	lv.index = hidx;
@@ -442,21 +778,11 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 	lv.log_time = a->ltime;
 	if ((rv = ldg_run_indexers(t, &lv, d)) != CM_OK)
 		return (rv);
-	ldg_leaf_hash(cm_buf_bytes(&a->hleaf), hh);
-	cm_cbor_rd_init(&r, b.recs_item, NULL);
-	if (cm_cbor_rd_array(&r, &next) != CM_OK)
-		return (CM_EPROTO);
-	for (uint64_t i = 0; i < b.nrecs; i++) {
-		cm_bytes rec;
-
-		if (cm_cbor_rd_bytes(&r, &rec) != CM_OK)
-			return (CM_EPROTO);
-		rv = record_apply(a, t, &signer, hidx, hh, i, rec, d);
-		if (rv != CM_OK) {
-			cm_diag_set(d, "record %llu", (unsigned long long) i);
-			return (rv);
-		}
-	}
+	a->p = p;
+	a->hidx = hidx;
+	memcpy(a->hh, hh, CM_HASH_LEN);
+	if ((rv = records_apply(a, t, &signer, d)) != CM_OK)
+		return (rv);
 	{
 		uint8_t key[16], val[8];
 		ldg_db  db;
@@ -465,18 +791,18 @@ batch_apply(apply_ctx *a, ldg_txn *t, cm_bytes bytes, ldg_receipt *rc,
 			return (rv);
 		cm_put_u64be(key, a->ltime);
 		cm_put_u64be(key + 8, hidx);
-		cm_put_u64be(val, hidx + 1 + b.nrecs);
+		cm_put_u64be(val, hidx + 1 + b->nrecs);
 		if ((rv = ldg_kv_put(t, db, CM_BYTES(key, 16), CM_BYTES(val, 8),
 		                     LDG_PUT_APPEND)) != CM_OK)
 			return (rv);
 	}
 	rc->header_index = hidx;
 	rc->first_record = hidx + 1;
-	rc->nrecords = b.nrecs;
-	rc->seq = b.h.seq;
+	rc->nrecords = b->nrecs;
+	rc->seq = b->h.seq;
 	rc->log_time = a->ltime;
 	rc->already = false;
-	memcpy(rc->key_id, b.h.kid.p, CM_KEYID_LEN);
+	memcpy(rc->key_id, b->h.kid.p, CM_KEYID_LEN);
 	return (CM_OK);
 }
 
@@ -487,8 +813,10 @@ ldg_receipt_fini(ldg_receipt *r)
 		cm_buf_fini(&r->checkpoint);
 }
 
+/* One write transaction over the prepared batches (NULL: refused while
+ * preparing; its status stays). */
 static cm_err
-append_once(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
+append_once(ldg_store *s, ldg_prepared *const *p, size_t n, uint64_t now_ms,
             ldg_receipt *rcs, cm_err *status, cm_diag *diags,
             uint64_t *out_first, uint64_t *out_last)
 {
@@ -510,10 +838,12 @@ append_once(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
 	for (size_t i = 0; i < n; i++) {
 		cm_diag *d = diags ? &diags[i] : NULL;
 
+		if (p[i] == NULL)
+			continue;
 		cm_diag_clear(d);
 		if ((rv = ldg_txn_begin(s, t, true, &nt)) != CM_OK)
 			goto out;
-		status[i] = batch_apply(&a, nt, batches[i], &rcs[i], d);
+		status[i] = batch_apply(&a, nt, p[i], &rcs[i], d);
 		if (status[i] == CM_OK) {
 			rv = ldg_txn_commit(nt);
 			nt = NULL;
@@ -543,13 +873,21 @@ append_once(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
 	}
 	/* Receipts carry the checkpoint of the commit that holds them (for
 	 * resends: the first stored checkpoint covering the batch). */
-	if (t == NULL && (rv = ldg_read_begin(s, &t)) != CM_OK)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t csize;
 
-		if (status[i] != CM_OK && status[i] != CM_EDUPLICATE)
+		if (p[i] == NULL ||
+		    (status[i] != CM_OK && status[i] != CM_EDUPLICATE))
 			continue;
+		if (status[i] == CM_OK) {
+			if ((rv = cm_buf_append(&rcs[i].checkpoint, note.p,
+			                        note.len)) != CM_OK)
+				goto out;
+			rcs[i].size = size;
+			continue;
+		}
+		if (t == NULL && (rv = ldg_read_begin(s, &t)) != CM_OK)
+			goto out;
 		rv = ldg_checkpoint_covering(
 		    t, rcs[i].first_record + rcs[i].nrecords,
 		    &rcs[i].checkpoint, &csize);
@@ -561,31 +899,26 @@ out:
 	ldg_txn_end(nt);
 	ldg_txn_end(t);
 	cm_buf_fini(&note);
-	cm_buf_fini(&a.leaf);
-	cm_buf_fini(&a.hleaf);
-	cm_free(a.hashes);
+	apply_ctx_fini(&a);
 	return (rv);
 }
 
-cm_err
-ldg_append(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
+/* The write transaction (retried once after growing the map) and the
+ * post-commit hooks.  p[i] NULL: refused while preparing. */
+static cm_err
+append_all(ldg_store *s, ldg_prepared *const *p, size_t n, uint64_t now_ms,
            ldg_receipt *receipts, cm_err *status, cm_diag *diags)
 {
-	uint64_t first = 0, last = 0;
+	uint64_t first = UINT64_MAX, last = UINT64_MAX;
 	cm_err   rv;
 
-	if (!s->writable)
-		return (CM_EREADONLY);
-	for (size_t i = 0; i < n; i++)
-		cm_buf_reset(&receipts[i].checkpoint);
-	first = last = UINT64_MAX;
-	rv = append_once(s, batches, n, now_ms, receipts, status, diags, &first,
+	rv = append_once(s, p, n, now_ms, receipts, status, diags, &first,
 	                 &last);
 	if (rv == CM_EMAPFULL) {
 		/* Grow the map (no txn of ours is open now) and retry once. */
 		if ((rv = ldg_env_grow(s->env)) != CM_OK)
 			return (rv);
-		rv = append_once(s, batches, n, now_ms, receipts, status, diags,
+		rv = append_once(s, p, n, now_ms, receipts, status, diags,
 		                 &first, &last);
 	}
 	if (rv != CM_OK || first == UINT64_MAX)
@@ -594,6 +927,91 @@ ldg_append(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
 		if (s->mods[m]->post_commit != NULL)
 			s->mods[m]->post_commit(s->mods[m]->arg, first, last);
 	return (CM_OK);
+}
+
+cm_err
+ldg_append_prepared(ldg_store *s, ldg_prepared *const *p, size_t n,
+                    uint64_t now_ms, ldg_receipt *receipts, cm_err *status,
+                    cm_diag *diags)
+{
+	if (!s->writable)
+		return (CM_EREADONLY);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == NULL || p[i]->s != s)
+			return (CM_EINVAL);
+		cm_buf_reset(&receipts[i].checkpoint);
+	}
+	return (append_all(s, p, n, now_ms, receipts, status, diags));
+}
+
+/* Preparing several batches: one job chunk per batch. */
+typedef struct prep_many {
+	ldg_prepared **p;
+	cm_err        *status;
+	cm_diag       *diags;
+} prep_many;
+
+static void
+prep_many_chunk(void *arg, size_t c)
+{
+	prep_many *m = arg;
+	cm_diag   *d = m->diags ? &m->diags[c] : NULL;
+
+	if (m->p[c] == NULL)
+		return;
+	/* The pool is busy with this job: the batch's own chunks run
+	 * inline on this thread. */
+	if ((m->status[c] = prep_body(m->p[c], m->p[c]->s->pool, d)) != CM_OK) {
+		ldg_prepared_free(m->p[c]);
+		m->p[c] = NULL;
+	}
+}
+
+cm_err
+ldg_append(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
+           ldg_receipt *receipts, cm_err *status, cm_diag *diags)
+{
+	ldg_prepared **p;
+	ldg_txn       *rt = NULL;
+	prep_many      m;
+	ldg_par        j;
+	cm_err         rv;
+
+	if (!s->writable)
+		return (CM_EREADONLY);
+	if ((p = cm_calloc(n, sizeof(*p))) == NULL)
+		return (CM_ENOMEM);
+	if ((rv = ldg_read_begin(s, &rt)) != CM_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		cm_diag *d = diags ? &diags[i] : NULL;
+
+		cm_diag_clear(d);
+		cm_buf_reset(&receipts[i].checkpoint);
+		status[i] = prep_head(s, rt, batches[i], &p[i], d);
+		if (status[i] == CM_ENOMEM) {
+			rv = CM_ENOMEM;
+			goto out;
+		}
+	}
+	ldg_txn_end(rt);
+	rt = NULL;
+	m.p = p;
+	m.status = status;
+	m.diags = diags;
+	if (n == 1) {
+		prep_many_chunk(&m, 0);
+	} else {
+		ldg_par_begin(&j, s->pool, n, prep_many_chunk, &m);
+		ldg_par_end(&j);
+	}
+	rv = append_all(s, p, n, now_ms, receipts, status, diags);
+out:
+	ldg_txn_end(rt);
+	for (size_t i = 0; i < n; i++)
+		ldg_prepared_free(p[i]);
+	cm_free(p);
+	return (rv);
 }
 
 /* ---- building batches ---- */
@@ -642,13 +1060,14 @@ cm_err
 ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
            cm_diag *d)
 {
-	apply_ctx   a;
-	uint64_t    n = ldg_size(src), i = 0, prev_time = 0;
-	cm_buf      batch = {0};
-	cm_bytes   *recs = NULL;
-	size_t      nrecs_cap = 0;
-	ldg_receipt rc;
-	cm_err      rv = CM_OK;
+	apply_ctx     a;
+	ldg_prepared *prep = NULL;
+	uint64_t      n = ldg_size(src), i = 0, prev_time = 0;
+	cm_buf        batch = {0};
+	cm_bytes     *recs = NULL;
+	size_t        nrecs_cap = 0;
+	ldg_receipt   rc;
+	cm_err        rv = CM_OK;
 
 	memset(&a, 0, sizeof(a));
 	memset(&rc, 0, sizeof(rc));
@@ -750,7 +1169,13 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 			goto out;
 		a.ltime = hl.log_time;
 		a.replay_size = i;
-		rv = batch_apply(&a, dst, cm_buf_bytes(&batch), &rc, d);
+		rv = prep_head(dst->s, NULL, cm_buf_bytes(&batch), &prep, d);
+		if (rv == CM_OK)
+			rv = prep_body(prep, dst->s->pool, d);
+		if (rv == CM_OK)
+			rv = batch_apply(&a, dst, prep, &rc, d);
+		ldg_prepared_free(prep);
+		prep = NULL;
 		if (rv != CM_OK)
 			goto out;
 		if (!in_place) {
@@ -788,8 +1213,6 @@ out:
 	ldg_receipt_fini(&rc);
 	cm_free(recs);
 	cm_buf_fini(&batch);
-	cm_buf_fini(&a.leaf);
-	cm_buf_fini(&a.hleaf);
-	cm_free(a.hashes);
+	apply_ctx_fini(&a);
 	return (rv);
 }

@@ -336,10 +336,11 @@ ldg_rleaf_decode(cm_bytes leaf, ldg_rleaf *out, cm_diag *d)
 }
 
 cm_err
-ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d)
+ldg_record_head(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
+                cm_diag *d)
 {
 	cm_cbor_rd r;
-	uint64_t   n;
+	uint64_t   n, i;
 	bool       have_t = false;
 	cm_err     rv;
 
@@ -348,7 +349,7 @@ ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d)
 	cm_cbor_rd_init(&r, rec, d);
 	if (cm_cbor_rd_map(&r, &n) != CM_OK)
 		return (cm_fail(d, CM_EPROTO, "record: not a map"));
-	for (uint64_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		cm_bytes key, val;
 
 		if (cm_cbor_rd_text(&r, &key) != CM_OK)
@@ -362,13 +363,15 @@ ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d)
 				                LDG_T_RECORD));
 			have_t = true;
 		} else if (cm_bytes_eq(key, CM_BYTES("kind", 4))) {
-			if (cm_cbor_rd_text(&r, out) != CM_OK)
+			if (cm_cbor_rd_text(&r, out_kind) != CM_OK)
 				return (
 				    cm_fail(d, CM_EPROTO,
 				            "record: \"kind\" must be text"));
 			if (!have_t)
 				break;
-			return (CM_OK);
+			if (out_refs == NULL)
+				return (CM_OK);
+			goto refs;
 		} else if (cm_cbor_rd_skip(&r, NULL) != CM_OK) {
 			return (CM_EPROTO);
 		}
@@ -376,6 +379,30 @@ ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d)
 	return (cm_fail(d, CM_EPROTO,
 	                "record: needs \"t\": \"%s\" and \"kind\"",
 	                LDG_T_RECORD));
+refs:
+	/* Keys are in canonical order, so "refs", if present, comes before
+	 * any key that sorts after it: the scan stops there. */
+	*out_refs = CM_BYTES(NULL, 0);
+	for (i++; i < n; i++) {
+		cm_bytes key;
+		int      c;
+
+		if (cm_cbor_rd_text(&r, &key) != CM_OK)
+			return (CM_EPROTO);
+		if ((c = cm_cbor_key_cmp(key, CM_BYTES("refs", 4))) > 0)
+			break;
+		if (cm_cbor_rd_skip(&r, c == 0 ? out_refs : NULL) != CM_OK)
+			return (CM_EPROTO);
+		if (c == 0)
+			break;
+	}
+	return (CM_OK);
+}
+
+cm_err
+ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d)
+{
+	return (ldg_record_head(rec, out, NULL, d));
 }
 
 static cm_err

@@ -35,7 +35,8 @@ typedef struct ldg_tile {
 #define LDG_DB_META "meta"
 #define LDG_DB_TIME "time"
 
-typedef struct ldg_env ldg_env;
+typedef struct ldg_env  ldg_env;
+typedef struct ldg_pool ldg_pool;
 
 typedef struct ldg_dbent {
 	char     name[48];
@@ -62,6 +63,7 @@ struct ldg_store {
 	ldg_db            db_entries, db_nodes, db_ckpt, db_meta, db_time;
 	ldg_progress_fn   progress;
 	void             *progress_arg;
+	ldg_pool         *pool; /* NULL: single-threaded */
 };
 
 struct ldg_txn {
@@ -99,6 +101,30 @@ cm_err ldg_db_count(ldg_txn *t, ldg_db db, uint64_t *out);
 /* Empties (drops contents of) a derived database. */
 cm_err ldg_db_clear(ldg_txn *t, ldg_db db);
 bool   ldg_env_flags_durable(unsigned flags);
+
+/* ---- ldg_pool.c: worker threads for the append path ---- */
+typedef void (*ldg_chunk_fn)(void *arg, size_t chunk);
+/* The CPUs online, at most 8. */
+unsigned ldg_pool_default_threads(void);
+/* A pool of threads - 1 workers (the caller of a job is the other thread);
+ * *out is NULL, and jobs run inline, when threads <= 1. */
+cm_err ldg_pool_new(unsigned threads, ldg_pool **out);
+void   ldg_pool_free(ldg_pool *p); /* NULL-safe */
+/* One job: fn over chunks 0..n-1.  Storage owned by the caller. */
+typedef struct ldg_par {
+	ldg_pool    *pool; /* NULL: inline */
+	ldg_chunk_fn fn;
+	void        *arg;
+	size_t       n, inline_next;
+	uint8_t     *done;
+} ldg_par;
+/* Starts the job on the pool (inline if p is NULL or busy). */
+void ldg_par_begin(ldg_par *j, ldg_pool *p, size_t n, ldg_chunk_fn fn,
+                   void *arg);
+/* Returns once chunk c has run; the caller runs chunks meanwhile. */
+void ldg_par_need(ldg_par *j, size_t c);
+/* Returns once every chunk has run, and releases the pool. */
+void ldg_par_end(ldg_par *j);
 
 /* ---- ldg_store.c ---- */
 /* Decoded leaves. */
@@ -147,6 +173,9 @@ CM_MUST_CHECK cm_err ldg_genesis_decode(cm_bytes leaf, ldg_genesis *out,
 CM_MUST_CHECK cm_err ldg_leaf_type(cm_bytes leaf, cm_bytes *out);
 /* A record's "kind". */
 CM_MUST_CHECK cm_err ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d);
+/* The same, and the item of its "refs" (empty if none) in the same scan. */
+CM_MUST_CHECK cm_err ldg_record_head(cm_bytes rec, cm_bytes *out_kind,
+                                     cm_bytes *out_refs, cm_diag *d);
 
 /* Encoders (ldg_codec.c); each appends one canonical item to out. */
 cm_err ldg_genesis_encode(const ldg_genesis *g, const cm_key *op, cm_buf *out,
@@ -168,6 +197,11 @@ cm_err ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf);
 cm_err ldg_tiles_flush(ldg_txn *t, bool invalidate);
 /* Only the tree nodes of leaf index (reindex: the entry exists). */
 cm_err ldg_tree_node_append(ldg_txn *t, uint64_t index, cm_bytes leaf);
+/* The same two, given the leaf's hash (computed off the write path). */
+cm_err ldg_tree_put_leaf_hashed(ldg_txn *t, uint64_t index, cm_bytes leaf,
+                                const uint8_t lh[CM_HASH_LEN]);
+cm_err ldg_tree_node_append_hashed(ldg_txn *t, uint64_t index,
+                                   const uint8_t lh[CM_HASH_LEN]);
 /* Re-validates and re-indexes every leaf of src into dst: in place (dst ==
  * src, derived databases emptied first) or into a scratch store whose
  * entries are written and compared.  *out_bad: the first bad leaf, or

@@ -363,9 +363,10 @@ node_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
 }
 
 cm_err
-ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf)
+ldg_tree_put_leaf_hashed(ldg_txn *t, uint64_t index, cm_bytes leaf,
+                         const uint8_t lh[CM_HASH_LEN])
 {
-	uint8_t key[8], lh[CM_HASH_LEN];
+	uint8_t key[8];
 	cm_err  rv;
 
 	cm_put_u64be(key, index);
@@ -375,7 +376,22 @@ ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf)
 	                LDG_PUT_APPEND);
 	if (rv != CM_OK)
 		return (rv == CM_EEXIST ? CM_ECORRUPT : rv);
+	return (ldg_tree_append(node_read, node_write, t, index, lh));
+}
+
+cm_err
+ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf)
+{
+	uint8_t lh[CM_HASH_LEN];
+
 	ldg_leaf_hash(leaf, lh);
+	return (ldg_tree_put_leaf_hashed(t, index, leaf, lh));
+}
+
+cm_err
+ldg_tree_node_append_hashed(ldg_txn *t, uint64_t index,
+                            const uint8_t lh[CM_HASH_LEN])
+{
 	return (ldg_tree_append(node_read, node_write, t, index, lh));
 }
 
@@ -385,7 +401,7 @@ ldg_tree_node_append(ldg_txn *t, uint64_t index, cm_bytes leaf)
 	uint8_t lh[CM_HASH_LEN];
 
 	ldg_leaf_hash(leaf, lh);
-	return (ldg_tree_append(node_read, node_write, t, index, lh));
+	return (ldg_tree_node_append_hashed(t, index, lh));
 }
 
 void
@@ -805,6 +821,11 @@ ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out, cm_diag *d)
 		if (!(opts && opts->reindex) &&
 		    (rv = indexers_check(t, ldg_size(t), d)) != CM_OK)
 			goto out;
+		if ((rv = ldg_pool_new(opts && opts->threads
+		                           ? opts->threads
+		                           : ldg_pool_default_threads(),
+		                       &s->pool)) != CM_OK)
+			goto out;
 	}
 	/* Commit even a read txn: database handles opened in it then stay
 	 * open in the environment. */
@@ -827,6 +848,7 @@ ldg_close(ldg_store *s)
 {
 	if (s == NULL)
 		return;
+	ldg_pool_free(s->pool);
 	ldg_env_close(s->env);
 	cm_key_free(s->ckpt_key);
 	cm_free(s->dir);

@@ -3,10 +3,13 @@
  * toy record kind and indexer registered from outside ledger/, group commit
  * with a refused batch, indexer-set changes and reindex, map growth,
  * read-only opening, a tampered tree refused for writing, durable flags,
- * init refusals and the time index. */
+ * init refusals, the time index, and the append path on several threads:
+ * the same answers and bytes with one thread or four, ldg_prepare before
+ * the state changes, and ldg_prepare on another thread. */
 #include "ledger/ldg_impl.h" /* ldg_txn_begin: to tamper in one test */
 #include "tests/tst.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,7 +157,7 @@ fix_fini(fix *f)
 }
 
 static ldg_store *
-open_toy(const fix *f, bool toy)
+open_threads(const char *dir, bool toy, unsigned threads)
 {
 	ldg_store *s = NULL;
 	ldg_opts   o;
@@ -163,25 +166,35 @@ open_toy(const fix *f, bool toy)
 	memset(&o, 0, sizeof(o));
 	o.modules = toy_mods;
 	o.nmodules = toy ? 1 : 0;
+	o.threads = threads;
 	cm_diag_clear(&d);
-	TST_OK(ldg_open(f->dir, &o, &s, &d));
+	TST_OK(ldg_open(dir, &o, &s, &d));
 	if (s == NULL)
 		fprintf(stderr, "open: %s\n", d.msg);
 	return (s);
 }
 
-/* A batch of toy records with numbers ns, signed by k at seq. */
-static void
-toy_batch(const ldg_store *s, const cm_key *k, uint64_t seq, const uint64_t *ns,
-          size_t n, cm_buf *out)
+static ldg_store *
+open_toy(const fix *f, bool toy)
 {
-	cm_buf   recs[8];
-	cm_bytes rb[8];
+	return (open_threads(f->dir, toy, 0));
+}
 
+/* A batch of toy records with numbers ns, signed by k at seq; a record
+ * whose number is in bad_kind gets kind "nope" (no such kind). */
+static void
+toy_batch_ex(const ldg_store *s, const cm_key *k, uint64_t seq,
+             const uint64_t *ns, size_t n, uint64_t bad_kind, cm_buf *out)
+{
+	cm_buf   *recs = calloc(n, sizeof(*recs));
+	cm_bytes *rb = calloc(n, sizeof(*rb));
+
+	TST_TRUE(recs != NULL && rb != NULL);
+	if (recs == NULL || rb == NULL)
+		exit(2);
 	for (size_t i = 0; i < n; i++) {
 		cm_cbor_wr w;
 
-		memset(&recs[i], 0, sizeof(recs[i]));
 		cm_cbor_wr_init(&w, &recs[i]);
 		cm_cbor_wr_map(&w, 3);
 		cm_cbor_wr_cstr(&w, "n");
@@ -189,13 +202,22 @@ toy_batch(const ldg_store *s, const cm_key *k, uint64_t seq, const uint64_t *ns,
 		cm_cbor_wr_cstr(&w, "t");
 		cm_cbor_wr_cstr(&w, "tally/record/v1");
 		cm_cbor_wr_cstr(&w, "kind");
-		cm_cbor_wr_cstr(&w, "toy");
+		cm_cbor_wr_cstr(&w, ns[i] == bad_kind ? "nope" : "toy");
 		TST_OK(cm_cbor_wr_finish(&w, NULL));
 		rb[i] = cm_buf_bytes(&recs[i]);
 	}
 	TST_OK(ldg_batch_build(ldg_origin(s), k, seq, T0, rb, n, out, NULL));
 	for (size_t i = 0; i < n; i++)
 		cm_buf_fini(&recs[i]);
+	free(recs);
+	free(rb);
+}
+
+static void
+toy_batch(const ldg_store *s, const cm_key *k, uint64_t seq, const uint64_t *ns,
+          size_t n, cm_buf *out)
+{
+	toy_batch_ex(s, k, seq, ns, n, UINT64_MAX, out);
 }
 
 /* ---- tests ---- */
@@ -446,8 +468,330 @@ test_time_index(void)
 	fix_fini(&f);
 }
 
+/* ---- threads: the append path's chunks ---- */
+
+#define NB 5
+
+/* What one run of the group below produced. */
+typedef struct run_out {
+	cm_err   st[NB];
+	char     msg[NB][256];
+	uint64_t size;
+	uint8_t  root[CM_HASH_LEN];
+	cm_buf   note;
+} run_out;
+
+/* Appends, in one commit: 300 good records; 300 with an unknown kind at
+ * record 100 and an odd number (refused by may_write) at 250; 300 with odd
+ * numbers at 130 and 260; 150 good ones; then one more batch alone. */
+static void
+threads_run(const char *dir, const cm_key *ent, unsigned threads, run_out *out)
+{
+	ldg_store  *s = open_threads(dir, true, threads);
+	uint64_t   *ns = calloc(300, sizeof(*ns));
+	cm_buf      b[NB];
+	cm_bytes    bs[NB];
+	ldg_receipt rc[NB];
+	cm_diag     d[NB];
+	ldg_txn    *t = NULL;
+
+	memset(out, 0, sizeof(*out));
+	memset(b, 0, sizeof(b));
+	memset(rc, 0, sizeof(rc));
+	TST_TRUE(s != NULL && ns != NULL);
+	if (s == NULL || ns == NULL)
+		return;
+	for (size_t i = 0; i < 300; i++)
+		ns[i] = 2 * i;
+	toy_batch(s, ent, 1, ns, 300, &b[0]);
+	ns[250] = 501;
+	toy_batch_ex(s, ent, 2, ns, 300, 200, &b[1]); /* record 100 */
+	ns[250] = 500;
+	ns[130] = 261;
+	ns[260] = 521;
+	toy_batch(s, ent, 2, ns, 300, &b[2]);
+	ns[130] = 260;
+	ns[260] = 520;
+	toy_batch(s, ent, 2, ns, 150, &b[3]);
+	toy_batch(s, ent, 3, ns + 7, 1, &b[4]);
+	for (size_t i = 0; i < NB; i++)
+		bs[i] = cm_buf_bytes(&b[i]);
+	TST_OK(ldg_append(s, bs, NB - 1, T0 + 10, rc, out->st, d));
+	TST_OK(ldg_append(s, bs + NB - 1, 1, T0 + 11, rc + NB - 1,
+	                  out->st + NB - 1, d + NB - 1));
+	for (size_t i = 0; i < NB; i++) {
+		snprintf(out->msg[i], sizeof(out->msg[i]), "%s", d[i].msg);
+		ldg_receipt_fini(&rc[i]);
+		cm_buf_fini(&b[i]);
+	}
+	TST_OK(ldg_read_begin(s, &t));
+	out->size = ldg_size(t);
+	TST_OK(ldg_root_at(t, out->size, out->root));
+	TST_OK(ldg_checkpoint_get(t, UINT64_MAX, &out->note, NULL));
+	ldg_txn_end(t);
+	ldg_close(s);
+	free(ns);
+}
+
+static void
+test_threads_same_result(void)
+{
+	fix     f;
+	char    dir2[80], cmd[200];
+	run_out one, four;
+
+	fix_init(&f, true);
+	snprintf(dir2, sizeof(dir2), "%s2", f.dir);
+	snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", f.dir, dir2);
+	TST_TRUE(system(cmd) == 0);
+	threads_run(f.dir, f.ent, 1, &one);
+	threads_run(dir2, f.ent, 4, &four);
+	/* The refusals name the first bad record of each batch. */
+	TST_OK(one.st[0]);
+	TST_ERR(one.st[1], CM_EKIND);
+	TST_TRUE(strstr(one.msg[1], "record 100") != NULL);
+	TST_ERR(one.st[2], CM_EDENIED);
+	TST_TRUE(strstr(one.msg[2], "record 130") != NULL);
+	TST_OK(one.st[3]);
+	TST_OK(one.st[4]);
+	TST_EQ_U(one.size, 3 + 301 + 151 + 2);
+	/* One thread or four: the same answers, the same bytes. */
+	for (size_t i = 0; i < NB; i++) {
+		TST_EQ_U(one.st[i], four.st[i]);
+		TST_EQ_STR(one.msg[i], four.msg[i]);
+	}
+	TST_EQ_U(one.size, four.size);
+	TST_EQ_MEM(one.root, four.root, CM_HASH_LEN);
+	TST_EQ_U(one.note.len, four.note.len);
+	TST_TRUE(one.note.len == four.note.len &&
+	         memcmp(one.note.p, four.note.p, one.note.len) == 0);
+	cm_buf_fini(&one.note);
+	cm_buf_fini(&four.note);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir2);
+	TST_TRUE(system(cmd) == 0);
+	fix_fini(&f);
+}
+
+/* An operator batch (seq oseq) of one identity record in rec. */
+static void
+op_batch(const ldg_store *s, const fix *f, uint64_t oseq, const cm_buf *rec,
+         cm_buf *out)
+{
+	cm_bytes rb = cm_buf_bytes(rec);
+
+	TST_OK(
+	    ldg_batch_build(ldg_origin(s), f->op, oseq, T0, &rb, 1, out, NULL));
+}
+
+static uint64_t
+size_of(ldg_store *s)
+{
+	ldg_txn *t = NULL;
+	uint64_t n = 0;
+
+	TST_OK(ldg_read_begin(s, &t));
+	if (t != NULL)
+		n = ldg_size(t);
+	ldg_txn_end(t);
+	return (n);
+}
+
+static void
+test_prepare_then_append(void)
+{
+	fix             f;
+	ldg_store      *s;
+	ldg_prepared   *p = NULL, *q[2] = {NULL, NULL}, *bad = NULL;
+	cm_buf          b1 = {0}, b2 = {0}, b3 = {0}, rec = {0}, pop = {0};
+	cm_buf          reg = {0}, rv = {0}, b3bad = {0};
+	cm_key         *ent2 = NULL;
+	ldg_id_register r;
+	ldg_batchfile   bf;
+	ldg_receipt     rc[2];
+	cm_err          st[2];
+	cm_diag         d[2];
+	uint64_t        two = 2, four = 4, before;
+	uint8_t         kid[CM_KEYID_LEN], pub[CM_PUBKEY_LEN];
+
+	fix_init(&f, true);
+	s = open_toy(&f, true);
+	if (s == NULL)
+		return;
+	memset(rc, 0, sizeof(rc));
+	/* Prepared, then appended: accepted; appended again: a resend. */
+	toy_batch(s, f.ent, 1, &two, 1, &b1);
+	TST_OK(ldg_prepare(s, cm_buf_bytes(&b1), &p, NULL));
+	TST_OK(ldg_append_prepared(s, &p, 1, T0 + 10, rc, st, d));
+	TST_OK(st[0]);
+	TST_EQ_U(rc[0].header_index, 3);
+	TST_TRUE(rc[0].checkpoint.len > 0);
+	ldg_receipt_fini(&rc[0]);
+	TST_OK(ldg_append_prepared(s, &p, 1, T0 + 11, rc, st, d));
+	TST_ERR(st[0], CM_EDUPLICATE);
+	TST_TRUE(rc[0].already);
+	ldg_receipt_fini(&rc[0]);
+	ldg_prepared_free(p);
+	p = NULL;
+
+	/* Refused while preparing: nothing to append. */
+	toy_batch_ex(s, f.ent, 2, &four, 1, 4, &b2);
+	TST_ERR(ldg_prepare(s, cm_buf_bytes(&b2), &p, &d[0]), CM_EKIND);
+	TST_TRUE(p == NULL);
+	TST_TRUE(strstr(d[0].msg, "unknown record kind") != NULL);
+
+	/* Prepared with a key that is revoked before the append: the
+	 * state-dependent check refuses it and nothing is written. */
+	cm_buf_reset(&b2);
+	toy_batch(s, f.ent, 2, &four, 1, &b2);
+	TST_OK(ldg_prepare(s, cm_buf_bytes(&b2), &p, NULL));
+	cm_key_public(f.ent, pub);
+	cm_key_id(pub, kid);
+	TST_OK(ldg_id_revoke_record(ldg_origin(s), f.op, kid, 0, &rv, NULL));
+	op_batch(s, &f, 2, &rv, &b3);
+	{
+		cm_bytes x = cm_buf_bytes(&b3);
+
+		TST_OK(ldg_append(s, &x, 1, T0 + 12, rc, st, d));
+		TST_OK(st[0]);
+		ldg_receipt_fini(&rc[0]);
+	}
+	before = size_of(s);
+	cm_diag_clear(&d[0]);
+	TST_OK(ldg_append_prepared(s, &p, 1, T0 + 13, rc, st, d));
+	TST_ERR(st[0], CM_EKEYREVOKED);
+	TST_EQ_U(size_of(s), before);
+	ldg_prepared_free(p);
+	p = NULL;
+
+	/* A key registered in the same group as its first batch: the
+	 * snapshot did not know it, so the signature is checked in the
+	 * write transaction, and a bad one is refused there. */
+	TST_OK(cm_key_generate(&ent2));
+	memset(&r, 0, sizeof(r));
+	r.role = LDG_ROLE_ENTERPRISE;
+	r.name = "Second Foods";
+	r.uscc = "914403001922038216";
+	cm_key_public(ent2, r.pub);
+	TST_OK(ldg_pop_make(ldg_origin(s), ent2, &pop));
+	r.pop = cm_buf_bytes(&pop);
+	TST_OK(ldg_id_register_record(ldg_origin(s), f.op, &r, &rec, NULL));
+	op_batch(s, &f, 3, &rec, &reg);
+	cm_buf_reset(&b3);
+	toy_batch(s, ent2, 1, &two, 1, &b3);
+	TST_OK(cm_buf_append(&b3bad, b3.p, b3.len));
+	TST_OK(ldg_batchfile_decode(cm_buf_bytes(&b3bad), &bf, NULL));
+	((uint8_t *) b3bad.p)[bf.h.sig.p - b3bad.p] ^= 1;
+	TST_OK(ldg_prepare(s, cm_buf_bytes(&reg), &q[0], NULL));
+	TST_OK(ldg_prepare(s, cm_buf_bytes(&b3bad), &bad, NULL));
+	q[1] = bad;
+	before = size_of(s);
+	TST_OK(ldg_append_prepared(s, q, 2, T0 + 14, rc, st, d));
+	TST_OK(st[0]);
+	TST_ERR(st[1], CM_EBADSIG);
+	TST_EQ_U(size_of(s), before + 2); /* the registration alone */
+	ldg_receipt_fini(&rc[0]);
+	ldg_receipt_fini(&rc[1]);
+	TST_OK(ldg_prepare(s, cm_buf_bytes(&b3), &q[1], NULL));
+	TST_OK(ldg_append_prepared(s, q + 1, 1, T0 + 15, rc, st, d));
+	TST_OK(st[0]);
+	ldg_receipt_fini(&rc[0]);
+
+	ldg_prepared_free(q[0]);
+	ldg_prepared_free(q[1]);
+	ldg_prepared_free(bad);
+	cm_key_free(ent2);
+	cm_buf_fini(&b1);
+	cm_buf_fini(&b2);
+	cm_buf_fini(&b3);
+	cm_buf_fini(&b3bad);
+	cm_buf_fini(&rec);
+	cm_buf_fini(&pop);
+	cm_buf_fini(&reg);
+	cm_buf_fini(&rv);
+	ldg_close(s);
+	fix_fini(&f);
+}
+
+/* ldg_prepare on one thread while another appends (tallyd's writer
+ * pipeline), then a full audit. */
+#define PIPE_N 30
+
+typedef struct pipe_arg {
+	ldg_store    *s;
+	cm_buf       *b;
+	ldg_prepared *p[PIPE_N];
+	cm_err        rv[PIPE_N];
+} pipe_arg;
+
+static void *
+pipe_prepare(void *arg)
+{
+	pipe_arg *pa = arg;
+
+	for (size_t i = 0; i < PIPE_N; i++)
+		pa->rv[i] = ldg_prepare(pa->s, cm_buf_bytes(&pa->b[i]),
+		                        &pa->p[i], NULL);
+	return (NULL);
+}
+
+static void
+test_prepare_on_another_thread(void)
+{
+	fix         f;
+	ldg_store  *s;
+	pipe_arg    pa;
+	pthread_t   th;
+	cm_buf      b[PIPE_N], report = {0};
+	uint64_t    bad = 0;
+	ldg_receipt rc;
+	cm_err      st;
+
+	fix_init(&f, true);
+	s = open_toy(&f, true);
+	if (s == NULL)
+		return;
+	memset(&pa, 0, sizeof(pa));
+	memset(b, 0, sizeof(b));
+	memset(&rc, 0, sizeof(rc));
+	for (size_t i = 0; i < PIPE_N; i++) {
+		uint64_t ns[200];
+
+		for (size_t j = 0; j < 200; j++)
+			ns[j] = 2 * (i + j);
+		toy_batch(s, f.ent, 1 + i, ns, i % 3 == 0 ? 200 : 1, &b[i]);
+	}
+	pa.s = s;
+	pa.b = b;
+	TST_TRUE(pthread_create(&th, NULL, pipe_prepare, &pa) == 0);
+	/* Meanwhile, batches appended the one-step way. */
+	for (size_t i = 0; i < PIPE_N / 2; i++) {
+		cm_bytes x = cm_buf_bytes(&b[i]);
+
+		TST_OK(ldg_append(s, &x, 1, T0 + 10 + i, &rc, &st, NULL));
+		TST_OK(st);
+		ldg_receipt_fini(&rc);
+	}
+	TST_TRUE(pthread_join(th, NULL) == 0);
+	for (size_t i = 0; i < PIPE_N; i++) {
+		TST_OK(pa.rv[i]);
+		TST_OK(ldg_append_prepared(s, &pa.p[i], 1, T0 + 100 + i, &rc,
+		                           &st, NULL));
+		TST_ERR(st, i < PIPE_N / 2 ? CM_EDUPLICATE : CM_OK);
+		ldg_receipt_fini(&rc);
+		ldg_prepared_free(pa.p[i]);
+		cm_buf_fini(&b[i]);
+	}
+	TST_OK(ldg_audit(s, NULL, 0, &bad, &report, NULL));
+	TST_EQ_U(bad, UINT64_MAX);
+	cm_buf_fini(&report);
+	ldg_close(s);
+	fix_fini(&f);
+}
+
 TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
          TST_CASE(test_indexer_set_change_needs_reindex),
          TST_CASE(test_map_full_grows), TST_CASE(test_readonly_without_key),
          TST_CASE(test_tampered_tree_refused_for_writing),
-         TST_CASE(test_init_refusals), TST_CASE(test_time_index))
+         TST_CASE(test_init_refusals), TST_CASE(test_time_index),
+         TST_CASE(test_threads_same_result), TST_CASE(test_prepare_then_append),
+         TST_CASE(test_prepare_on_another_thread))
