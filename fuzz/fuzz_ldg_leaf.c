@@ -125,6 +125,35 @@ fuzz_json(cm_bytes in)
 	cm_buf_fini(&out);
 }
 
+/* ldg_record_head finds the same kind as ldg_record_kind, and the refs
+ * item it finds in the same scan is the whole "refs" value: one complete
+ * canonical item inside the record, or empty when the record has none. */
+static void
+record_head_oracle(cm_bytes rec, cm_bytes kind)
+{
+	cm_bytes   k2, refs, key, val, want = CM_BYTES(NULL, 0);
+	cm_cbor_rd r;
+	uint64_t   n;
+
+	if (ldg_record_head(rec, &k2, &refs, NULL) != CM_OK ||
+	    !cm_bytes_eq(kind, k2))
+		abort();
+	cm_cbor_rd_init(&r, rec, NULL);
+	if (cm_cbor_rd_map(&r, &n) != CM_OK)
+		abort();
+	for (uint64_t i = 0; i < n; i++) {
+		if (cm_cbor_rd_text(&r, &key) != CM_OK ||
+		    cm_cbor_rd_skip(&r, &val) != CM_OK)
+			abort();
+		if (cm_bytes_eq(key, CM_BYTES("refs", 4)))
+			want = val;
+	}
+	if (refs.len != want.len ||
+	    (refs.len > 0 &&
+	     (refs.p != want.p || cm_cbor_check(refs, NULL) != CM_OK)))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -158,6 +187,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * passed the canonical check and name their kind. */
 		if (ldg_record_kind(in, &kind, NULL) != CM_OK)
 			break;
+		record_head_oracle(in, kind);
 		if (data[0] % 8 == 5)
 			(void) ldg_ident_module.kinds[0].decode(in, NULL, NULL);
 		else

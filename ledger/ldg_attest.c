@@ -119,7 +119,7 @@ static cm_err
 attest_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 {
 	const attest *a;
-	uint8_t       val[8];
+	uint8_t       key[LDG_USCC_LEN + 8];
 	ldg_db        db;
 	cm_err        rv;
 
@@ -128,17 +128,26 @@ attest_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 	    !cm_bytes_eq(leaf->record->kind, CM_BYTES("attestation", 11)))
 		return (CM_OK);
 	a = leaf->record->decoded;
+	/* validate admitted the subject: a USCC, 18 bytes. */
+	if (a->subject.len != LDG_USCC_LEN)
+		return (CM_EINVAL);
 	if ((rv = ldg_db_find(t, SUBJECT_DB, &db)) != CM_OK)
 		return (rv);
-	cm_put_u64be(val, leaf->index);
-	return (ldg_kv_put(t, db, a->subject, CM_BYTES(val, 8), 0));
+	/* One plain key per attestation, not a duplicate-sorted value under
+	 * the subject: one B-tree insert instead of two (measured: the
+	 * nested insert was a tenth of the writer's time in 1,000-record
+	 * batches).  A subject's attestations are one key range. */
+	memcpy(key, a->subject.p, LDG_USCC_LEN);
+	cm_put_u64be(key + LDG_USCC_LEN, leaf->index);
+	return (ldg_kv_put(t, db, CM_BYTES(key, sizeof(key)), CM_BYTES(NULL, 0),
+	                   0));
 }
 
 static const ldg_kind    attest_kinds[] = {{"attestation", sizeof(attest),
                                             attest_decode, attest_may_write,
                                             attest_validate}};
-static const ldg_dbspec  attest_dbs[] = {{SUBJECT_DB, LDG_DB_DUPSORT}};
+static const ldg_dbspec  attest_dbs[] = {{SUBJECT_DB, 0}};
 static const ldg_indexer attest_indexers[] = {
-    {"attestation", 1, attest_dbs, 1, attest_index}};
+    {"attestation", 2, attest_dbs, 1, attest_index}};
 const ldg_module ldg_attest_module = {
     "attestation", attest_kinds, 1, attest_indexers, 1, NULL, NULL};

@@ -29,6 +29,7 @@ typedef struct opts {
 	const char *proof_dir;
 	bool        keep, json, quick;
 	long long   batches, records, single, proof_leaves, proofs, group;
+	long long   threads; /* ldg_opts.threads; 0: the CPUs online */
 	char        parts[8];
 } opts;
 
@@ -112,6 +113,9 @@ usage(FILE *f)
 	    "  --records R        (a) records per batch (default 1000)\n"
 	    "  --group G          (b) also append them G per commit "
 	    "(default 8)\n"
+	    "  --threads T        threads of the append path "
+	    "(ldg_opts.threads; "
+	    "default: the CPUs online, 1: none)\n"
 	    "  --single N         (b) number of single-record batches "
 	    "(default 500)\n"
 	    "  --proof-leaves N   (c) ledger size in leaves (default "
@@ -464,6 +468,8 @@ batch_append(bench_ledger *bl, cm_bytes batch, ldg_receipt *out_rc)
 }
 
 /* ldg_init, ldg_open, and the enterprise registered by the operator. */
+static unsigned bench_threads; /* --threads */
+
 static void
 ledger_setup(bench_ledger *bl, const char *dir, uint64_t seed)
 {
@@ -482,7 +488,13 @@ ledger_setup(bench_ledger *bl, const char *dir, uint64_t seed)
 	check(cm_key_generate(&bl->op), "operator key", NULL);
 	check(cm_key_generate(&bl->ent), "enterprise key", NULL);
 	check(ldg_init(dir, bl->op, NULL, NULL, NULL, 0, &d), "ldg_init", &d);
-	check(ldg_open(dir, NULL, &bl->s, &d), "ldg_open", &d);
+	{
+		ldg_opts lo;
+
+		memset(&lo, 0, sizeof(lo));
+		lo.threads = bench_threads;
+		check(ldg_open(dir, &lo, &bl->s, &d), "ldg_open", &d);
+	}
 	snprintf(bl->origin, sizeof(bl->origin), "%s", ldg_origin(bl->s));
 
 	check(ldg_pop_make(bl->origin, bl->ent, &pop), "ldg_pop_make", NULL);
@@ -1315,6 +1327,10 @@ opts_parse(int argc, char **argv, opts *o)
 			i++;
 		} else if (strcmp(a, "--group") == 0) {
 			o->group = arg_count(a, v, 1);
+			i++;
+		} else if (strcmp(a, "--threads") == 0) {
+			o->threads = arg_count(a, v, 1);
+			bench_threads = (unsigned) o->threads;
 			i++;
 		} else if (strcmp(a, "--proof-leaves") == 0) {
 			o->proof_leaves = arg_count(a, v, 4);
