@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz/fuzz_cm_cbor.c -- cm_cbor_check on arbitrary bytes.  Oracle: what
- * the checker accepts, the pull reader walks completely and the writer
- * re-encodes to the identical bytes (and cm_cbor_wr_finish accepts); what
- * it refuses as ill-formed, the reader's skip refuses or stops short of the
- * end (the reader checks bounds and types, not the profile). */
+/* fuzz/fuzz_cm_cbor.c -- cm_cbor_check on arbitrary bytes.  Oracle: the
+ * libcbor-based reference checker, cm_cbor_check_libcbor, gives the same
+ * code and the same message; what the checker accepts, the pull reader
+ * walks completely and the writer re-encodes to the identical bytes (and
+ * cm_cbor_wr_finish accepts); what it refuses as ill-formed, the reader's
+ * skip refuses or stops short of the end (the reader checks bounds and
+ * types, not the profile). */
 #include "ledger/cm.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -89,10 +92,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cm_cbor_rd r;
 	cm_cbor_wr w;
 	cm_bytes   s;
-	cm_diag    d = {{0}};
+	cm_diag    d = {{0}}, dref = {{0}};
 	cm_err     rv;
 
 	rv = cm_cbor_check(in, &d);
+	if (cm_cbor_check_libcbor(in, &dref) != rv ||
+	    strcmp(d.msg, dref.msg) != 0)
+		abort();
 	if (rv != CM_OK) {
 		if ((rv != CM_EPROTO && rv != CM_ENONCANON) || d.msg[0] == 0)
 			abort();

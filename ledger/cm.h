@@ -121,7 +121,8 @@ CM_MUST_CHECK cm_err cm_hex_decode(cm_buf *out, const char *s, size_t len);
 cm_err cm_b64_encode(cm_buf *out, cm_bytes in);
 /* Strict: canonical padding, no whitespace, unused bits zero. */
 CM_MUST_CHECK cm_err cm_b64_decode(cm_buf *out, const char *s, size_t len);
-/* True if s[0..len) is valid UTF-8 (no overlongs, surrogates, > U+10FFFF). */
+/* True if s[0..len) is valid UTF-8 (no overlongs, surrogates, > U+10FFFF).
+ * U+0000 is valid here; the JSON converter refuses it separately. */
 bool cm_utf8_valid(const uint8_t *s, size_t len);
 
 /* ---- time -------------------------------------------------------------- */
@@ -201,6 +202,11 @@ cm_err cm_pubkey_format(const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out);
  * CM_EPROTO for truncated/ill-formed input) with the rule and byte offset in
  * the diag otherwise. */
 CM_MUST_CHECK cm_err cm_cbor_check(cm_bytes in, cm_diag *d);
+/* The independent reference implementation of cm_cbor_check, built on
+ * libcbor's streaming decoder and kept as an oracle: for every input it
+ * returns the same code and the same diag message (tests and the fuzz
+ * target compare them).  Slower; not for the append path. */
+CM_MUST_CHECK cm_err cm_cbor_check_libcbor(cm_bytes in, cm_diag *d);
 
 typedef enum cm_cbor_type { /* 0-5 are the CBOR major types */
 	                    CM_CBOR_UINT,

@@ -395,38 +395,105 @@ bad:
 	return (CM_EPROTO);
 }
 
+#define ASCII_HIGH8 0x8080808080808080ULL
+#define ASCII_HIGH4 0x80808080U
+
+/* True if s[0..len) is all ASCII: the fast path, since text on the append
+ * path (keys, ids, dates) mostly is.  Words are loaded with memcpy (legal
+ * unaligned); the last word overlaps the previous one instead of ending in
+ * a byte loop, and short strings take two overlapping 4-byte words or three
+ * bytes, so short keys of varying length cost no mispredicted loop exit. */
+static bool
+ascii_only(const uint8_t *s, size_t len)
+{
+	uint64_t w;
+	uint32_t h, h2;
+
+	if (len >= 8) {
+		for (size_t i = 0; i < len - 8; i += 8) {
+			memcpy(&w, s + i, sizeof(w));
+			if ((w & ASCII_HIGH8) != 0)
+				return (false);
+		}
+		memcpy(&w, s + len - 8, sizeof(w));
+		return ((w & ASCII_HIGH8) == 0);
+	}
+	if (len >= 4) {
+		memcpy(&h, s, sizeof(h));
+		memcpy(&h2, s + len - 4, sizeof(h2));
+		return (((h | h2) & ASCII_HIGH4) == 0);
+	}
+	if (len > 0)
+		return (((s[0] | s[len / 2] | s[len - 1]) & 0x80) == 0);
+	return (true);
+}
+
+/* The index of the first byte at or after i that is not ASCII, or len: the
+ * runs of ASCII between multi-byte sequences in mixed text. */
+static size_t
+ascii_run(const uint8_t *s, size_t len, size_t i)
+{
+	uint64_t w;
+
+	while (len - i >= 8) {
+		memcpy(&w, s + i, sizeof(w));
+		if ((w & ASCII_HIGH8) != 0)
+			break;
+		i += 8;
+	}
+	while (i < len && s[i] < 0x80)
+		i++;
+	return (i);
+}
+
+/* The length of the UTF-8 sequence at s[i] (a byte >= 0x80), or 0 if it is
+ * not a valid one.  Byte ranges as in RFC 3629 section 4: the lead byte
+ * fixes the length, and the second byte's range after E0, ED, F0 and F4 is
+ * what excludes overlongs, surrogates and code points above U+10FFFF.  C0
+ * and C1 could only start overlongs, F5-F7 only code points above
+ * U+10FFFF, and F8-FF start nothing. */
+static size_t
+utf8_seq(const uint8_t *s, size_t len, size_t i)
+{
+	uint8_t c = s[i], lo = 0x80, hi = 0xBF;
+	size_t  n;
+
+	if (c < 0xC2 || c > 0xF4)
+		return (0);
+	n = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+	if (len - i < n)
+		return (0);
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (s[i + 1] < lo || s[i + 1] > hi)
+		return (0);
+	for (size_t j = 2; j < n; j++)
+		if ((s[i + j] & 0xC0) != 0x80)
+			return (0);
+	return (n);
+}
+
 bool
 cm_utf8_valid(const uint8_t *s, size_t len)
 {
-	size_t i = 0;
+	size_t i = 0, n;
 
+	if (ascii_only(s, len))
+		return (true);
 	while (i < len) {
-		uint8_t  c = s[i];
-		size_t   n;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
+		if (s[i] < 0x80) {
+			i = ascii_run(s, len, i);
 			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			n = 1, cp = c & 0x1F, min = 0x80;
-		} else if ((c & 0xF0) == 0xE0) {
-			n = 2, cp = c & 0x0F, min = 0x800;
-		} else if ((c & 0xF8) == 0xF0) {
-			n = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return (false);
 		}
-		if (len - i <= n)
+		if ((n = utf8_seq(s, len, i)) == 0)
 			return (false);
-		for (size_t j = 1; j <= n; j++) {
-			if ((s[i + j] & 0xC0) != 0x80)
-				return (false);
-			cp = cp << 6 | (s[i + j] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return (false);
-		i += n + 1;
+		i += n;
 	}
 	return (true);
 }

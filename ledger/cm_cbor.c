@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* ledger/cm_cbor.c -- the canonical CBOR profile (docs/format.md): checker,
  * pull reader and writer.  The one file that includes <cbor.h>: libcbor
- * decodes one item head at a time and encodes heads; every profile rule
- * (minimal heads, key order, no floats or tags, ...) is checked here.
- * Nothing is ever allocated from a length read from the input. */
+ * encodes the writer's heads and decodes heads for cm_cbor_check_libcbor,
+ * the reference checker kept as an oracle; cm_cbor_check, on every append,
+ * decodes heads itself.  Nothing is ever allocated from a length read from
+ * the input. */
 #include "ledger/cm.h"
 
 #include <cbor.h>
@@ -17,7 +18,9 @@
  * simple value below 32).  CM_ENONCANON: well-formed CBOR outside the
  * profile (non-minimal head, indefinite length, unsorted or duplicate keys,
  * non-text key, float, tag, simple value other than false/true/null, invalid
- * UTF-8, nesting deeper than CM_CBOR_MAX_DEPTH, trailing bytes).
+ * UTF-8, nesting deeper than CM_CBOR_MAX_DEPTH, trailing bytes).  Both
+ * checkers give the same code and message for every input (the unit test
+ * and the fuzz target compare them).
  */
 
 /* One decoded item head.  For strings, the payload follows the head. */
@@ -28,6 +31,316 @@ typedef struct cbor_head {
 	size_t         hlen; /* head bytes */
 	size_t         len;  /* head plus string payload */
 } cbor_head;
+
+/* Refuses, from the initial byte alone, what the profile never allows, so
+ * that both checkers' head decoders (ours and libcbor's) only ever see
+ * integers, strings, arrays, maps, false, true and null with definite
+ * lengths.  Shared by both checkers: these refusals come before any head
+ * decoding, and the bad_* golden vectors pin their messages. */
+static cm_err
+initial_check(const uint8_t *p, size_t len, size_t off, cm_diag *d)
+{
+	uint8_t ib = p[off];
+	uint8_t major = ib >> 5, ai = ib & 0x1f;
+
+	if (ai >= 28 && ai <= 30)
+		return (cm_fail(
+		    d, CM_EPROTO,
+		    "ill-formed: reserved additional info %u at offset %zu",
+		    (unsigned) ai, off));
+	if (ai == 31) {
+		if (major >= 2 && major <= 5)
+			return (cm_fail(
+			    d, CM_ENONCANON,
+			    "non-canonical: indefinite length at offset %zu",
+			    off));
+		if (ib == 0xff)
+			return (cm_fail(
+			    d, CM_EPROTO,
+			    "ill-formed: unexpected break at offset %zu", off));
+		return (cm_fail(
+		    d, CM_EPROTO,
+		    "ill-formed: additional info 31 on major type %u at "
+		    "offset %zu",
+		    (unsigned) major, off));
+	}
+	if (major == 6)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: tag at offset %zu", off));
+	if (major != 7)
+		return (CM_OK);
+	if (ai >= 20 && ai <= 22)
+		return (CM_OK);
+	if (ai >= 25 && ai <= 27)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: float at offset %zu", off));
+	if (ai == 24) {
+		if (len - off < 2)
+			return (cm_fail(d, CM_EPROTO,
+			                "truncated: simple value at offset %zu",
+			                off));
+		if (p[off + 1] < 32)
+			return (cm_fail(
+			    d, CM_EPROTO,
+			    "ill-formed: two-byte simple value %u at offset "
+			    "%zu",
+			    (unsigned) p[off + 1], off));
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: simple value %u at offset %zu",
+		                (unsigned) p[off + 1], off));
+	}
+	if (ai == 23)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: undefined at offset %zu", off));
+	return (cm_fail(d, CM_ENONCANON,
+	                "non-canonical: simple value %u at offset %zu",
+	                (unsigned) ai, off));
+}
+
+/* Reads the argument of a head with additional info ai < 28 from
+ * q[0..avail), the bytes after the initial byte; *out_n gets the number of
+ * bytes it took.  False if it needs more than avail.  Shared by the checker
+ * and the reader, which differ in what they do with a short head. */
+static inline bool
+arg_read(const uint8_t *q, size_t avail, uint8_t ai, uint64_t *out_v,
+         size_t *out_n)
+{
+	uint64_t v = 0;
+	size_t   n;
+
+	if (ai < 24) {
+		*out_v = ai;
+		*out_n = 0;
+		return (true);
+	}
+	n = (size_t) 1 << (ai - 24);
+	if (n > avail)
+		return (false);
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | q[i];
+	*out_v = v;
+	*out_n = n;
+	return (true);
+}
+
+/* ---- checker ----------------------------------------------------------- */
+
+/* The smallest argument that additional info 24..27 may carry in a minimal
+ * head (RFC 8949 4.2.1): anything smaller fits a shorter head. */
+static const uint64_t arg_min[4] = {24, 0x100, 0x10000, 0x100000000ULL};
+
+/* The heads outside major types 0-5 with ai < 28: false, true and null
+ * pass; initial_check refuses every other one, so the refusals and their
+ * precedence are the reference checker's by construction. */
+static cm_err
+head_rare(const uint8_t *p, size_t len, size_t off, cbor_head *out, cm_diag *d)
+{
+	static const cm_cbor_type simple[] = {CM_CBOR_FALSE, CM_CBOR_TRUE,
+	                                      CM_CBOR_NULL};
+	cm_err                    rv;
+
+	if (p[off] >= 0xf4 && p[off] <= 0xf6) {
+		out->type = simple[p[off] - 0xf4];
+		out->v = 0;
+		out->data = NULL;
+		out->hlen = out->len = 1;
+		return (CM_OK);
+	}
+	rv = initial_check(p, len, off, d);
+	if (CM_NEVER(rv == CM_OK))
+		rv = cm_fail(d, CM_EPROTO, "ill-formed: item at offset %zu",
+		             off);
+	return (rv);
+}
+
+/* A head or string payload that runs past the input; worded as the
+ * reference checker words libcbor's "needs more data". */
+static cm_err
+head_short(size_t off, cm_diag *d)
+{
+	return (cm_fail(d, CM_EPROTO,
+	                "truncated: item at offset %zu needs more bytes than "
+	                "the input has",
+	                off));
+}
+
+/* Decodes the item head at p[off] (and, for strings, locates the payload)
+ * and checks it: bounds, minimal head, UTF-8 text, counts within the
+ * input, in the reference checker's order.  No libcbor call: the callback
+ * round trip per head was most of the append path's checking time. */
+static inline cm_err
+head_check(const uint8_t *p, size_t len, size_t off, cbor_head *out, cm_diag *d)
+{
+	uint8_t  major, ai;
+	size_t   left, n;
+	uint64_t v;
+
+	if (off >= len)
+		return (cm_fail(d, CM_EPROTO,
+		                "truncated: item expected at offset %zu", off));
+	major = p[off] >> 5;
+	ai = p[off] & 0x1f;
+	if (major > 5 || ai > 27)
+		return (head_rare(p, len, off, out, d));
+	left = len - off - 1;
+	if (!arg_read(p + off + 1, left, ai, &v, &n))
+		return (head_short(off, d));
+	left -= n;
+	out->type = (cm_cbor_type) major; /* the enum follows major types */
+	out->v = v;
+	out->data = NULL;
+	out->hlen = out->len = 1 + n;
+	if (major == 2 || major == 3) {
+		if (v > left)
+			return (head_short(off, d));
+		out->data = p + off + 1 + n;
+		out->len += (size_t) v;
+	}
+	if (ai >= 24 && v < arg_min[ai - 24])
+		return (cm_fail(
+		    d, CM_ENONCANON,
+		    "non-canonical: head at offset %zu is not minimal", off));
+	if (major == 3 && !cm_utf8_valid(out->data, (size_t) v))
+		return (cm_fail(
+		    d, CM_ENONCANON,
+		    "non-canonical: invalid UTF-8 in text at offset %zu", off));
+	/* Each element takes at least one byte, so a count beyond what is
+	 * left cannot be satisfied. */
+	if ((major == 4 && v > left) || (major == 5 && v > left / 2))
+		return (cm_fail(
+		    d, CM_EPROTO,
+		    "truncated: count %llu at offset %zu exceeds the input",
+		    (unsigned long long) v, off));
+	return (CM_OK);
+}
+
+/* One open array or map while checking. */
+typedef struct chk_frame {
+	uint64_t       left; /* items still to read (2 per map entry) */
+	const uint8_t *key; /* the previous key's text; NULL before the first */
+	size_t         keylen;
+	bool           map;
+} chk_frame;
+
+/* cm_cbor_key_cmp's order, inlined: compared once per map entry on the
+ * append path, and keys are short and sorted keys of one length usually
+ * differ in their first bytes, where a byte loop beats a call to memcmp. */
+static inline int
+key_order(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	if (alen != blen)
+		return (alen < blen ? -1 : 1);
+	for (size_t i = 0; i < alen; i++)
+		if (a[i] != b[i])
+			return (a[i] < b[i] ? -1 : 1);
+	return (0);
+}
+
+/* Checks that h, read at off where frame f expects a key, is a text key
+ * after f's previous one, and makes it the previous one. */
+static inline cm_err
+key_check(chk_frame *f, const cbor_head *h, size_t off, cm_diag *d)
+{
+	int c;
+
+	if (h->type != CM_CBOR_TEXT)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: map key is not a text string "
+		                "at offset %zu",
+		                off));
+	/* Payload pointers are never NULL: p is not NULL once len > 0. */
+	c = f->key == NULL
+	        ? -1
+	        : key_order(f->key, f->keylen, h->data, (size_t) h->v);
+	if (c == 0)
+		return (cm_fail(
+		    d, CM_ENONCANON,
+		    "non-canonical: duplicate map key at offset %zu", off));
+	if (c > 0)
+		return (cm_fail(
+		    d, CM_ENONCANON,
+		    "non-canonical: map keys out of order at offset %zu", off));
+	f->key = h->data;
+	f->keylen = (size_t) h->v;
+	return (CM_OK);
+}
+
+/* Checks exactly one item at p[0], the whole profile; *out_end gets the
+ * offset just past it.  The innermost open frame lives in cur, not in the
+ * stack, so the compiler keeps it in registers; the item itself sits in a
+ * pseudo-array of one element at depth 0. */
+static cm_err
+item_check(const uint8_t *p, size_t len, size_t *out_end, cm_diag *d)
+{
+	chk_frame stack[CM_CBOR_MAX_DEPTH]; /* the frames enclosing cur */
+	chk_frame cur = {1, NULL, 0, false};
+	size_t    depth = 0, off = 0;
+	cbor_head h = {0}; /* gcc -O2 cannot see that cm_fail never gives OK */
+	cm_err    rv;
+
+	for (;;) {
+		if ((rv = head_check(p, len, off, &h, d)) != CM_OK)
+			return (rv);
+		if (cur.map && cur.left % 2 == 0 &&
+		    (rv = key_check(&cur, &h, off, d)) != CM_OK)
+			return (rv);
+		cur.left--;
+		if (h.type == CM_CBOR_ARRAY || h.type == CM_CBOR_MAP) {
+			if (depth == CM_CBOR_MAX_DEPTH)
+				return (cm_fail(
+				    d, CM_ENONCANON,
+				    "non-canonical: nesting deeper than %d at "
+				    "offset %zu",
+				    CM_CBOR_MAX_DEPTH, off));
+			stack[depth++] = cur;
+			/* head_check bounded v by the input: no overflow. */
+			cur.map = h.type == CM_CBOR_MAP;
+			cur.left = cur.map ? h.v * 2 : h.v;
+			cur.key = NULL;
+			cur.keylen = 0;
+		}
+		off += h.len;
+		while (cur.left == 0) {
+			if (depth == 0) {
+				*out_end = off;
+				return (CM_OK);
+			}
+			cur = stack[--depth];
+		}
+	}
+}
+
+cm_err
+cm_cbor_check(cm_bytes in, cm_diag *d)
+{
+	size_t end;
+	cm_err rv;
+
+	if (in.p == NULL && in.len > 0)
+		return (cm_fail(d, CM_EINVAL, "CBOR: NULL input"));
+	if ((rv = item_check(in.p, in.len, &end, d)) != CM_OK)
+		return (rv);
+	if (end != in.len)
+		return (cm_fail(d, CM_ENONCANON,
+		                "non-canonical: trailing bytes at offset %zu",
+		                end));
+	return (CM_OK);
+}
+
+int
+cm_cbor_key_cmp(cm_bytes a, cm_bytes b)
+{
+	if (a.len != b.len)
+		return (a.len < b.len ? -1 : 1);
+	return (cm_bytes_cmp(a, b));
+}
+
+/* ---- reference checker (libcbor) --------------------------------------- */
+
+/* The checker as it was before cm_cbor_check decoded heads itself: libcbor's
+ * streaming decoder reads every head and a walker of its own applies the
+ * rules.  Kept, slow as it is, as an independent oracle for cm_cbor_check;
+ * only initial_check is shared. */
 
 /* The callback context for cbor_stream_decode. */
 typedef struct head_ctx {
@@ -133,7 +446,7 @@ cb_null(void *ctx)
 	head_set(ctx, CM_CBOR_NULL, 0);
 }
 
-/* Only the callbacks for heads that head_decode lets through are ours; the
+/* Only the callbacks for heads that ref_head_decode lets through are ours; the
  * rest stay libcbor's no-ops (never reached).  Built once: copying the
  * struct for every head was a fifth of the append path's time. */
 static struct cbor_callbacks head_callbacks;
@@ -160,7 +473,6 @@ callbacks_init(void)
 	cb.null = cb_null;
 	head_callbacks = cb;
 }
-
 /* The length of the shortest head for argument v (RFC 8949 4.2.1). */
 static size_t
 head_minlen(uint64_t v)
@@ -176,74 +488,11 @@ head_minlen(uint64_t v)
 	return (9);
 }
 
-/* Refuses, from the initial byte alone, what the profile never allows, so
- * that libcbor only ever sees integers, strings, arrays, maps, false, true
- * and null with definite lengths. */
-static cm_err
-initial_check(const uint8_t *p, size_t len, size_t off, cm_diag *d)
-{
-	uint8_t ib = p[off];
-	uint8_t major = ib >> 5, ai = ib & 0x1f;
-
-	if (ai >= 28 && ai <= 30)
-		return (cm_fail(
-		    d, CM_EPROTO,
-		    "ill-formed: reserved additional info %u at offset %zu",
-		    (unsigned) ai, off));
-	if (ai == 31) {
-		if (major >= 2 && major <= 5)
-			return (cm_fail(
-			    d, CM_ENONCANON,
-			    "non-canonical: indefinite length at offset %zu",
-			    off));
-		if (ib == 0xff)
-			return (cm_fail(
-			    d, CM_EPROTO,
-			    "ill-formed: unexpected break at offset %zu", off));
-		return (cm_fail(
-		    d, CM_EPROTO,
-		    "ill-formed: additional info 31 on major type %u at "
-		    "offset %zu",
-		    (unsigned) major, off));
-	}
-	if (major == 6)
-		return (cm_fail(d, CM_ENONCANON,
-		                "non-canonical: tag at offset %zu", off));
-	if (major != 7)
-		return (CM_OK);
-	if (ai >= 20 && ai <= 22)
-		return (CM_OK);
-	if (ai >= 25 && ai <= 27)
-		return (cm_fail(d, CM_ENONCANON,
-		                "non-canonical: float at offset %zu", off));
-	if (ai == 24) {
-		if (len - off < 2)
-			return (cm_fail(d, CM_EPROTO,
-			                "truncated: simple value at offset %zu",
-			                off));
-		if (p[off + 1] < 32)
-			return (cm_fail(
-			    d, CM_EPROTO,
-			    "ill-formed: two-byte simple value %u at offset "
-			    "%zu",
-			    (unsigned) p[off + 1], off));
-		return (cm_fail(d, CM_ENONCANON,
-		                "non-canonical: simple value %u at offset %zu",
-		                (unsigned) p[off + 1], off));
-	}
-	if (ai == 23)
-		return (cm_fail(d, CM_ENONCANON,
-		                "non-canonical: undefined at offset %zu", off));
-	return (cm_fail(d, CM_ENONCANON,
-	                "non-canonical: simple value %u at offset %zu",
-	                (unsigned) ai, off));
-}
-
 /* Decodes the item head at p[off] (and, for strings, locates the payload):
  * bounds-checked, minimal heads only, text checked for UTF-8. */
 static cm_err
-head_decode(const uint8_t *p, size_t len, size_t off, cbor_head *out,
-            cm_diag *d)
+ref_head_decode(const uint8_t *p, size_t len, size_t off, cbor_head *out,
+                cm_diag *d)
 {
 	struct cbor_decoder_result res;
 	head_ctx                   ctx = {CM_CBOR_INVALID, 0, NULL, false};
@@ -297,9 +546,6 @@ head_decode(const uint8_t *p, size_t len, size_t off, cbor_head *out,
 	return (CM_OK);
 }
 
-static cm_err fast_head(const uint8_t *p, size_t len, size_t off,
-                        cbor_head *out, cm_diag *d);
-
 /* One open array or map while walking. */
 typedef struct walk_frame {
 	uint64_t       left; /* items still to read (2 per map entry) */
@@ -312,17 +558,17 @@ typedef struct walk_frame {
 /* Walks exactly one item at p[off], checking the whole profile; *out_end
  * gets the offset just past it. */
 static cm_err
-item_walk(const uint8_t *p, size_t len, size_t off, size_t *out_end, cm_diag *d)
+ref_walk(const uint8_t *p, size_t len, size_t off, size_t *out_end, cm_diag *d)
 {
 	walk_frame stack[CM_CBOR_MAX_DEPTH];
 	size_t     sp = 0;
-	cbor_head  h;
+	cbor_head  h = {0}; /* as in item_check, for gcc -O2 */
 	cm_err     rv;
 
 	do {
 		walk_frame *top = sp > 0 ? &stack[sp - 1] : NULL;
 
-		if ((rv = head_decode(p, len, off, &h, d)) != CM_OK)
+		if ((rv = ref_head_decode(p, len, off, &h, d)) != CM_OK)
 			return (rv);
 		if (top != NULL && top->map && top->left % 2 == 0) {
 			cm_bytes key = CM_BYTES(h.data, (size_t) h.v);
@@ -363,7 +609,7 @@ item_walk(const uint8_t *p, size_t len, size_t off, size_t *out_end, cm_diag *d)
 				    "non-canonical: nesting deeper than %d at "
 				    "offset %zu",
 				    CM_CBOR_MAX_DEPTH, off));
-			/* head_decode bounded v by the input: no overflow. */
+			/* The decoder bounded v by the input: no overflow. */
 			stack[sp].left = h.type == CM_CBOR_MAP ? h.v * 2 : h.v;
 			stack[sp].map = h.type == CM_CBOR_MAP;
 			stack[sp].has_key = false;
@@ -380,14 +626,14 @@ item_walk(const uint8_t *p, size_t len, size_t off, size_t *out_end, cm_diag *d)
 }
 
 cm_err
-cm_cbor_check(cm_bytes in, cm_diag *d)
+cm_cbor_check_libcbor(cm_bytes in, cm_diag *d)
 {
 	size_t end;
 	cm_err rv;
 
 	if (in.p == NULL && in.len > 0)
 		return (cm_fail(d, CM_EINVAL, "CBOR: NULL input"));
-	if ((rv = item_walk(in.p, in.len, 0, &end, d)) != CM_OK)
+	if ((rv = ref_walk(in.p, in.len, 0, &end, d)) != CM_OK)
 		return (rv);
 	if (end != in.len)
 		return (cm_fail(d, CM_ENONCANON,
@@ -396,13 +642,8 @@ cm_cbor_check(cm_bytes in, cm_diag *d)
 	return (CM_OK);
 }
 
-int
-cm_cbor_key_cmp(cm_bytes a, cm_bytes b)
-{
-	if (a.len != b.len)
-		return (a.len < b.len ? -1 : 1);
-	return (cm_bytes_cmp(a, b));
-}
+static cm_err fast_head(const uint8_t *p, size_t len, size_t off,
+                        cbor_head *out, cm_diag *d);
 
 /* ---- reader ------------------------------------------------------------ */
 
@@ -459,7 +700,7 @@ fast_head(const uint8_t *p, size_t len, size_t off, cbor_head *out, cm_diag *d)
 {
 	uint8_t  ib, major, ai;
 	size_t   n, left;
-	uint64_t v = 0;
+	uint64_t v;
 
 	if (off >= len)
 		return (cm_fail(d, CM_EPROTO,
@@ -487,14 +728,9 @@ fast_head(const uint8_t *p, size_t len, size_t off, cbor_head *out, cm_diag *d)
 		return (cm_fail(d, CM_EPROTO,
 		                "CBOR: tag or indefinite item at offset %zu",
 		                off));
-	n = ai < 24 ? 0 : (size_t) 1 << (ai - 24);
-	if (n > left)
+	if (!arg_read(p + off + 1, left, ai, &v, &n))
 		return (cm_fail(d, CM_EPROTO, "truncated: head at offset %zu",
 		                off));
-	if (n == 0)
-		v = ai;
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | p[off + 1 + i];
 	out->type = (cm_cbor_type) major; /* the enum follows major types */
 	out->v = v;
 	out->hlen = 1 + n;
@@ -672,7 +908,7 @@ cm_cbor_rd_map(cm_cbor_rd *r, uint64_t *out_n)
 cm_err
 cm_cbor_rd_skip(cm_cbor_rd *r, cm_bytes *out)
 {
-	size_t end;
+	size_t end = 0; /* set on success; gcc -O2 cannot tell */
 	cm_err rv;
 
 	if ((rv = fast_skip(r->p, r->len, r->off, &end, r->d)) != CM_OK)

@@ -104,6 +104,174 @@ test_utf8(void)
 	TST_TRUE(
 	    !cm_utf8_valid((const uint8_t *) "\xe4\xb8", 2)); /* truncated */
 	TST_TRUE(!cm_utf8_valid((const uint8_t *) "\xff", 1));
+	/* NUL is a valid code point here (the JSON converter refuses it). */
+	TST_TRUE(cm_utf8_valid((const uint8_t *) "a\0b", 3));
+	TST_TRUE(cm_utf8_valid(NULL, 0));
+}
+
+/* cm_utf8_valid on an exact-size heap copy of s, so that ASan catches a
+ * word load that reads past len. */
+static bool
+utf8_heap(const void *s, size_t len)
+{
+	uint8_t *p = cm_malloc(len);
+	bool     ok;
+
+	if (p == NULL)
+		return (false);
+	memcpy(p, s, len);
+	ok = cm_utf8_valid(p, len);
+	cm_free(p);
+	return (ok);
+}
+
+/* The reference: decode each code point bit by bit and check it against
+ * RFC 3629 (the shortest form, no surrogates, at most U+10FFFF). */
+static bool
+utf8_ref(const uint8_t *s, size_t len)
+{
+	static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+	size_t                i = 0;
+
+	while (i < len) {
+		size_t   n = 0;
+		uint32_t cp;
+
+		while (n < 5 && (s[i] & (0x80 >> n)) != 0)
+			n++;
+		if (n == 1 || n > 4 || len - i < (n == 0 ? 1 : n))
+			return (false);
+		if (n == 0) {
+			i++;
+			continue;
+		}
+		cp = s[i] & (0x7F >> n);
+		for (size_t j = 1; j < n; j++) {
+			if ((s[i + j] >> 6) != 2)
+				return (false);
+			cp = (cp << 6) | (s[i + j] & 0x3F);
+		}
+		if (cp < min[n - 1] || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp < 0xE000))
+			return (false);
+		i += n;
+	}
+	return (true);
+}
+
+/* The ASCII fast path reads 8 (or 4) bytes at a time: sequences that
+ * straddle its word boundaries, and non-ASCII bytes in every position. */
+static void
+test_utf8_words(void)
+{
+	static const struct {
+		const char *seq;
+		bool        ok;
+	} seqs[] = {
+	    {"\xc2\x80", true},          {"\xdf\xbf", true},
+	    {"\xc3\xa9", true},          {"\xe0\xa0\x80", true},
+	    {"\xe4\xb8\xad", true},      {"\xed\x9f\xbf", true},
+	    {"\xee\x80\x80", true},      {"\xef\xbf\xbf", true},
+	    {"\xf0\x90\x80\x80", true},  {"\xf0\x9f\x98\x80", true},
+	    {"\xf4\x8f\xbf\xbf", true},  {"\xc0\x80", false},
+	    {"\xc1\xbf", false},         {"\xe0\x9f\xbf", false},
+	    {"\xed\xa0\x80", false},     {"\xed\xbf\xbf", false},
+	    {"\xf0\x8f\xbf\xbf", false}, {"\xf4\x90\x80\x80", false},
+	    {"\xf5\x80\x80\x80", false}, {"\xf8\x88\x80\x80", false},
+	    {"\xe4\xb8\x61", false},     {"\xe4\x61\x62", false},
+	    {"\x80\x80", false},         {"\xf0\x9f\x98\x61", false},
+	};
+	uint8_t buf[24];
+
+	/* One non-ASCII byte is never a whole sequence, wherever it is: every
+	 * position 0..16 of a 17-byte string, and of each shorter one (the
+	 * 4-byte and 3-byte paths). */
+	for (size_t n = 1; n <= 17; n++) {
+		for (size_t k = 0; k < n; k++) {
+			for (unsigned b = 0x7f; b <= 0xff; b++) {
+				memset(buf, 'a', n);
+				buf[k] = (uint8_t) b;
+				TST_TRUE(utf8_heap(buf, n) == (b == 0x7f));
+			}
+		}
+	}
+	/* Each sequence at every offset of a 24-byte string: across the
+	 * boundaries at 8 and 16, and in the overlapping last word. */
+	for (size_t i = 0; i < sizeof(seqs) / sizeof(seqs[0]); i++) {
+		size_t n = strlen(seqs[i].seq);
+
+		for (size_t k = 0; k + n <= sizeof(buf); k++) {
+			memset(buf, 'a', sizeof(buf));
+			memcpy(buf + k, seqs[i].seq, n);
+			TST_TRUE(utf8_heap(buf, sizeof(buf)) == seqs[i].ok);
+			/* Cut short by one byte at the end of the string. */
+			if (n > 1 && seqs[i].ok)
+				TST_TRUE(!utf8_heap(buf, k + n - 1));
+			TST_TRUE(utf8_heap(buf, k + n) == seqs[i].ok);
+		}
+	}
+	/* All-ASCII strings of every length up to three words, then with
+	 * the last byte made non-ASCII. */
+	for (size_t n = 0; n <= sizeof(buf); n++) {
+		memset(buf, 0x7f, sizeof(buf));
+		TST_TRUE(utf8_heap(buf, n));
+		if (n > 0) {
+			buf[n - 1] = 0xc3;
+			TST_TRUE(!utf8_heap(buf, n));
+		}
+	}
+}
+
+/* Random strings of ASCII, valid and invalid sequences: the fast path
+ * agrees with the reference decoder on every one. */
+static void
+test_utf8_random(void)
+{
+	static const char *const pieces[] = {"a",
+	                                     "0123456",
+	                                     "\x7f",
+	                                     "\0",
+	                                     "\xc3\xa9",
+	                                     "\xe4\xb8\xad",
+	                                     "\xf0\x9f\x98\x80",
+	                                     "\xed\x9f\xbf",
+	                                     "\xed\xa0\x80",
+	                                     "\xc0\x80",
+	                                     "\xf4\x90\x80\x80",
+	                                     "\x80",
+	                                     "\xe4\xb8",
+	                                     "\xff",
+	                                     "\xf4\x8f\xbf\xbf",
+	                                     "\xe0\x9f\xbf"};
+	uint64_t                 st = 88172645463325252ULL;
+	uint8_t                  buf[64];
+	size_t                   nvalid = 0;
+
+	for (int t = 0; t < 100000; t++) {
+		size_t len = 0;
+
+		for (size_t k = (st >> 60); k > 0; k--) {
+			const char *p;
+			size_t      n;
+
+			st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+			/* Mostly ASCII and valid pieces, as in real text. */
+			p = pieces[st % 4 == 0 ? (st >> 8) % 16
+			                       : (st >> 8) % 7];
+			n = p[0] == '\0' ? 1 : strlen(p);
+			if (len + n > sizeof(buf))
+				break;
+			memcpy(buf + len, p, n);
+			len += n;
+		}
+		st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+		if (st % 5 == 0 && len > 0)
+			len = (size_t) (st >> 8) % len; /* cut anywhere */
+		nvalid += utf8_ref(buf, len);
+		TST_TRUE(utf8_heap(buf, len) == utf8_ref(buf, len));
+	}
+	/* Both outcomes are well represented. */
+	TST_TRUE(nvalid > 20000 && nvalid < 80000);
 }
 
 static void
@@ -136,4 +304,5 @@ test_be(void)
 
 TST_MAIN(TST_CASE(test_errors), TST_CASE(test_diag_keeps_first),
          TST_CASE(test_buf), TST_CASE(test_hex), TST_CASE(test_b64),
-         TST_CASE(test_utf8), TST_CASE(test_dates), TST_CASE(test_be))
+         TST_CASE(test_utf8), TST_CASE(test_utf8_words),
+         TST_CASE(test_utf8_random), TST_CASE(test_dates), TST_CASE(test_be))
