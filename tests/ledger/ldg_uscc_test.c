@@ -435,9 +435,40 @@ test_orgcode(void)
 	                  "is '8', expected '2'");
 }
 
+/* Every byte at position 18: a symbol of the test's own 31-symbol table
+ * is judged by the check digit, any other byte is refused as a character
+ * (the checker's byte table against the standard's alphabet). */
+static void
+test_every_byte(void)
+{
+	char code[19] = "91350100M000100Y43";
+
+	for (int b = 1; b < 256; b++) {
+		cm_diag d;
+		cm_err  rv;
+
+		if (b >= 'a' && b <= 'z')
+			continue; /* refused as lowercase first */
+		code[17] = (char) b;
+		cm_diag_clear(&d);
+		rv = ldg_uscc_check(CM_BYTES(code, 18), &d);
+		if (gen_index(gen_sym, (char) b) >= 0) {
+			if (b == '3')
+				TST_OK(rv);
+			else
+				TST_TRUE(strstr(d.msg, "check character at "
+				                       "position 18") != NULL);
+		} else {
+			TST_ERR(rv, CM_EINVAL);
+			TST_TRUE(strstr(d.msg, "position 18") != NULL &&
+			         strncmp(d.msg, "invalid ", 8) == 0);
+		}
+	}
+}
+
 TST_MAIN(TST_CASE(test_real_codes), TST_CASE(test_vectors),
          TST_CASE(test_generated_valid), TST_CASE(test_substitutions),
          TST_CASE(test_transpositions), TST_CASE(test_lowercase),
          TST_CASE(test_length), TST_CASE(test_excluded_letters),
          TST_CASE(test_division_digits), TST_CASE(test_pairs),
-         TST_CASE(test_orgcode))
+         TST_CASE(test_orgcode), TST_CASE(test_every_byte))
