@@ -84,14 +84,18 @@ cm_err ldg_env_open(const char *dir, bool readonly, uint64_t mapsize,
                     ldg_env **out, cm_diag *d);
 void   ldg_env_close(ldg_env *e);
 /* Begins a txn (nested when parent is set).  Adopts a size grown by
- * another process; clears stale readers and retries once when full. */
+ * another process; clears stale readers and retries once when full.  A
+ * top-level txn holds the env's map lock shared until it ends, so a thread
+ * must not begin a second top-level txn on the same store while it holds
+ * one (adopting a new size would wait for itself). */
 cm_err ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out);
 /* Commits and frees t (even on failure). */
 CM_MUST_CHECK cm_err ldg_txn_commit(ldg_txn *t);
 /* Opens (creating when create) a named database in t. */
 cm_err ldg_env_dbi(ldg_txn *t, const char *name, unsigned flags, bool create,
                    ldg_db *out);
-/* Doubles the map size; no txn of this process may be open. */
+/* Doubles the map size, once no txn of this process is open (other threads'
+ * are waited for; the caller must hold none). */
 cm_err ldg_env_grow(ldg_env *e);
 cm_err ldg_env_copy(ldg_env *e, const char *dir, cm_diag *d);
 void   ldg_env_info(ldg_env *e, uint64_t *out_mapsize, uint64_t *out_used,

@@ -7,13 +7,21 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+/* maplock: LMDB leaves it to the caller to make sure no transaction of the
+ * process is open while mdb_env_set_mapsize remaps the file (a reader's
+ * pointers would dangle).  Every top-level txn holds it shared for its
+ * lifetime; growing or adopting a new map size takes it exclusively.  So
+ * one thread may prepare batches (ldg_prepare) or answer queries while
+ * another appends. */
 struct ldg_env {
-	MDB_env *env;
-	bool     readonly;
+	MDB_env         *env;
+	bool             readonly;
+	pthread_rwlock_t maplock;
 };
 
 struct ldg_cursor {
@@ -93,6 +101,10 @@ ldg_env_open(const char *dir, bool readonly, uint64_t mapsize, ldg_env **out,
 	if ((e = cm_calloc(1, sizeof(*e))) == NULL)
 		return (CM_ENOMEM);
 	e->readonly = readonly;
+	if (pthread_rwlock_init(&e->maplock, NULL) != 0) {
+		cm_free(e);
+		return (CM_ENOMEM);
+	}
 	if ((rc = mdb_env_create(&e->env)) != 0)
 		goto fail;
 	if ((rc = mdb_env_set_maxdbs(e->env, LDG_MAX_DBS)) != 0 ||
@@ -114,6 +126,7 @@ fail:
 	    dir, mdb_strerror(rc));
 	if (e->env != NULL)
 		mdb_env_close(e->env);
+	pthread_rwlock_destroy(&e->maplock);
 	cm_free(e);
 	return (err_from_mdb(rc));
 }
@@ -124,6 +137,7 @@ ldg_env_close(ldg_env *e)
 	if (e == NULL)
 		return;
 	mdb_env_close(e->env);
+	pthread_rwlock_destroy(&e->maplock);
 	cm_free(e);
 }
 
@@ -143,13 +157,22 @@ ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
 		return (rv);
 	if ((t = cm_calloc(1, sizeof(*t))) == NULL)
 		return (CM_ENOMEM);
+	/* A child runs under its parent's hold of maplock. */
+	if (parent == NULL)
+		pthread_rwlock_rdlock(&s->env->maplock);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		rc = mdb_txn_begin(s->env->env,
 		                   parent ? (MDB_txn *) parent->mdb : NULL,
 		                   write ? 0 : MDB_RDONLY, &txn);
-		if (rc == MDB_MAP_RESIZED) {
-			/* Another process grew the map: adopt its size. */
-			if (mdb_env_set_mapsize(s->env->env, 0) != 0)
+		if (rc == MDB_MAP_RESIZED && parent == NULL) {
+			/* Another process grew the map: adopt its size once no
+			 * other txn of this process is open. */
+			pthread_rwlock_unlock(&s->env->maplock);
+			pthread_rwlock_wrlock(&s->env->maplock);
+			rc = mdb_env_set_mapsize(s->env->env, 0);
+			pthread_rwlock_unlock(&s->env->maplock);
+			pthread_rwlock_rdlock(&s->env->maplock);
+			if (rc != 0)
 				break;
 			continue;
 		}
@@ -160,6 +183,8 @@ ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
 		break;
 	}
 	if (rc != 0) {
+		if (parent == NULL)
+			pthread_rwlock_unlock(&s->env->maplock);
 		cm_free(t);
 		return (err_from_mdb(rc));
 	}
@@ -182,6 +207,8 @@ ldg_txn_commit(ldg_txn *t)
 		return (rv);
 	}
 	rc = mdb_txn_commit((MDB_txn *) t->mdb);
+	if (t->parent == NULL)
+		pthread_rwlock_unlock(&t->s->env->maplock);
 
 	/* Commit frees the handle, even on failure. */
 	if (t->parent != NULL)
@@ -196,6 +223,8 @@ ldg_txn_end(ldg_txn *t)
 	if (t == NULL)
 		return;
 	mdb_txn_abort((MDB_txn *) t->mdb);
+	if (t->parent == NULL)
+		pthread_rwlock_unlock(&t->s->env->maplock);
 	cm_free(t);
 }
 
@@ -218,16 +247,27 @@ cm_err
 ldg_env_grow(ldg_env *e)
 {
 	MDB_envinfo info;
+	int         rc;
 
+	/* Waits until no txn of this process is open (maplock). */
+	pthread_rwlock_wrlock(&e->maplock);
 	if (mdb_env_info(e->env, &info) != 0)
-		return (CM_EIO);
-	return (err_from_mdb(mdb_env_set_mapsize(e->env, info.me_mapsize * 2)));
+		rc = EIO;
+	else
+		rc = mdb_env_set_mapsize(e->env, info.me_mapsize * 2);
+	pthread_rwlock_unlock(&e->maplock);
+	return (err_from_mdb(rc));
 }
 
 cm_err
 ldg_env_copy(ldg_env *e, const char *dir, cm_diag *d)
 {
-	int rc = mdb_env_copy2(e->env, dir, 0);
+	int rc;
+
+	/* The copy reads through a txn of its own: hold the map stable. */
+	pthread_rwlock_rdlock(&e->maplock);
+	rc = mdb_env_copy2(e->env, dir, 0);
+	pthread_rwlock_unlock(&e->maplock);
 
 	if (rc != 0)
 		return (cm_fail(d, err_from_mdb(rc), "backup to %s failed: %s",

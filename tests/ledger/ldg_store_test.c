@@ -788,10 +788,113 @@ test_prepare_on_another_thread(void)
 	fix_fini(&f);
 }
 
+/* While the main thread's appends grow a small map, another thread keeps
+ * reading (an inclusion proof of the last leaf against the root) and
+ * preparing a batch: the map is never remapped under a reader. */
+typedef struct grow_arg {
+	ldg_store   *s;
+	cm_bytes     batch;
+	volatile int done;
+	uint64_t     reads, bad;
+} grow_arg;
+
+static void *
+grow_reader(void *arg)
+{
+	grow_arg *g = arg;
+
+	while (!g->done) {
+		ldg_txn      *t = NULL;
+		ldg_prepared *p = NULL;
+		cm_buf        proof = {0};
+		cm_bytes      leaf;
+		uint8_t       root[CM_HASH_LEN], lh[CM_HASH_LEN];
+		uint64_t      n;
+
+		if (ldg_read_begin(g->s, &t) != CM_OK) {
+			g->bad++;
+			continue;
+		}
+		n = ldg_size(t);
+		if (ldg_leaf_get(t, n - 1, &leaf) != CM_OK ||
+		    ldg_root_at(t, n, root) != CM_OK ||
+		    ldg_prove_inclusion(t, n - 1, n, &proof) != CM_OK)
+			g->bad++;
+		else {
+			ldg_leaf_hash(leaf, lh);
+			if (ldg_verify_inclusion(lh, n - 1, n, proof.p,
+			                         proof.len / CM_HASH_LEN,
+			                         root) != CM_OK)
+				g->bad++;
+		}
+		ldg_txn_end(t);
+		cm_buf_fini(&proof);
+		if (ldg_prepare(g->s, g->batch, &p, NULL) != CM_OK)
+			g->bad++;
+		ldg_prepared_free(p);
+		g->reads++;
+	}
+	return (NULL);
+}
+
+static void
+test_map_grows_under_readers(void)
+{
+	fix        f;
+	ldg_store *s = NULL;
+	ldg_opts   o;
+	ldg_stats  st0, st1;
+	grow_arg   g;
+	pthread_t  th;
+	cm_buf     spare = {0};
+	uint64_t   ns[8] = {2, 4, 6, 8, 10, 12, 14, 16};
+
+	fix_init(&f, true);
+	memset(&o, 0, sizeof(o));
+	o.modules = toy_mods;
+	o.nmodules = 1;
+	o.mapsize = 64 << 10;
+	TST_OK(ldg_open(f.dir, &o, &s, NULL));
+	if (s == NULL)
+		return;
+	TST_OK(ldg_stats_get(s, &st0));
+	toy_batch(s, f.ent, 1000, ns, 8, &spare); /* prepared, never sent */
+	memset(&g, 0, sizeof(g));
+	g.s = s;
+	g.batch = cm_buf_bytes(&spare);
+	TST_TRUE(pthread_create(&th, NULL, grow_reader, &g) == 0);
+	for (uint64_t seq = 1; seq <= 60; seq++) {
+		cm_buf      b = {0};
+		cm_bytes    bb;
+		ldg_receipt rc;
+		cm_err      stt;
+
+		for (int i = 0; i < 8; i++)
+			ns[i] += 16;
+		toy_batch(s, f.ent, seq, ns, 8, &b);
+		bb = cm_buf_bytes(&b);
+		memset(&rc, 0, sizeof(rc));
+		TST_OK(ldg_append(s, &bb, 1, T0 + 100, &rc, &stt, NULL));
+		TST_OK(stt);
+		ldg_receipt_fini(&rc);
+		cm_buf_fini(&b);
+	}
+	g.done = 1;
+	TST_TRUE(pthread_join(th, NULL) == 0);
+	TST_TRUE(g.reads > 0);
+	TST_EQ_U(g.bad, 0);
+	TST_OK(ldg_stats_get(s, &st1));
+	TST_TRUE(st1.map_size > st0.map_size);
+	cm_buf_fini(&spare);
+	ldg_close(s);
+	fix_fini(&f);
+}
+
 TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
          TST_CASE(test_indexer_set_change_needs_reindex),
          TST_CASE(test_map_full_grows), TST_CASE(test_readonly_without_key),
          TST_CASE(test_tampered_tree_refused_for_writing),
          TST_CASE(test_init_refusals), TST_CASE(test_time_index),
          TST_CASE(test_threads_same_result), TST_CASE(test_prepare_then_append),
-         TST_CASE(test_prepare_on_another_thread))
+         TST_CASE(test_prepare_on_another_thread),
+         TST_CASE(test_map_grows_under_readers))
