@@ -435,7 +435,7 @@ prep_body(ldg_prepared *p, ldg_pool *pool, cm_diag *d)
 
 	/* A batch of one chunk is mostly its signature check: handing that
 	 * to another thread costs a wake-up and gains nothing. */
-	ldg_par_begin(&j, p->nchunks > 1 ? pool : NULL, p->nchunks + 1,
+	ldg_par_begin(&j, p->nchunks > 1 ? pool : NULL, 0, p->nchunks + 1,
 	              prep_chunk, p);
 	ldg_par_end(&j);
 	if (p->have_pub && !p->sig_ok)
@@ -677,7 +677,8 @@ records_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer, cm_diag *d)
 
 	if ((rv = leaves_reserve(a, n)) != CM_OK)
 		return (rv);
-	ldg_par_begin(&j, a->s->pool, nc, leaf_chunk_build, a);
+	/* Priority over preparing: this job holds the write txn. */
+	ldg_par_begin(&j, a->s->pool, 1, nc, leaf_chunk_build, a);
 	for (uint64_t i = 0; i < n && rv == CM_OK; i++) {
 		if (i % LEAF_CHUNK == 0) {
 			ldg_par_need(&j, i / LEAF_CHUNK);
@@ -959,8 +960,8 @@ prep_many_chunk(void *arg, size_t c)
 
 	if (m->p[c] == NULL)
 		return;
-	/* The pool is busy with this job: the batch's own chunks run
-	 * inline on this thread. */
+	/* A large batch's own chunks form a job of their own, which this
+	 * thread runs and idle workers help with. */
 	if ((m->status[c] = prep_body(m->p[c], m->p[c]->s->pool, d)) != CM_OK) {
 		ldg_prepared_free(m->p[c]);
 		m->p[c] = NULL;
@@ -1002,7 +1003,7 @@ ldg_append(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
 	if (n == 1) {
 		prep_many_chunk(&m, 0);
 	} else {
-		ldg_par_begin(&j, s->pool, n, prep_many_chunk, &m);
+		ldg_par_begin(&j, s->pool, 0, n, prep_many_chunk, &m);
 		ldg_par_end(&j);
 	}
 	rv = append_all(s, p, n, now_ms, receipts, status, diags);

@@ -114,16 +114,18 @@ unsigned ldg_pool_default_threads(void);
  * *out is NULL, and jobs run inline, when threads <= 1. */
 cm_err ldg_pool_new(unsigned threads, ldg_pool **out);
 void   ldg_pool_free(ldg_pool *p); /* NULL-safe */
-/* One job: fn over chunks 0..n-1.  Storage owned by the caller. */
+/* One job: fn over chunks 0..n-1.  Storage owned by the caller; the pool
+ * holds a pointer to it between begin and end. */
 typedef struct ldg_par {
 	ldg_pool    *pool; /* NULL: inline */
 	ldg_chunk_fn fn;
 	void        *arg;
-	size_t       n, inline_next;
+	size_t       n, next; /* chunks; the next one to claim */
+	int          prio;    /* workers serve the highest first */
 	uint8_t     *done;
 } ldg_par;
-/* Starts the job on the pool (inline if p is NULL or busy). */
-void ldg_par_begin(ldg_par *j, ldg_pool *p, size_t n, ldg_chunk_fn fn,
+/* Starts the job on the pool (inline if p is NULL or full). */
+void ldg_par_begin(ldg_par *j, ldg_pool *p, int prio, size_t n, ldg_chunk_fn fn,
                    void *arg);
 /* Returns once chunk c has run; the caller runs chunks meanwhile. */
 void ldg_par_need(ldg_par *j, size_t c);

@@ -9,50 +9,71 @@
  * wait for one chunk at a time (ldg_par_need), so it consumes chunks in
  * order while later ones are still being built.
  *
- * One job at a time per pool: a second caller (another thread preparing a
- * batch while the writer builds leaves) runs its job inline instead of
- * waiting.  Chunks are coarse (tens of microseconds or more), so one mutex
- * guards the job; nothing here is lock-free. */
+ * Several jobs may run at once (the writer building leaves while another
+ * thread prepares the next batch); workers take chunks from the job of the
+ * highest priority that has some left, so the writer's job, which holds
+ * the write transaction, goes first.  The caller of a job only runs chunks
+ * of its own job.  Chunks are coarse (tens of microseconds or more), so one
+ * mutex guards every job; nothing here is lock-free. */
 #include "ledger/ldg_impl.h"
 
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
+#define POOL_MAX_JOBS 8
+
 struct ldg_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t  work_cv; /* a job has chunks left, or stop */
 	pthread_cond_t  done_cv; /* a chunk finished */
-	pthread_mutex_t owner;   /* held by the thread that runs a job */
 	pthread_t      *threads;
 	unsigned        nthreads;
 	bool            stop;
-	/* The current job (under mu). */
-	ldg_chunk_fn fn;
-	void        *arg;
-	size_t       n, next;
-	uint8_t     *done;
+	ldg_par        *jobs[POOL_MAX_JOBS]; /* registered, under mu */
 };
+
+/* The registered job with chunks left and the highest priority, or NULL.
+ * Called with mu held. */
+static ldg_par *
+job_pick(const ldg_pool *p)
+{
+	ldg_par *best = NULL;
+
+	for (int i = 0; i < POOL_MAX_JOBS; i++) {
+		ldg_par *j = p->jobs[i];
+
+		if (j != NULL && j->next < j->n &&
+		    (best == NULL || j->prio > best->prio))
+			best = j;
+	}
+	return (best);
+}
+
+/* Runs chunk c of j, with mu held on entry and on return. */
+static void
+chunk_run(ldg_pool *p, ldg_par *j, size_t c)
+{
+	pthread_mutex_unlock(&p->mu);
+	j->fn(j->arg, c);
+	pthread_mutex_lock(&p->mu);
+	j->done[c] = 1;
+	pthread_cond_broadcast(&p->done_cv);
+}
 
 static void *
 worker_main(void *arg)
 {
 	ldg_pool *p = arg;
+	ldg_par  *j;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		size_t c;
-
-		while (!p->stop && p->next >= p->n)
+		while (!p->stop && (j = job_pick(p)) == NULL)
 			pthread_cond_wait(&p->work_cv, &p->mu);
 		if (p->stop)
 			break;
-		c = p->next++;
-		pthread_mutex_unlock(&p->mu);
-		p->fn(p->arg, c);
-		pthread_mutex_lock(&p->mu);
-		p->done[c] = 1;
-		pthread_cond_broadcast(&p->done_cv);
+		chunk_run(p, j, j->next++);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return (NULL);
@@ -83,7 +104,6 @@ ldg_pool_new(unsigned threads, ldg_pool **out)
 		return (CM_ENOMEM);
 	}
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_mutex_init(&p->owner, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
 	for (unsigned i = 0; i < threads - 1; i++) {
@@ -112,36 +132,38 @@ ldg_pool_free(ldg_pool *p)
 		pthread_join(p->threads[i], NULL);
 	pthread_cond_destroy(&p->work_cv);
 	pthread_cond_destroy(&p->done_cv);
-	pthread_mutex_destroy(&p->owner);
 	pthread_mutex_destroy(&p->mu);
 	cm_free(p->threads);
 	cm_free(p);
 }
 
 void
-ldg_par_begin(ldg_par *j, ldg_pool *p, size_t n, ldg_chunk_fn fn, void *arg)
+ldg_par_begin(ldg_par *j, ldg_pool *p, int prio, size_t n, ldg_chunk_fn fn,
+              void *arg)
 {
 	memset(j, 0, sizeof(*j));
 	j->fn = fn;
 	j->arg = arg;
 	j->n = n;
-	/* One chunk gains nothing from a hand-off; a busy pool or no memory
-	 * for the flags means inline. */
-	if (p == NULL || n < 2 || pthread_mutex_trylock(&p->owner) != 0)
+	j->prio = prio;
+	/* One chunk gains nothing from a hand-off; no pool, no free slot or
+	 * no memory for the flags means inline. */
+	if (p == NULL || n < 2 || (j->done = cm_calloc(n, 1)) == NULL)
 		return;
-	if ((j->done = cm_calloc(n, 1)) == NULL) {
-		pthread_mutex_unlock(&p->owner);
-		return;
-	}
-	j->pool = p;
 	pthread_mutex_lock(&p->mu);
-	p->fn = fn;
-	p->arg = arg;
-	p->n = n;
-	p->next = 0;
-	p->done = j->done;
-	pthread_cond_broadcast(&p->work_cv);
+	for (int i = 0; i < POOL_MAX_JOBS; i++)
+		if (p->jobs[i] == NULL) {
+			p->jobs[i] = j;
+			j->pool = p;
+			break;
+		}
+	if (j->pool != NULL)
+		pthread_cond_broadcast(&p->work_cv);
 	pthread_mutex_unlock(&p->mu);
+	if (j->pool == NULL) {
+		cm_free(j->done);
+		j->done = NULL;
+	}
 }
 
 void
@@ -152,20 +174,15 @@ ldg_par_need(ldg_par *j, size_t c)
 	if (c >= j->n)
 		return;
 	if (p == NULL) {
-		for (; j->inline_next <= c; j->inline_next++)
-			j->fn(j->arg, j->inline_next);
+		for (; j->next <= c; j->next++)
+			j->fn(j->arg, j->next);
 		return;
 	}
 	pthread_mutex_lock(&p->mu);
 	while (!j->done[c]) {
-		if (p->next < p->n) {
-			/* Help rather than wait: run the next unclaimed one. */
-			size_t k = p->next++;
-
-			pthread_mutex_unlock(&p->mu);
-			j->fn(j->arg, k);
-			pthread_mutex_lock(&p->mu);
-			j->done[k] = 1;
+		if (j->next < j->n) {
+			/* Help rather than wait: run our next unclaimed one. */
+			chunk_run(p, j, j->next++);
 			continue;
 		}
 		pthread_cond_wait(&p->done_cv, &p->mu);
@@ -182,14 +199,12 @@ ldg_par_end(ldg_par *j)
 		ldg_par_need(j, c);
 	if (p == NULL)
 		return;
-	/* Every chunk is done, so no worker is inside fn: retire the job. */
+	/* Every chunk is done, so no worker is inside fn: unregister. */
 	pthread_mutex_lock(&p->mu);
-	p->fn = NULL;
-	p->arg = NULL;
-	p->n = p->next = 0;
-	p->done = NULL;
+	for (int i = 0; i < POOL_MAX_JOBS; i++)
+		if (p->jobs[i] == j)
+			p->jobs[i] = NULL;
 	pthread_mutex_unlock(&p->mu);
-	pthread_mutex_unlock(&p->owner);
 	cm_free(j->done);
 	j->done = NULL;
 	j->pool = NULL;

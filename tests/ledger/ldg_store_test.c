@@ -10,6 +10,7 @@
 #include "tests/tst.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -792,10 +793,10 @@ test_prepare_on_another_thread(void)
  * reading (an inclusion proof of the last leaf against the root) and
  * preparing a batch: the map is never remapped under a reader. */
 typedef struct grow_arg {
-	ldg_store   *s;
-	cm_bytes     batch;
-	volatile int done;
-	uint64_t     reads, bad;
+	ldg_store *s;
+	cm_bytes   batch;
+	atomic_int done;
+	uint64_t   reads, bad;
 } grow_arg;
 
 static void *
@@ -803,7 +804,7 @@ grow_reader(void *arg)
 {
 	grow_arg *g = arg;
 
-	while (!g->done) {
+	while (!atomic_load(&g->done)) {
 		ldg_txn      *t = NULL;
 		ldg_prepared *p = NULL;
 		cm_buf        proof = {0};
@@ -879,7 +880,7 @@ test_map_grows_under_readers(void)
 		ldg_receipt_fini(&rc);
 		cm_buf_fini(&b);
 	}
-	g.done = 1;
+	atomic_store(&g.done, 1);
 	TST_TRUE(pthread_join(th, NULL) == 0);
 	TST_TRUE(g.reads > 0);
 	TST_EQ_U(g.bad, 0);
@@ -890,6 +891,81 @@ test_map_grows_under_readers(void)
 	fix_fini(&f);
 }
 
+/* ---- the pool itself: two jobs at once, each chunk run exactly once and
+ * done when ldg_par_need returns ---- */
+#define POOL_CHUNKS 300
+
+typedef struct pool_job {
+	ldg_pool *pool;
+	int       prio;
+	uint32_t  runs[POOL_CHUNKS];
+	uint64_t  sums[POOL_CHUNKS];
+	uint64_t  bad;
+} pool_job;
+
+static void
+pool_chunk(void *arg, size_t c)
+{
+	pool_job *pj = arg;
+	uint64_t  x = c + 1;
+
+	for (int i = 0; i < 2000; i++) /* a little work */
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+	pj->sums[c] = x;
+	pj->runs[c]++;
+}
+
+static void *
+pool_caller(void *arg)
+{
+	pool_job *pj = arg;
+	ldg_par   j;
+
+	ldg_par_begin(&j, pj->pool, pj->prio, POOL_CHUNKS, pool_chunk, pj);
+	for (size_t c = 0; c < POOL_CHUNKS; c++) {
+		ldg_par_need(&j, c);
+		if (pj->runs[c] != 1 || pj->sums[c] == 0)
+			pj->bad++;
+	}
+	ldg_par_end(&j);
+	for (size_t c = 0; c < POOL_CHUNKS; c++)
+		if (pj->runs[c] != 1)
+			pj->bad++;
+	return (NULL);
+}
+
+static void
+test_pool_jobs(void)
+{
+	ldg_pool *pool = NULL;
+	pool_job  a, b, c;
+	pthread_t ta, tb;
+
+	TST_OK(ldg_pool_new(3, &pool));
+	TST_TRUE(pool != NULL);
+	for (int round = 0; round < 20; round++) {
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		a.pool = b.pool = pool;
+		b.prio = 1;
+		TST_TRUE(pthread_create(&ta, NULL, pool_caller, &a) == 0);
+		TST_TRUE(pthread_create(&tb, NULL, pool_caller, &b) == 0);
+		TST_TRUE(pthread_join(ta, NULL) == 0);
+		TST_TRUE(pthread_join(tb, NULL) == 0);
+		TST_EQ_U(a.bad, 0);
+		TST_EQ_U(b.bad, 0);
+		TST_TRUE(memcmp(a.sums, b.sums, sizeof(a.sums)) == 0);
+	}
+	ldg_pool_free(pool);
+	/* No pool: the same job runs inline, in order. */
+	memset(&c, 0, sizeof(c));
+	pool_caller(&c);
+	TST_EQ_U(c.bad, 0);
+	TST_TRUE(memcmp(a.sums, c.sums, sizeof(a.sums)) == 0);
+	TST_OK(ldg_pool_new(1, &pool));
+	TST_TRUE(pool == NULL); /* one thread: no workers */
+}
+
 TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
          TST_CASE(test_indexer_set_change_needs_reindex),
          TST_CASE(test_map_full_grows), TST_CASE(test_readonly_without_key),
@@ -897,4 +973,4 @@ TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
          TST_CASE(test_init_refusals), TST_CASE(test_time_index),
          TST_CASE(test_threads_same_result), TST_CASE(test_prepare_then_append),
          TST_CASE(test_prepare_on_another_thread),
-         TST_CASE(test_map_grows_under_readers))
+         TST_CASE(test_map_grows_under_readers), TST_CASE(test_pool_jobs))
