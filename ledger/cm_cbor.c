@@ -310,21 +310,33 @@ item_check(const uint8_t *p, size_t len, size_t *out_end, cm_diag *d)
 	}
 }
 
-cm_err
-cm_cbor_check(cm_bytes in, cm_diag *d)
+/* Walks one item at p: the new checker or the libcbor reference. */
+typedef cm_err (*walk_fn)(const uint8_t *p, size_t len, size_t *out_end,
+                          cm_diag *d);
+
+/* What both checkers add around the walk: the input, and no trailing
+ * bytes after the one item. */
+static cm_err
+check_whole(cm_bytes in, walk_fn walk, cm_diag *d)
 {
 	size_t end;
 	cm_err rv;
 
 	if (in.p == NULL && in.len > 0)
 		return (cm_fail(d, CM_EINVAL, "CBOR: NULL input"));
-	if ((rv = item_check(in.p, in.len, &end, d)) != CM_OK)
+	if ((rv = walk(in.p, in.len, &end, d)) != CM_OK)
 		return (rv);
 	if (end != in.len)
 		return (cm_fail(d, CM_ENONCANON,
 		                "non-canonical: trailing bytes at offset %zu",
 		                end));
 	return (CM_OK);
+}
+
+cm_err
+cm_cbor_check(cm_bytes in, cm_diag *d)
+{
+	return (check_whole(in, item_check, d));
 }
 
 int
@@ -625,21 +637,16 @@ ref_walk(const uint8_t *p, size_t len, size_t off, size_t *out_end, cm_diag *d)
 	return (CM_OK);
 }
 
+static cm_err
+ref_walk_item(const uint8_t *p, size_t len, size_t *out_end, cm_diag *d)
+{
+	return (ref_walk(p, len, 0, out_end, d));
+}
+
 cm_err
 cm_cbor_check_libcbor(cm_bytes in, cm_diag *d)
 {
-	size_t end;
-	cm_err rv;
-
-	if (in.p == NULL && in.len > 0)
-		return (cm_fail(d, CM_EINVAL, "CBOR: NULL input"));
-	if ((rv = ref_walk(in.p, in.len, 0, &end, d)) != CM_OK)
-		return (rv);
-	if (end != in.len)
-		return (cm_fail(d, CM_ENONCANON,
-		                "non-canonical: trailing bytes at offset %zu",
-		                end));
-	return (CM_OK);
+	return (check_whole(in, ref_walk_item, d));
 }
 
 static cm_err fast_head(const uint8_t *p, size_t len, size_t off,

@@ -313,6 +313,29 @@ test_indexer_set_change_needs_reindex(void)
 	fix_fini(&f);
 }
 
+/* 60 batches of 8 toy records (seq 1..60, numbers after ns), one
+ * ldg_append each, every one accepted. */
+static void
+appends_60(ldg_store *s, const cm_key *ent, uint64_t ns[8])
+{
+	for (uint64_t seq = 1; seq <= 60; seq++) {
+		cm_buf      b = {0};
+		cm_bytes    bb;
+		ldg_receipt rc;
+		cm_err      stt;
+
+		for (int i = 0; i < 8; i++)
+			ns[i] += 16;
+		toy_batch(s, ent, seq, ns, 8, &b);
+		bb = cm_buf_bytes(&b);
+		memset(&rc, 0, sizeof(rc));
+		TST_OK(ldg_append(s, &bb, 1, T0 + 100, &rc, &stt, NULL));
+		TST_OK(stt);
+		ldg_receipt_fini(&rc);
+		cm_buf_fini(&b);
+	}
+}
+
 static void
 test_map_full_grows(void)
 {
@@ -334,22 +357,7 @@ test_map_full_grows(void)
 		return;
 	TST_OK(ldg_stats_get(s, &st0));
 	TST_TRUE(st0.durable);
-	for (uint64_t seq = 1; seq <= 60; seq++) {
-		cm_buf      b = {0};
-		cm_bytes    bb;
-		ldg_receipt rc;
-		cm_err      stt;
-
-		for (int i = 0; i < 8; i++)
-			ns[i] += 16;
-		toy_batch(s, f.ent, seq, ns, 8, &b);
-		bb = cm_buf_bytes(&b);
-		memset(&rc, 0, sizeof(rc));
-		TST_OK(ldg_append(s, &bb, 1, T0 + 100, &rc, &stt, NULL));
-		TST_OK(stt);
-		ldg_receipt_fini(&rc);
-		cm_buf_fini(&b);
-	}
+	appends_60(s, f.ent, ns);
 	TST_OK(ldg_stats_get(s, &st1));
 	TST_EQ_U(st1.size, 3 + 60 * 9);
 	TST_TRUE(st1.map_size > st0.map_size); /* grown and retried */
@@ -864,22 +872,7 @@ test_map_grows_under_readers(void)
 	g.s = s;
 	g.batch = cm_buf_bytes(&spare);
 	TST_TRUE(pthread_create(&th, NULL, grow_reader, &g) == 0);
-	for (uint64_t seq = 1; seq <= 60; seq++) {
-		cm_buf      b = {0};
-		cm_bytes    bb;
-		ldg_receipt rc;
-		cm_err      stt;
-
-		for (int i = 0; i < 8; i++)
-			ns[i] += 16;
-		toy_batch(s, f.ent, seq, ns, 8, &b);
-		bb = cm_buf_bytes(&b);
-		memset(&rc, 0, sizeof(rc));
-		TST_OK(ldg_append(s, &bb, 1, T0 + 100, &rc, &stt, NULL));
-		TST_OK(stt);
-		ldg_receipt_fini(&rc);
-		cm_buf_fini(&b);
-	}
+	appends_60(s, f.ent, ns);
 	atomic_store(&g.done, 1);
 	TST_TRUE(pthread_join(th, NULL) == 0);
 	TST_TRUE(g.reads > 0);
