@@ -642,11 +642,41 @@ test_prepare_then_append(void)
 	ldg_prepared_free(p);
 	p = NULL;
 
-	/* Refused while preparing: nothing to append. */
+	/* Refused while preparing: nothing to append, nothing written. */
+	before = size_of(s);
 	toy_batch_ex(s, f.ent, 2, &four, 1, 4, &b2);
 	TST_ERR(ldg_prepare(s, cm_buf_bytes(&b2), &p, &d[0]), CM_EKIND);
 	TST_TRUE(p == NULL);
 	TST_TRUE(strstr(d[0].msg, "unknown record kind") != NULL);
+	TST_EQ_U(size_of(s), before);
+
+	/* No prepared batch, or one prepared by another store: refused as
+	 * a whole, nothing written. */
+	{
+		fix           f2;
+		ldg_store    *s2;
+		ldg_prepared *none = NULL, *other = NULL;
+		cm_buf        b4 = {0};
+
+		TST_ERR(ldg_append_prepared(s, &none, 1, T0 + 12, rc, st, d),
+		        CM_EINVAL);
+		fix_init(&f2, true);
+		s2 = open_toy(&f2, true);
+		TST_TRUE(s2 != NULL);
+		if (s2 != NULL) {
+			toy_batch(s2, f2.ent, 1, &two, 1, &b4);
+			TST_OK(
+			    ldg_prepare(s2, cm_buf_bytes(&b4), &other, NULL));
+			TST_ERR(ldg_append_prepared(s, &other, 1, T0 + 12, rc,
+			                            st, d),
+			        CM_EINVAL);
+			ldg_prepared_free(other);
+			ldg_close(s2);
+		}
+		cm_buf_fini(&b4);
+		fix_fini(&f2);
+		TST_EQ_U(size_of(s), before);
+	}
 
 	/* Prepared with a key that is revoked before the append: the
 	 * state-dependent check refuses it and nothing is written. */
