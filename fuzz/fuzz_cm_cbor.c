@@ -84,6 +84,38 @@ item_copy(cm_cbor_rd *r, cm_cbor_wr *w)
 	}
 }
 
+/* cm_cbor_check_map gives cm_cbor_check's answer, and the entries of an
+ * accepted map are those a reader walk finds. */
+static void
+map_oracle(cm_bytes in, cm_err want, const char *msg)
+{
+	cm_cbor_map m;
+	cm_cbor_rd  r;
+	cm_diag     d = {{0}};
+	uint64_t    n;
+	cm_bytes    k, v;
+
+	if (cm_cbor_check_map(in, &m, &d) != want || strcmp(d.msg, msg) != 0)
+		abort();
+	if (want != CM_OK)
+		return;
+	cm_cbor_rd_init(&r, in, NULL);
+	if (cm_cbor_rd_peek(&r) != CM_CBOR_MAP) {
+		if (m.complete)
+			abort();
+		return;
+	}
+	if (cm_cbor_rd_map(&r, &n) != CM_OK ||
+	    m.complete != (n <= CM_CBOR_MAP_MAX) || (m.complete && m.n != n))
+		abort();
+	for (uint64_t i = 0; m.complete && i < n; i++)
+		if (cm_cbor_rd_text(&r, &k) != CM_OK ||
+		    cm_cbor_rd_skip(&r, &v) != CM_OK || k.p != m.key[i].p ||
+		    k.len != m.key[i].len || v.p != m.val[i].p ||
+		    v.len != m.val[i].len)
+			abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -99,6 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cm_cbor_check_libcbor(in, &dref) != rv ||
 	    strcmp(d.msg, dref.msg) != 0)
 		abort();
+	map_oracle(in, rv, d.msg);
 	if (rv != CM_OK) {
 		if ((rv != CM_EPROTO && rv != CM_ENONCANON) || d.msg[0] == 0)
 			abort();

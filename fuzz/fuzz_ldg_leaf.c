@@ -127,23 +127,31 @@ fuzz_json(cm_bytes in)
 
 /* ldg_record_head finds the same kind as ldg_record_kind, and the refs
  * item it finds in the same scan is the whole "refs" value: one complete
- * canonical item inside the record, or empty when the record has none. */
+ * canonical item inside the record, or empty when the record has none.
+ * The entries it hands the kind's decode are those a reader walk finds. */
 static void
-record_head_oracle(cm_bytes rec, cm_bytes kind)
+record_head_oracle(cm_bytes rec, cm_bytes kind, cm_cbor_map *m)
 {
 	cm_bytes   k2, refs, key, val, want = CM_BYTES(NULL, 0);
 	cm_cbor_rd r;
 	uint64_t   n;
 
-	if (ldg_record_head(rec, &k2, &refs, NULL) != CM_OK ||
+	if (ldg_record_head(rec, &k2, &refs, m, NULL) != CM_OK ||
 	    !cm_bytes_eq(kind, k2))
 		abort();
 	cm_cbor_rd_init(&r, rec, NULL);
 	if (cm_cbor_rd_map(&r, &n) != CM_OK)
 		abort();
+	if (m->item.p != rec.p || m->item.len != rec.len ||
+	    m->complete != (n <= CM_CBOR_MAP_MAX) || (m->complete && m->n != n))
+		abort();
 	for (uint64_t i = 0; i < n; i++) {
 		if (cm_cbor_rd_text(&r, &key) != CM_OK ||
 		    cm_cbor_rd_skip(&r, &val) != CM_OK)
+			abort();
+		if (m->complete &&
+		    (!cm_bytes_eq(key, m->key[i]) || m->key[i].p != key.p ||
+		     m->val[i].p != val.p || m->val[i].len != val.len))
 			abort();
 		if (cm_bytes_eq(key, CM_BYTES("refs", 4)))
 			want = val;
@@ -161,6 +169,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ldg_genesis                   g;
 	_Alignas(max_align_t) uint8_t decoded[LDG_DECODED_MAX];
 	cm_bytes                      kind;
+	cm_cbor_map                   m;
 
 	if (size < 1)
 		return (0);
@@ -187,11 +196,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * passed the canonical check and name their kind. */
 		if (ldg_record_kind(in, &kind, NULL) != CM_OK)
 			break;
-		record_head_oracle(in, kind);
+		record_head_oracle(in, kind, &m);
 		if (data[0] % 8 == 5)
-			(void) ldg_ident_module.kinds[0].decode(in, NULL, NULL);
+			(void) ldg_ident_module.kinds[0].decode(&m, NULL, NULL);
 		else
-			(void) ldg_attest_module.kinds[0].decode(in, decoded,
+			(void) ldg_attest_module.kinds[0].decode(&m, decoded,
 			                                         NULL);
 		break;
 	default:

@@ -202,6 +202,19 @@ cm_err cm_pubkey_format(const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out);
  * CM_EPROTO for truncated/ill-formed input) with the rule and byte offset in
  * the diag otherwise. */
 CM_MUST_CHECK cm_err cm_cbor_check(cm_bytes in, cm_diag *d);
+/* The entries of a top-level map, as cm_cbor_check_map found them while
+ * checking: each key's text and each value's whole item, in order. */
+#define CM_CBOR_MAP_MAX 32
+typedef struct cm_cbor_map {
+	cm_bytes item;     /* the whole input */
+	size_t   n;        /* entries, when complete */
+	bool     complete; /* false: not a map, or more than CM_CBOR_MAP_MAX */
+	cm_bytes key[CM_CBOR_MAP_MAX];
+	cm_bytes val[CM_CBOR_MAP_MAX];
+} cm_cbor_map;
+/* cm_cbor_check, and on success the top-level map's entries in *m, so a
+ * decoder need not walk the item a second time. */
+CM_MUST_CHECK cm_err cm_cbor_check_map(cm_bytes in, cm_cbor_map *m, cm_diag *d);
 /* The independent reference implementation of cm_cbor_check, built on
  * libcbor's streaming decoder and kept as an oracle: for every input it
  * returns the same code and the same diag message (tests and the fuzz

@@ -265,12 +265,23 @@ key_check(chk_frame *f, const cbor_head *h, size_t off, cm_diag *d)
 	return (CM_OK);
 }
 
+/* Where cm_cbor_check_map notes the top-level map's entries: the offset
+ * of every item directly inside it (key, value, key, ...). */
+typedef struct top_offs {
+	size_t n;
+	bool   over; /* more than CM_CBOR_MAP_MAX entries */
+	size_t off[2 * CM_CBOR_MAP_MAX + 1];
+} top_offs;
+
 /* Checks exactly one item at p[0], the whole profile; *out_end gets the
- * offset just past it.  The innermost open frame lives in cur, not in the
- * stack, so the compiler keeps it in registers; the item itself sits in a
- * pseudo-array of one element at depth 0. */
-static cm_err
-item_check(const uint8_t *p, size_t len, size_t *out_end, cm_diag *d)
+ * offset just past it, and top (if not NULL) the offsets of the items at
+ * depth 1.  The innermost open frame lives in cur, not in the stack, so the
+ * compiler keeps it in registers; the item itself sits in a pseudo-array
+ * of one element at depth 0.  Always inlined, so that cm_cbor_check's copy
+ * (top NULL) has no trace of the bookkeeping. */
+static inline __attribute__((always_inline)) cm_err
+item_walk(const uint8_t *p, size_t len, size_t *out_end, top_offs *top,
+          cm_diag *d)
 {
 	chk_frame stack[CM_CBOR_MAX_DEPTH]; /* the frames enclosing cur */
 	chk_frame cur = {1, NULL, 0, false};
@@ -284,6 +295,12 @@ item_check(const uint8_t *p, size_t len, size_t *out_end, cm_diag *d)
 		if (cur.map && cur.left % 2 == 0 &&
 		    (rv = key_check(&cur, &h, off, d)) != CM_OK)
 			return (rv);
+		if (top != NULL && depth == 1) {
+			if (top->n < 2 * CM_CBOR_MAP_MAX)
+				top->off[top->n++] = off;
+			else
+				top->over = true;
+		}
 		cur.left--;
 		if (h.type == CM_CBOR_ARRAY || h.type == CM_CBOR_MAP) {
 			if (depth == CM_CBOR_MAX_DEPTH)
@@ -310,6 +327,12 @@ item_check(const uint8_t *p, size_t len, size_t *out_end, cm_diag *d)
 	}
 }
 
+static cm_err
+item_check(const uint8_t *p, size_t len, size_t *out_end, cm_diag *d)
+{
+	return (item_walk(p, len, out_end, NULL, d));
+}
+
 /* Walks one item at p: the new checker or the libcbor reference. */
 typedef cm_err (*walk_fn)(const uint8_t *p, size_t len, size_t *out_end,
                           cm_diag *d);
@@ -317,15 +340,16 @@ typedef cm_err (*walk_fn)(const uint8_t *p, size_t len, size_t *out_end,
 /* What both checkers add around the walk: the input, and no trailing
  * bytes after the one item. */
 static cm_err
-check_whole(cm_bytes in, walk_fn walk, cm_diag *d)
+input_check(cm_bytes in, cm_diag *d)
 {
-	size_t end;
-	cm_err rv;
-
 	if (in.p == NULL && in.len > 0)
 		return (cm_fail(d, CM_EINVAL, "CBOR: NULL input"));
-	if ((rv = walk(in.p, in.len, &end, d)) != CM_OK)
-		return (rv);
+	return (CM_OK);
+}
+
+static cm_err
+end_check(cm_bytes in, size_t end, cm_diag *d)
+{
 	if (end != in.len)
 		return (cm_fail(d, CM_ENONCANON,
 		                "non-canonical: trailing bytes at offset %zu",
@@ -333,10 +357,56 @@ check_whole(cm_bytes in, walk_fn walk, cm_diag *d)
 	return (CM_OK);
 }
 
+static cm_err
+check_whole(cm_bytes in, walk_fn walk, cm_diag *d)
+{
+	size_t end = 0;
+	cm_err rv;
+
+	if ((rv = input_check(in, d)) != CM_OK ||
+	    (rv = walk(in.p, in.len, &end, d)) != CM_OK)
+		return (rv);
+	return (end_check(in, end, d));
+}
+
 cm_err
 cm_cbor_check(cm_bytes in, cm_diag *d)
 {
 	return (check_whole(in, item_check, d));
+}
+
+cm_err
+cm_cbor_check_map(cm_bytes in, cm_cbor_map *m, cm_diag *d)
+{
+	static const uint8_t hlen[] = {1, 2, 3, 5, 9}; /* by ai 23..27 */
+	top_offs             t;
+	size_t               end = 0;
+	cm_err               rv;
+
+	m->item = in;
+	m->n = 0;
+	m->complete = false;
+	t.n = 0;
+	t.over = false;
+	if ((rv = input_check(in, d)) != CM_OK ||
+	    (rv = item_walk(in.p, in.len, &end, &t, d)) != CM_OK ||
+	    (rv = end_check(in, end, d)) != CM_OK)
+		return (rv);
+	if ((in.p[0] >> 5) != CM_CBOR_MAP || t.over)
+		return (CM_OK);
+	t.off[t.n] = in.len;
+	for (size_t i = 0; i < t.n / 2; i++) {
+		size_t  k = t.off[2 * i], v = t.off[2 * i + 1];
+		uint8_t ai = in.p[k] & 0x1f;
+		size_t  hl = ai < 24 ? 1 : hlen[ai - 23];
+
+		/* Keys are text strings: the walk checked it. */
+		m->key[i] = CM_BYTES(in.p + k + hl, v - k - hl);
+		m->val[i] = CM_BYTES(in.p + v, t.off[2 * i + 2] - v);
+	}
+	m->n = t.n / 2;
+	m->complete = true;
+	return (CM_OK);
 }
 
 int
@@ -936,59 +1006,89 @@ cm_cbor_wr_init(cm_cbor_wr *w, cm_buf *out)
 	w->err = CM_OK;
 }
 
-/* Appends an encoded head; libcbor returns 0 if buf is too small, which
- * cannot happen with 9 bytes. */
-static void
-wr_head(cm_cbor_wr *w, const uint8_t *head, size_t len)
+/* The shortest head for (major, v), as RFC 8949 section 4.2.1 requires.
+ * Ours rather than libcbor's cbor_encode_*: the writer runs once per field
+ * on the append path, and a call into the shared library per head cost more
+ * than the rest of encoding a record leaf (measured in docs/benchmarks.md).
+ * The codec tests pin every length boundary, and the fuzz targets re-encode
+ * what the libcbor-checked decoders accept. */
+static size_t
+head_encode(uint8_t out[9], unsigned major, uint64_t v)
 {
+	uint8_t mt = (uint8_t) (major << 5);
+	size_t  n;
+
+	if (v < 24) {
+		out[0] = (uint8_t) (mt | v);
+		return (1);
+	}
+	if (v <= 0xff) {
+		out[0] = mt | 24;
+		n = 1;
+	} else if (v <= 0xffff) {
+		out[0] = mt | 25;
+		n = 2;
+	} else if (v <= 0xffffffff) {
+		out[0] = mt | 26;
+		n = 4;
+	} else {
+		out[0] = mt | 27;
+		n = 8;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[n - i] = (uint8_t) (v >> (8 * i));
+	return (1 + n);
+}
+
+/* Appends a head and then len payload bytes with one reservation. */
+static void
+wr_item(cm_cbor_wr *w, unsigned major, uint64_t v, const void *payload,
+        size_t len)
+{
+	cm_buf *b = w->out;
+	uint8_t head[9];
+	size_t  n;
+
 	if (w->err != CM_OK)
 		return;
-	if (CM_NEVER(len == 0)) {
-		w->err = CM_EINVAL;
+	n = head_encode(head, major, v);
+	if (b->len + n + len + 1 > b->cap &&
+	    (w->err = cm_buf_reserve(b, n + len)) != CM_OK)
 		return;
-	}
-	w->err = cm_buf_append(w->out, head, len);
+	memcpy(b->p + b->len, head, n);
+	if (len > 0)
+		memcpy(b->p + b->len + n, payload, len);
+	b->len += n + len;
+	b->p[b->len] = 0;
 }
 
 void
 cm_cbor_wr_uint(cm_cbor_wr *w, uint64_t v)
 {
-	uint8_t head[9];
-
-	wr_head(w, head, cbor_encode_uint(v, head, sizeof(head)));
+	wr_item(w, 0, v, NULL, 0);
 }
 
 void
 cm_cbor_wr_int(cm_cbor_wr *w, int64_t v)
 {
-	uint8_t head[9];
-
 	if (v >= 0) {
 		cm_cbor_wr_uint(w, (uint64_t) v);
 		return;
 	}
 	/* -1 - v is in [0, INT64_MAX] for every negative v. */
-	wr_head(w, head,
-	        cbor_encode_negint((uint64_t) (-1 - v), head, sizeof(head)));
+	wr_item(w, 1, (uint64_t) (-1 - v), NULL, 0);
 }
 
 static void
 wr_string(cm_cbor_wr *w, bool text, cm_bytes s)
 {
-	uint8_t head[9];
-	size_t  n;
-
 	if (w->err != CM_OK)
 		return;
 	if (s.p == NULL && s.len > 0) {
 		w->err = CM_EINVAL;
 		return;
 	}
-	n = text ? cbor_encode_string_start(s.len, head, sizeof(head))
-	         : cbor_encode_bytestring_start(s.len, head, sizeof(head));
-	wr_head(w, head, n);
-	if (w->err == CM_OK && s.len > 0)
-		w->err = cm_buf_append(w->out, s.p, s.len);
+	wr_item(w, text ? 3 : 2, s.len, s.p, s.len);
 }
 
 void
@@ -1017,33 +1117,25 @@ cm_cbor_wr_cstr(cm_cbor_wr *w, const char *s)
 void
 cm_cbor_wr_bool(cm_cbor_wr *w, bool v)
 {
-	uint8_t head[1];
-
-	wr_head(w, head, cbor_encode_bool(v, head, sizeof(head)));
+	wr_item(w, 7, v ? 21 : 20, NULL, 0);
 }
 
 void
 cm_cbor_wr_null(cm_cbor_wr *w)
 {
-	uint8_t head[1];
-
-	wr_head(w, head, cbor_encode_null(head, sizeof(head)));
+	wr_item(w, 7, 22, NULL, 0);
 }
 
 static void
 wr_collection(cm_cbor_wr *w, bool map, uint64_t n)
 {
-	uint8_t head[9];
-
 	if (w->err != CM_OK)
 		return;
 	if (n > SIZE_MAX) {
 		w->err = CM_ETOOBIG;
 		return;
 	}
-	wr_head(w, head,
-	        map ? cbor_encode_map_start((size_t) n, head, sizeof(head))
-	            : cbor_encode_array_start((size_t) n, head, sizeof(head)));
+	wr_item(w, map ? 5 : 4, n, NULL, 0);
 }
 
 void

@@ -173,6 +173,10 @@ typedef struct ldg_field {
 } ldg_field;
 CM_MUST_CHECK cm_err ldg_fields_decode(cm_bytes map, const char *type,
                                        ldg_field *f, size_t n, cm_diag *d);
+/* The same over the entries cm_cbor_check_map found (no second walk); a map
+ * it could not index (m->complete false) is decoded from m->item. */
+CM_MUST_CHECK cm_err ldg_fields_from_map(const cm_cbor_map *m, const char *type,
+                                         ldg_field *f, size_t n, cm_diag *d);
 /* Typed getters; CM_EPROTO (naming the field) on a wrong type. */
 CM_MUST_CHECK cm_err ldg_field_uint(const ldg_field *f, uint64_t *out,
                                     cm_diag *d);
@@ -262,8 +266,10 @@ typedef struct ldg_kind {
 	/* Stateless checks of the record's fields; no txn.  out may be NULL
 	 * (check only).  It runs before the write transaction, on any of the
 	 * store's threads and concurrently for different records, so it must
-	 * touch nothing but rec and out. */
-	cm_err (*decode)(cm_bytes rec, void *out, cm_diag *d);
+	 * touch nothing but rec and out.  rec is the record, already checked
+	 * canonical, with its top-level entries (rec->item is its bytes; use
+	 * ldg_fields_from_map). */
+	cm_err (*decode)(const cm_cbor_map *rec, void *out, cm_diag *d);
 	/* May this identity write this record?  (Not a role list: may look at
 	 * the record, e.g. an enterprise names only its own USCC.) */
 	bool (*may_write)(const ldg_identity *id, const ldg_record *r,

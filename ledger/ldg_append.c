@@ -376,9 +376,11 @@ fail:
 static cm_err
 rec_prepare(ldg_store *s, prep_rec *pr, uint8_t hash[CM_HASH_LEN], cm_diag *d)
 {
-	cm_err rv;
+	cm_cbor_map m;
+	cm_err      rv;
 
-	if ((rv = ldg_record_head(pr->rec, &pr->kind, &pr->refs, d)) != CM_OK)
+	if ((rv = ldg_record_head(pr->rec, &pr->kind, &pr->refs, &m, d)) !=
+	    CM_OK)
 		return (rv == CM_ENONCANON ? rv : CM_EPROTO);
 	if ((pr->k = ldg_kind_find(s, pr->kind)) == NULL)
 		return (cm_fail(d, CM_EKIND, "unknown record kind \"%.*s\"",
@@ -388,7 +390,7 @@ rec_prepare(ldg_store *s, prep_rec *pr, uint8_t hash[CM_HASH_LEN], cm_diag *d)
 		return (cm_fail(d, CM_EINVAL, "kind %s: decoded form too large",
 		                pr->k->name));
 	if (pr->k->decode != NULL &&
-	    (rv = pr->k->decode(pr->rec, pr->decoded, d)) != CM_OK)
+	    (rv = pr->k->decode(&m, pr->decoded, d)) != CM_OK)
 		return (rv);
 	if ((rv = refs_walk(NULL, pr->refs, 0, d)) != CM_OK)
 		return (rv);

@@ -17,7 +17,7 @@ typedef struct attest {
 } attest;
 
 static cm_err
-attest_fields(cm_bytes rec, attest *a, cm_diag *d)
+attest_fields(const cm_cbor_map *rec, attest *a, cm_diag *d)
 {
 	enum { T, BODY, KIND, REFS, TYPE, SUBJECT, NF };
 	ldg_field  f[NF] = {{"t", true},     {"body", true}, {"kind", true},
@@ -26,7 +26,7 @@ attest_fields(cm_bytes rec, attest *a, cm_diag *d)
 	uint64_t   n;
 	cm_err     rv;
 
-	if ((rv = ldg_fields_decode(rec, "tally/record/v1", f, NF, d)) !=
+	if ((rv = ldg_fields_from_map(rec, "tally/record/v1", f, NF, d)) !=
 	        CM_OK ||
 	    (rv = ldg_field_text(&f[SUBJECT], &a->subject, d)) != CM_OK ||
 	    (rv = ldg_field_text(&f[TYPE], &a->type, d)) != CM_OK)
@@ -45,7 +45,7 @@ attest_fields(cm_bytes rec, attest *a, cm_diag *d)
 }
 
 static cm_err
-attest_decode(cm_bytes rec, void *out, cm_diag *d)
+attest_decode(const cm_cbor_map *rec, void *out, cm_diag *d)
 {
 	attest a, *ap = out != NULL ? out : &a;
 	cm_err rv;

@@ -43,42 +43,41 @@ unknown_field(cm_bytes map, const char *type, cm_bytes key, cm_diag *d)
 	                type ? " in " : "", type ? type : ""));
 }
 
-cm_err
-ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
-                  cm_diag *d)
+static void
+fields_clear(ldg_field *f, size_t n)
 {
-	cm_cbor_rd r;
-	uint64_t   nkeys;
-	cm_err     rv;
-
 	for (size_t i = 0; i < n; i++) {
 		f[i].present = false;
 		f[i].val = CM_BYTES(NULL, 0);
 	}
-	cm_cbor_rd_init(&r, map, d);
-	if ((rv = cm_cbor_rd_map(&r, &nkeys)) != CM_OK)
-		return (cm_fail(d, CM_EPROTO, "expected a map"));
-	for (uint64_t k = 0; k < nkeys; k++) {
-		cm_bytes key, val;
-		size_t   i;
+}
 
-		if ((rv = cm_cbor_rd_text(&r, &key)) != CM_OK)
-			return (rv);
-		if ((rv = cm_cbor_rd_skip(&r, &val)) != CM_OK)
-			return (rv);
-		/* The first byte rules out most names cheaply (hot path). */
-		for (i = 0; i < n; i++)
-			if (key.len > 0 && f[i].name[0] == (char) key.p[0] &&
-			    strlen(f[i].name) == key.len &&
-			    memcmp(f[i].name, key.p, key.len) == 0)
-				break;
-		if (i == n)
-			return (unknown_field(map, type, key, d));
-		f[i].present = true;
-		f[i].val = val;
-	}
-	if (!cm_cbor_rd_done(&r))
-		return (cm_fail(d, CM_EPROTO, "trailing bytes after map"));
+/* One entry of the map: its key must name one of the fields. */
+static cm_err
+field_take(cm_bytes map, const char *type, ldg_field *f, size_t n, cm_bytes key,
+           cm_bytes val, cm_diag *d)
+{
+	size_t i;
+
+	/* The first byte rules out most names cheaply (hot path). */
+	for (i = 0; i < n; i++)
+		if (key.len > 0 && f[i].name[0] == (char) key.p[0] &&
+		    strlen(f[i].name) == key.len &&
+		    memcmp(f[i].name, key.p, key.len) == 0)
+			break;
+	if (i == n)
+		return (unknown_field(map, type, key, d));
+	f[i].present = true;
+	f[i].val = val;
+	return (CM_OK);
+}
+
+/* After every entry: required fields and the type. */
+static cm_err
+fields_finish(const char *type, ldg_field *f, size_t n, cm_diag *d)
+{
+	cm_err rv;
+
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].required && !f[i].present)
 			return (cm_fail(d, CM_EPROTO,
@@ -102,6 +101,47 @@ ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
 		}
 	}
 	return (CM_OK);
+}
+
+cm_err
+ldg_fields_decode(cm_bytes map, const char *type, ldg_field *f, size_t n,
+                  cm_diag *d)
+{
+	cm_cbor_rd r;
+	uint64_t   nkeys;
+	cm_err     rv;
+
+	fields_clear(f, n);
+	cm_cbor_rd_init(&r, map, d);
+	if ((rv = cm_cbor_rd_map(&r, &nkeys)) != CM_OK)
+		return (cm_fail(d, CM_EPROTO, "expected a map"));
+	for (uint64_t k = 0; k < nkeys; k++) {
+		cm_bytes key, val;
+
+		if ((rv = cm_cbor_rd_text(&r, &key)) != CM_OK ||
+		    (rv = cm_cbor_rd_skip(&r, &val)) != CM_OK ||
+		    (rv = field_take(map, type, f, n, key, val, d)) != CM_OK)
+			return (rv);
+	}
+	if (!cm_cbor_rd_done(&r))
+		return (cm_fail(d, CM_EPROTO, "trailing bytes after map"));
+	return (fields_finish(type, f, n, d));
+}
+
+cm_err
+ldg_fields_from_map(const cm_cbor_map *m, const char *type, ldg_field *f,
+                    size_t n, cm_diag *d)
+{
+	cm_err rv;
+
+	if (!m->complete)
+		return (ldg_fields_decode(m->item, type, f, n, d));
+	fields_clear(f, n);
+	for (size_t k = 0; k < m->n; k++)
+		if ((rv = field_take(m->item, type, f, n, m->key[k], m->val[k],
+		                     d)) != CM_OK)
+			return (rv);
+	return (fields_finish(type, f, n, d));
 }
 
 static cm_err
@@ -335,17 +375,37 @@ ldg_rleaf_decode(cm_bytes leaf, ldg_rleaf *out, cm_diag *d)
 	return (check_canonical(out->rec, "record", d));
 }
 
-cm_err
-ldg_record_head(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
-                cm_diag *d)
+static cm_err
+record_t_wrong(cm_diag *d)
+{
+	return (
+	    cm_fail(d, CM_EPROTO, "record: \"t\" must be %s", LDG_T_RECORD));
+}
+
+static cm_err
+record_kind_wrong(cm_diag *d)
+{
+	return (cm_fail(d, CM_EPROTO, "record: \"kind\" must be text"));
+}
+
+static cm_err
+record_needs(cm_diag *d)
+{
+	return (cm_fail(d, CM_EPROTO,
+	                "record: needs \"t\": \"%s\" and \"kind\"",
+	                LDG_T_RECORD));
+}
+
+/* ldg_record_head over a map too large for cm_cbor_map (or not a map):
+ * the same answers from a scan of the (already checked) record. */
+static cm_err
+record_head_scan(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
+                 cm_diag *d)
 {
 	cm_cbor_rd r;
 	uint64_t   n, i;
 	bool       have_t = false;
-	cm_err     rv;
 
-	if ((rv = check_canonical(rec, "record", d)) != CM_OK)
-		return (rv);
 	cm_cbor_rd_init(&r, rec, d);
 	if (cm_cbor_rd_map(&r, &n) != CM_OK)
 		return (cm_fail(d, CM_EPROTO, "record: not a map"));
@@ -358,15 +418,11 @@ ldg_record_head(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
 			if (cm_cbor_rd_text(&r, &val) != CM_OK ||
 			    !cm_bytes_eq(val, CM_BYTES(LDG_T_RECORD,
 			                               strlen(LDG_T_RECORD))))
-				return (cm_fail(d, CM_EPROTO,
-				                "record: \"t\" must be %s",
-				                LDG_T_RECORD));
+				return (record_t_wrong(d));
 			have_t = true;
 		} else if (cm_bytes_eq(key, CM_BYTES("kind", 4))) {
 			if (cm_cbor_rd_text(&r, out_kind) != CM_OK)
-				return (
-				    cm_fail(d, CM_EPROTO,
-				            "record: \"kind\" must be text"));
+				return (record_kind_wrong(d));
 			if (!have_t)
 				break;
 			if (out_refs == NULL)
@@ -376,9 +432,7 @@ ldg_record_head(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
 			return (CM_EPROTO);
 		}
 	}
-	return (cm_fail(d, CM_EPROTO,
-	                "record: needs \"t\": \"%s\" and \"kind\"",
-	                LDG_T_RECORD));
+	return (record_needs(d));
 refs:
 	/* Keys are in canonical order, so "refs", if present, comes before
 	 * any key that sorts after it: the scan stops there. */
@@ -399,10 +453,68 @@ refs:
 	return (CM_OK);
 }
 
+/* A text value of an entry cm_cbor_check_map found. */
+static bool
+map_text(cm_bytes item, cm_bytes *out)
+{
+	cm_cbor_rd r;
+
+	cm_cbor_rd_init(&r, item, NULL);
+	return (cm_cbor_rd_text(&r, out) == CM_OK);
+}
+
+cm_err
+ldg_record_head(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
+                cm_cbor_map *out_map, cm_diag *d)
+{
+	cm_cbor_map local, *m = out_map != NULL ? out_map : &local;
+	cm_diag     inner;
+	bool        have_t = false;
+	cm_err      rv;
+
+	cm_diag_clear(&inner);
+	if ((rv = cm_cbor_check_map(rec, m, &inner)) != CM_OK)
+		return (cm_fail(d, rv, "record: %s", inner.msg));
+	if (!m->complete)
+		return (record_head_scan(rec, out_kind, out_refs, d));
+	/* The same order of questions as record_head_scan, over the entries
+	 * the check found (keys in canonical order). */
+	for (size_t i = 0; i < m->n; i++) {
+		cm_bytes key = m->key[i], val;
+
+		if (cm_bytes_eq(key, CM_BYTES("t", 1))) {
+			if (!map_text(m->val[i], &val) ||
+			    !cm_bytes_eq(val, CM_BYTES(LDG_T_RECORD,
+			                               strlen(LDG_T_RECORD))))
+				return (record_t_wrong(d));
+			have_t = true;
+		} else if (cm_bytes_eq(key, CM_BYTES("kind", 4))) {
+			if (!map_text(m->val[i], out_kind))
+				return (record_kind_wrong(d));
+			if (!have_t)
+				break;
+			if (out_refs == NULL)
+				return (CM_OK);
+			*out_refs = CM_BYTES(NULL, 0);
+			for (i++; i < m->n; i++) {
+				int c = cm_cbor_key_cmp(m->key[i],
+				                        CM_BYTES("refs", 4));
+
+				if (c == 0)
+					*out_refs = m->val[i];
+				if (c >= 0)
+					break;
+			}
+			return (CM_OK);
+		}
+	}
+	return (record_needs(d));
+}
+
 cm_err
 ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d)
 {
-	return (ldg_record_head(rec, out, NULL, d));
+	return (ldg_record_head(rec, out, NULL, NULL, d));
 }
 
 static cm_err

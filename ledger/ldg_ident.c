@@ -351,7 +351,7 @@ ident_record_decode(cm_bytes rec, cm_bytes *out_stmt, cm_bytes *out_sig,
 }
 
 static cm_err
-ident_decode(cm_bytes rec, void *out, cm_diag *d)
+ident_decode(const cm_cbor_map *rec, void *out, cm_diag *d)
 {
 	/* Identity records are rare and their statement is large: each
 	 * callback decodes it again rather than carrying it (size 0). */
@@ -360,7 +360,7 @@ ident_decode(cm_bytes rec, void *out, cm_diag *d)
 	stmt     s;
 	cm_err   rv;
 
-	if ((rv = ident_record_decode(rec, &st, &sig, d)) != CM_OK)
+	if ((rv = ident_record_decode(rec->item, &st, &sig, d)) != CM_OK)
 		return (rv);
 	return (stmt_decode(st, &s, d));
 }

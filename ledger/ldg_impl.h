@@ -179,9 +179,12 @@ CM_MUST_CHECK cm_err ldg_genesis_decode(cm_bytes leaf, ldg_genesis *out,
 CM_MUST_CHECK cm_err ldg_leaf_type(cm_bytes leaf, cm_bytes *out);
 /* A record's "kind". */
 CM_MUST_CHECK cm_err ldg_record_kind(cm_bytes rec, cm_bytes *out, cm_diag *d);
-/* The same, and the item of its "refs" (empty if none) in the same scan. */
+/* The same, and the item of its "refs" (empty if none), from one canonical
+ * check that also finds the record's top-level entries (out_map, if not
+ * NULL, for the kind's decode). */
 CM_MUST_CHECK cm_err ldg_record_head(cm_bytes rec, cm_bytes *out_kind,
-                                     cm_bytes *out_refs, cm_diag *d);
+                                     cm_bytes *out_refs, cm_cbor_map *out_map,
+                                     cm_diag *d);
 
 /* Encoders (ldg_codec.c); each appends one canonical item to out. */
 cm_err ldg_genesis_encode(const ldg_genesis *g, const cm_key *op, cm_buf *out,

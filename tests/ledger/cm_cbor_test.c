@@ -99,6 +99,40 @@ static const char *const vectors[] = {
 /* Runs both checkers on in; they must agree on the code and the message.
  * Returns the code; the message goes to d (which keeps its first one, as
  * cm_fail does). */
+/* cm_cbor_check_map answers as cm_cbor_check does, and the entries it finds
+ * in an accepted map are those a reader walk finds. */
+static void
+map_agrees(cm_bytes in, cm_err want, const char *msg)
+{
+	cm_cbor_map m;
+	cm_cbor_rd  r;
+	cm_diag     d = {{0}};
+	uint64_t    n = 0;
+
+	TST_ERR(cm_cbor_check_map(in, &m, &d), want);
+	TST_EQ_STR(d.msg, msg);
+	if (want != CM_OK)
+		return;
+	cm_cbor_rd_init(&r, in, NULL);
+	if (cm_cbor_rd_peek(&r) != CM_CBOR_MAP) {
+		TST_TRUE(!m.complete);
+		return;
+	}
+	TST_OK(cm_cbor_rd_map(&r, &n));
+	TST_TRUE(m.complete == (n <= CM_CBOR_MAP_MAX));
+	if (!m.complete)
+		return;
+	TST_EQ_U(m.n, n);
+	for (size_t i = 0; i < m.n; i++) {
+		cm_bytes k, v;
+
+		TST_OK(cm_cbor_rd_text(&r, &k));
+		TST_OK(cm_cbor_rd_skip(&r, &v));
+		TST_TRUE(k.p == m.key[i].p && k.len == m.key[i].len);
+		TST_TRUE(v.p == m.val[i].p && v.len == m.val[i].len);
+	}
+}
+
 static cm_err
 check_both(cm_bytes in, cm_diag *d)
 {
@@ -116,6 +150,7 @@ check_both(cm_bytes in, cm_diag *d)
 	}
 	TST_ERR(rn, rr);
 	TST_EQ_STR(dn.msg, dr.msg);
+	map_agrees(in, rn, dn.msg);
 	if (dn.msg[0] != '\0')
 		cm_diag_set(d, "%s", dn.msg);
 	return (rn);
@@ -1113,9 +1148,67 @@ test_differential(void)
 	cm_buf_fini(&in);
 }
 
+/* cm_cbor_check_map on the shapes a decoder meets: a small map, a map one
+ * entry over the limit (not indexed: decoders fall back to a walk), an
+ * array, and a refusal (nothing indexed). */
+static void
+test_check_map(void)
+{
+	cm_buf      b = {0};
+	cm_cbor_wr  w;
+	cm_cbor_map m;
+	cm_diag     d = {{0}};
+	char        key[8];
+
+	cm_cbor_wr_init(&w, &b);
+	cm_cbor_wr_map(&w, 3);
+	cm_cbor_wr_cstr(&w, "a");
+	cm_cbor_wr_uint(&w, 300);
+	cm_cbor_wr_cstr(&w, "bb");
+	cm_cbor_wr_array(&w, 1);
+	cm_cbor_wr_cstr(&w, "x");
+	cm_cbor_wr_cstr(&w, "ccc");
+	cm_cbor_wr_bytes(&w, CM_BYTES("\x01\x02", 2));
+	TST_OK(cm_cbor_wr_finish(&w, NULL));
+	TST_OK(cm_cbor_check_map(cm_buf_bytes(&b), &m, NULL));
+	TST_TRUE(m.complete);
+	TST_EQ_U(m.n, 3);
+	TST_TRUE(cm_bytes_eq(m.key[0], CM_BYTES("a", 1)));
+	TST_TRUE(cm_bytes_eq(m.val[0], CM_BYTES("\x19\x01\x2c", 3)));
+	TST_TRUE(cm_bytes_eq(m.key[1], CM_BYTES("bb", 2)));
+	TST_TRUE(cm_bytes_eq(m.val[1], CM_BYTES("\x81\x61x", 3)));
+	TST_TRUE(cm_bytes_eq(m.key[2], CM_BYTES("ccc", 3)));
+	TST_TRUE(cm_bytes_eq(m.val[2], CM_BYTES("\x42\x01\x02", 3)));
+	map_agrees(cm_buf_bytes(&b), CM_OK, "");
+
+	cm_buf_reset(&b);
+	cm_cbor_wr_init(&w, &b);
+	cm_cbor_wr_map(&w, CM_CBOR_MAP_MAX + 1);
+	for (int i = 0; i < CM_CBOR_MAP_MAX + 1; i++) {
+		snprintf(key, sizeof(key), "k%02d", i);
+		cm_cbor_wr_cstr(&w, key);
+		cm_cbor_wr_uint(&w, (uint64_t) i);
+	}
+	TST_OK(cm_cbor_wr_finish(&w, NULL));
+	TST_OK(cm_cbor_check_map(cm_buf_bytes(&b), &m, NULL));
+	TST_TRUE(!m.complete);
+	TST_TRUE(m.item.p == b.p && m.item.len == b.len);
+	map_agrees(cm_buf_bytes(&b), CM_OK, "");
+
+	TST_OK(cm_cbor_check_map(CM_BYTES("\x82\x01\x02", 3), &m, NULL));
+	TST_TRUE(!m.complete);
+	/* Keys out of order: refused with cm_cbor_check's message. */
+	TST_ERR(cm_cbor_check_map(CM_BYTES("\xa2\x61\x62\x01\x61\x61\x02", 7),
+	                          &m, &d),
+	        CM_ENONCANON);
+	TST_TRUE(strstr(d.msg, "out of order") != NULL);
+	TST_TRUE(!m.complete);
+	cm_buf_fini(&b);
+}
+
 TST_MAIN(TST_CASE(test_golden), TST_CASE(test_refusals), TST_CASE(test_key_cmp),
-         TST_CASE(test_writer_roundtrip), TST_CASE(test_writer_heads),
-         TST_CASE(test_writer_mistakes), TST_CASE(test_reader_types),
-         TST_CASE(test_reader_int_range), TST_CASE(test_reader_hostile),
-         TST_CASE(test_check_diag_null), TST_CASE(test_inline_vectors),
-         TST_CASE(test_differential))
+         TST_CASE(test_check_map), TST_CASE(test_writer_roundtrip),
+         TST_CASE(test_writer_heads), TST_CASE(test_writer_mistakes),
+         TST_CASE(test_reader_types), TST_CASE(test_reader_int_range),
+         TST_CASE(test_reader_hostile), TST_CASE(test_check_diag_null),
+         TST_CASE(test_inline_vectors), TST_CASE(test_differential))

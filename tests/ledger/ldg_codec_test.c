@@ -200,5 +200,73 @@ test_rleaf_canonical(void)
 	cm_buf_fini(&leaf);
 }
 
+/* ldg_fields_from_map gives ldg_fields_decode's answers: the same code,
+ * message and values, for a good map, an unknown key, a missing field, a
+ * wrong "t", and a map too large to index (decoded by the walk). */
+static void
+test_fields_from_map(void)
+{
+	static const char *const keys[][6] = {
+	    {"t", "body", "kind", NULL},
+	    {"t", "zzz", "body", "kind", NULL},
+	    {"t", "kind", NULL},
+	    {"t", "body", "kind", NULL},
+	};
+	cm_buf      b = {0};
+	cm_cbor_wr  w;
+	cm_cbor_map m;
+	char        key[8];
+
+	for (size_t c = 0; c < 5; c++) {
+		ldg_field f1[3] = {{"t", true}, {"body", true}, {"kind", true}};
+		ldg_field f2[3] = {{"t", true}, {"body", true}, {"kind", true}};
+		cm_diag   d1 = {{0}}, d2 = {{0}};
+		size_t    n = 0;
+		cm_err    r1, r2;
+
+		cm_buf_reset(&b);
+		cm_cbor_wr_init(&w, &b);
+		if (c < 4) {
+			while (keys[c][n] != NULL)
+				n++;
+			cm_cbor_wr_map(&w, n);
+			for (size_t i = 0; i < n; i++) {
+				cm_cbor_wr_cstr(&w, keys[c][i]);
+				if (strcmp(keys[c][i], "t") == 0)
+					cm_cbor_wr_cstr(&w, c == 3
+					                        ? "other/v1"
+					                        : LDG_T_RECORD);
+				else
+					cm_cbor_wr_uint(&w, i);
+			}
+		} else {
+			cm_cbor_wr_map(&w, CM_CBOR_MAP_MAX + 2);
+			cm_cbor_wr_cstr(&w, "t");
+			cm_cbor_wr_cstr(&w, LDG_T_RECORD);
+			for (int i = 0; i < CM_CBOR_MAP_MAX + 1; i++) {
+				snprintf(key, sizeof(key), "k%02d", i);
+				cm_cbor_wr_cstr(&w, key);
+				cm_cbor_wr_uint(&w, (uint64_t) i);
+			}
+		}
+		TST_OK(cm_cbor_wr_finish(&w, NULL));
+		TST_OK(cm_cbor_check_map(cm_buf_bytes(&b), &m, NULL));
+		TST_TRUE(m.complete == (c < 4));
+		r1 = ldg_fields_decode(cm_buf_bytes(&b), LDG_T_RECORD, f1, 3,
+		                       &d1);
+		r2 = ldg_fields_from_map(&m, LDG_T_RECORD, f2, 3, &d2);
+		TST_ERR(r2, r1);
+		TST_EQ_STR(d2.msg, d1.msg);
+		TST_TRUE((r1 == CM_OK) == (c == 0));
+		for (size_t i = 0; i < 3; i++) {
+			TST_TRUE(f1[i].present == f2[i].present);
+			TST_TRUE(f1[i].val.p == f2[i].val.p &&
+			         f1[i].val.len == f2[i].val.len);
+		}
+	}
+	cm_buf_fini(&b);
+}
+
 TST_MAIN(TST_CASE(test_genesis_suites), TST_CASE(test_types_and_fields),
-         TST_CASE(test_rleaf_canonical), TST_CASE(test_batch_build_round_trip))
+         TST_CASE(test_fields_from_map), TST_CASE(test_rleaf_canonical),
+         TST_CASE(test_batch_build_round_trip))

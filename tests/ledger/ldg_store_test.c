@@ -31,11 +31,11 @@ toy_n(cm_bytes rec, uint64_t *n, cm_diag *d)
 }
 
 static cm_err
-toy_decode(cm_bytes rec, void *out, cm_diag *d)
+toy_decode(const cm_cbor_map *rec, void *out, cm_diag *d)
 {
 	uint64_t n;
 
-	return (toy_n(rec, out != NULL ? out : &n, d));
+	return (toy_n(rec->item, out != NULL ? out : &n, d));
 }
 
 static bool
