@@ -62,6 +62,21 @@ typedef cm_err (*ldg_node_write_fn)(void *ctx, uint64_t idx, unsigned level,
 cm_err ldg_tree_append(ldg_node_read_fn read, ldg_node_write_fn write,
                        void *ctx, uint64_t n,
                        const uint8_t leaf_hash[CM_HASH_LEN]);
+/* The same, given up[0..nup) = the first nup parents that leaf n completes
+ * (levels 1..nup), already hashed elsewhere: they are written as given, and
+ * only the parents above them are read and hashed. */
+cm_err ldg_tree_append_up(ldg_node_read_fn read, ldg_node_write_fn write,
+                          void *ctx, uint64_t n,
+                          const uint8_t leaf_hash[CM_HASH_LEN],
+                          const uint8_t (*up)[CM_HASH_LEN], unsigned nup);
+/* Hashes what ldg_tree_append_up can be given, off the writer's thread:
+ * for leaves first..first+n-1 with hashes lh[0..n), the parents each leaf
+ * completes inside that range (a subtree that starts before first is left
+ * to the writer): up[i][0..nup[i]), at most LDG_UP_MAX each. */
+#define LDG_UP_MAX 8 /* enough for chunks of up to 256 leaves */
+void ldg_tree_parents(uint64_t first, const uint8_t (*lh)[CM_HASH_LEN],
+                      size_t   n, uint8_t (*up)[LDG_UP_MAX][CM_HASH_LEN],
+                      uint8_t *nup);
 /* Root of the first size leaves (any past size). */
 cm_err ldg_tree_root(ldg_node_read_fn read, void *ctx, uint64_t size,
                      uint8_t out[CM_HASH_LEN]);
@@ -138,6 +153,9 @@ typedef unsigned int      ldg_db;
 
 #define LDG_PUT_APPEND 0x1u      /* key sorts after every key (faster) */
 #define LDG_PUT_NOOVERWRITE 0x2u /* CM_EEXIST if the key exists */
+/* The key usually sorts after every key: then it is appended (pages filled,
+ * not split in half), else put as without the flag. */
+#define LDG_PUT_APPEND_TRY 0x4u
 
 /* The handle of a database opened at ldg_open (core or a module's). */
 CM_MUST_CHECK cm_err ldg_db_find(ldg_txn *t, const char *name, ldg_db *out);

@@ -500,7 +500,11 @@ typedef struct apply_ctx {
 	size_t              nlc;
 	size_t             *loff, *llen; /* per record, within its chunk */
 	uint8_t (*lhash)[CM_HASH_LEN];
-	size_t nrec_cap;
+	/* The tree parents each record leaf completes within its chunk,
+	 * hashed with the leaves (ldg_tree_parents). */
+	uint8_t (*up)[LDG_UP_MAX][CM_HASH_LEN];
+	uint8_t *nup;
+	size_t   nrec_cap;
 } apply_ctx;
 
 static void
@@ -513,6 +517,8 @@ apply_ctx_fini(apply_ctx *a)
 	cm_free(a->loff);
 	cm_free(a->llen);
 	cm_free(a->lhash);
+	cm_free(a->up);
+	cm_free(a->nup);
 }
 
 /* Room for the leaves of n records. */
@@ -543,6 +549,12 @@ leaves_reserve(apply_ctx *a, uint64_t n)
 		if (h == NULL)
 			return (CM_ENOMEM);
 		a->lhash = h;
+		if ((h = cm_realloc(a->up, n * sizeof(*a->up))) == NULL)
+			return (CM_ENOMEM);
+		a->up = h;
+		if ((h = cm_realloc(a->nup, n)) == NULL)
+			return (CM_ENOMEM);
+		a->nup = h;
 		a->nrec_cap = n;
 	}
 	return (CM_OK);
@@ -575,24 +587,30 @@ leaf_chunk_build(void *arg, size_t c)
 	for (uint64_t i = lo; i < hi; i++)
 		ldg_leaf_hash(CM_BYTES(lc->buf.p + a->loff[i], a->llen[i]),
 		              a->lhash[i]);
+	/* And the tree nodes above them that lie inside this chunk, which
+	 * the writer would otherwise hash one by one. */
+	ldg_tree_parents(a->hidx + 1 + lo,
+	                 (const uint8_t(*)[CM_HASH_LEN])(a->lhash + lo),
+	                 (size_t) (hi - lo), a->up + lo, a->nup + lo);
 }
 
 /* Appends a leaf whose hash is known, or in a reindex checks that the
  * stored leaf is these bytes and rebuilds its tree nodes. */
 static cm_err
 leaf_put(apply_ctx *a, ldg_txn *t, uint64_t idx, cm_bytes leaf,
-         const uint8_t lh[CM_HASH_LEN], cm_diag *d)
+         const uint8_t lh[CM_HASH_LEN], const uint8_t (*up)[CM_HASH_LEN],
+         unsigned nup, cm_diag *d)
 {
 	cm_bytes old;
 
 	if (!a->replay_in_place)
-		return (ldg_tree_put_leaf_hashed(t, idx, leaf, lh));
+		return (ldg_tree_put_leaf_up(t, idx, leaf, lh, up, nup));
 	if (ldg_leaf_get(t, idx, &old) != CM_OK || !cm_bytes_eq(old, leaf))
 		return (cm_fail(d, CM_ECORRUPT,
 		                "leaf %llu differs from the "
 		                "leaf its batch produces",
 		                (unsigned long long) idx));
-	return (ldg_tree_node_append_hashed(t, idx, lh));
+	return (ldg_tree_node_append_up(t, idx, lh, up, nup));
 }
 
 static cm_err
@@ -656,7 +674,9 @@ record_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer, uint64_t i,
 		            "record leaf %llu would be %zu bytes (limit %llu)",
 		            (unsigned long long) i, leaf.len,
 		            (unsigned long long) a->s->params.max_leaf));
-	if ((rv = leaf_put(a, t, idx, leaf, a->lhash[i], d)) != CM_OK)
+	if ((rv = leaf_put(a, t, idx, leaf, a->lhash[i],
+	                   (const uint8_t(*)[CM_HASH_LEN]) a->up[i], a->nup[i],
+	                   d)) != CM_OK)
 		return (rv);
 	memset(&lv, 0, sizeof(lv));
 	lv.index = idx;
@@ -771,8 +791,8 @@ batch_apply(apply_ctx *a, ldg_txn *t, const ldg_prepared *p, ldg_receipt *rc,
 	if (a->hleaf.len > s->params.max_leaf)
 		return (cm_fail(d, CM_ETOOBIG, "header leaf too large"));
 	ldg_leaf_hash(cm_buf_bytes(&a->hleaf), hh);
-	if ((rv = leaf_put(a, t, hidx, cm_buf_bytes(&a->hleaf), hh, d)) !=
-	    CM_OK)
+	if ((rv = leaf_put(a, t, hidx, cm_buf_bytes(&a->hleaf), hh, NULL, 0,
+	                   d)) != CM_OK)
 		return (rv);
 	memset(&lv, 0, sizeof(lv));
 	lv.index = hidx;

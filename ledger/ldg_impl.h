@@ -211,6 +211,14 @@ cm_err ldg_tree_put_leaf_hashed(ldg_txn *t, uint64_t index, cm_bytes leaf,
                                 const uint8_t lh[CM_HASH_LEN]);
 cm_err ldg_tree_node_append_hashed(ldg_txn *t, uint64_t index,
                                    const uint8_t lh[CM_HASH_LEN]);
+/* The same two, given parents hashed off the write path
+ * (ldg_tree_parents, ldg_tree_append_up). */
+cm_err ldg_tree_put_leaf_up(ldg_txn *t, uint64_t index, cm_bytes leaf,
+                            const uint8_t lh[CM_HASH_LEN],
+                            const uint8_t (*up)[CM_HASH_LEN], unsigned nup);
+cm_err ldg_tree_node_append_up(ldg_txn *t, uint64_t index,
+                               const uint8_t lh[CM_HASH_LEN],
+                               const uint8_t (*up)[CM_HASH_LEN], unsigned nup);
 /* Re-validates and re-indexes every leaf of src into dst: in place (dst ==
  * src, derived databases emptied first) or into a scratch store whose
  * entries are written and compared.  *out_bad: the first bad leaf, or

@@ -279,6 +279,45 @@ cm_err
 ldg_tree_append(ldg_node_read_fn read, ldg_node_write_fn write, void *ctx,
                 uint64_t n, const uint8_t leaf_hash[CM_HASH_LEN])
 {
+	return (ldg_tree_append_up(read, write, ctx, n, leaf_hash, NULL, 0));
+}
+
+void
+ldg_tree_parents(uint64_t first, const uint8_t (*lh)[CM_HASH_LEN], size_t n,
+                 uint8_t (*up)[LDG_UP_MAX][CM_HASH_LEN], uint8_t *nup)
+{
+	/* fr[l]: the latest complete level-l subtree inside the range, and
+	 * fr_end[l] its last leaf + 1 (0: none yet). */
+	uint8_t  fr[LDG_UP_MAX + 1][CM_HASH_LEN];
+	uint64_t fr_end[LDG_UP_MAX + 1] = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t       m = first + i;
+		const uint8_t *h = lh[i];
+		unsigned       l = 0;
+
+		/* Each trailing one bit of m closes a subtree whose left half
+		 * ends just before m's part; inside the range only if that
+		 * half was seen here. */
+		for (; l < LDG_UP_MAX && ((m >> l) & 1) != 0; l++) {
+			if (fr_end[l] != m - ((uint64_t) 1 << l) + 1)
+				break;
+			ldg_node_hash(fr[l], h, up[i][l]);
+			h = up[i][l];
+		}
+		nup[i] = (uint8_t) l;
+		if (l < LDG_UP_MAX + 1 && ((m >> l) & 1) == 0) {
+			memcpy(fr[l], h, CM_HASH_LEN);
+			fr_end[l] = m + 1;
+		}
+	}
+}
+
+cm_err
+ldg_tree_append_up(ldg_node_read_fn read, ldg_node_write_fn write, void *ctx,
+                   uint64_t n, const uint8_t leaf_hash[CM_HASH_LEN],
+                   const uint8_t (*up)[CM_HASH_LEN], unsigned nup)
+{
 	uint8_t  h[CM_HASH_LEN], left[CM_HASH_LEN];
 	uint64_t idx, m;
 	unsigned level;
@@ -294,9 +333,13 @@ ldg_tree_append(ldg_node_read_fn read, ldg_node_write_fn write, void *ctx,
 	/* Each trailing one bit of n closes a complete subtree whose left half
 	 * is already stored. */
 	for (level = 0, m = n; (m & 1) != 0; level++, m >>= 1) {
-		if ((rv = read(ctx, level, m - 1, left)) != CM_OK)
-			return (rv);
-		ldg_node_hash(left, h, h);
+		if (level < nup) {
+			memcpy(h, up[level], CM_HASH_LEN);
+		} else {
+			if ((rv = read(ctx, level, m - 1, left)) != CM_OK)
+				return (rv);
+			ldg_node_hash(left, h, h);
+		}
 		idx++;
 		assert(idx == ldg_tree_stored_index(level + 1, m >> 1));
 		if ((rv = write(ctx, idx, level + 1, m >> 1, h)) != CM_OK)

@@ -366,6 +366,14 @@ cm_err
 ldg_tree_put_leaf_hashed(ldg_txn *t, uint64_t index, cm_bytes leaf,
                          const uint8_t lh[CM_HASH_LEN])
 {
+	return (ldg_tree_put_leaf_up(t, index, leaf, lh, NULL, 0));
+}
+
+cm_err
+ldg_tree_put_leaf_up(ldg_txn *t, uint64_t index, cm_bytes leaf,
+                     const uint8_t lh[CM_HASH_LEN],
+                     const uint8_t (*up)[CM_HASH_LEN], unsigned nup)
+{
 	uint8_t key[8];
 	cm_err  rv;
 
@@ -376,7 +384,8 @@ ldg_tree_put_leaf_hashed(ldg_txn *t, uint64_t index, cm_bytes leaf,
 	                LDG_PUT_APPEND);
 	if (rv != CM_OK)
 		return (rv == CM_EEXIST ? CM_ECORRUPT : rv);
-	return (ldg_tree_append(node_read, node_write, t, index, lh));
+	return (
+	    ldg_tree_append_up(node_read, node_write, t, index, lh, up, nup));
 }
 
 cm_err
@@ -392,7 +401,16 @@ cm_err
 ldg_tree_node_append_hashed(ldg_txn *t, uint64_t index,
                             const uint8_t lh[CM_HASH_LEN])
 {
-	return (ldg_tree_append(node_read, node_write, t, index, lh));
+	return (ldg_tree_node_append_up(t, index, lh, NULL, 0));
+}
+
+cm_err
+ldg_tree_node_append_up(ldg_txn *t, uint64_t index,
+                        const uint8_t lh[CM_HASH_LEN],
+                        const uint8_t (*up)[CM_HASH_LEN], unsigned nup)
+{
+	return (
+	    ldg_tree_append_up(node_read, node_write, t, index, lh, up, nup));
 }
 
 cm_err

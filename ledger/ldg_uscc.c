@@ -85,12 +85,14 @@ orgcode_check(const uint8_t *p)
 static char
 uscc_check_char(const uint8_t *p)
 {
-	int sum = 0, w = 1;
+	/* 3^(i-1) mod 31 for i = 1..17, written out; ldg_uscc_test's
+	 * independent generator uses its own copy of the list. */
+	static const int w[LDG_USCC_LEN - 1] = {
+	    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
+	int sum = 0;
 
-	for (int i = 0; i < LDG_USCC_LEN - 1; i++) {
-		sum += symbol_value(p[i]) * w;
-		w = w * 3 % USCC_NSYM;
-	}
+	for (int i = 0; i < LDG_USCC_LEN - 1; i++)
+		sum += symbol_value(p[i]) * w[i];
 	return (uscc_alphabet[(USCC_NSYM - sum % USCC_NSYM) % USCC_NSYM]);
 }
 

@@ -1064,8 +1064,60 @@ test_read_bounds(void)
 	mstore_fini(&s);
 }
 
+/* ldg_tree_parents: every parent it gives is MTH of the leaves under it
+ * (ldg_merkle_root over those leaf hashes), and it gives every parent whose
+ * leaves all lie in the range, for ranges starting at every offset below
+ * 70 and lengths up to 140 (several complete subtrees of 64). */
+static void
+test_tree_parents(void)
+{
+	enum { NMAX = 140 };
+	static uint8_t lh[NMAX][CM_HASH_LEN];
+	static uint8_t up[NMAX][LDG_UP_MAX][CM_HASH_LEN];
+	uint8_t        nup[NMAX], want[CM_HASH_LEN];
+	size_t         checked = 0;
+
+	for (size_t i = 0; i < NMAX; i++)
+		for (size_t j = 0; j < CM_HASH_LEN; j++)
+			lh[i][j] = (uint8_t) (i * 31 + j * 7 + 1);
+	for (uint64_t first = 0; first < 70; first++) {
+		for (size_t n = 1; n <= NMAX; n += 1 + n / 8) {
+			ldg_tree_parents(first,
+			                 (const uint8_t(*)[CM_HASH_LEN]) lh, n,
+			                 up, nup);
+			for (size_t i = 0; i < n; i++) {
+				uint64_t m = first + i;
+				unsigned l;
+
+				for (l = 0; l < nup[i]; l++) {
+					uint64_t w = (uint64_t) 2 << l;
+
+					/* Level l+1 ends at m: bit l set and
+					 * its leaves start in the range. */
+					TST_TRUE(((m >> l) & 1) != 0);
+					TST_TRUE(m + 1 >= first + w);
+					ldg_merkle_root(
+					    (const uint8_t(*)[CM_HASH_LEN])(
+					        lh + (i + 1 - w)),
+					    (size_t) w, want);
+					TST_TRUE(memcmp(up[i][l], want,
+					                CM_HASH_LEN) == 0);
+					checked++;
+				}
+				/* Nothing more was in reach. */
+				TST_TRUE(nup[i] == LDG_UP_MAX ||
+				         ((m >> nup[i]) & 1) == 0 ||
+				         m + 1 <
+				             first + ((uint64_t) 2 << nup[i]));
+			}
+		}
+	}
+	TST_TRUE(checked > 10000);
+}
+
 TST_MAIN(TST_CASE(test_hashes), TST_CASE(test_rfc6962_roots),
-         TST_CASE(test_rfc6962_proofs), TST_CASE(test_inclusion_corruptions),
+         TST_CASE(test_tree_parents), TST_CASE(test_rfc6962_proofs),
+         TST_CASE(test_inclusion_corruptions),
          TST_CASE(test_consistency_corruptions), TST_CASE(test_verifier_edges),
          TST_CASE(test_stored_index), TST_CASE(test_tree_errors),
          TST_CASE(test_small_trees), TST_CASE(test_read_bounds))
