@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,6 +25,11 @@
 #define VERIFY_ROUNDS 2000
 #define B_ROUNDS                                                               \
 	5 /* (a) and (b) are measured in this many interleaved rounds */
+
+/* (d): the page counts probed, and repetitions of each. */
+#define DISK_K 6
+static const unsigned disk_k[DISK_K] = {1, 2, 4, 8, 16, 32};
+#define DISK_REPS 200
 
 typedef struct opts {
 	const char *dir;
@@ -64,6 +70,8 @@ typedef struct results {
 	bool     ran_a;
 	uint64_t a_batches, a_records, a_ns, a_raw_ns;
 	uint64_t a_pipe_ns; /* the same count, prepared ahead */
+	uint64_t a_pipe_wr,
+	    a_raw_wr; /* bytes written (wchar): pipelined, raw */
 	uint64_t a_p50_ns, a_max_ns;
 	sizes    a_rec, a_leaf, a_batch;
 	/* (b) */
@@ -72,6 +80,10 @@ typedef struct results {
 	uint64_t b_max_ns;
 	uint64_t b_group, b_group_ns; /* the same, G batches per ldg_append */
 	uint64_t b_pipe_ns;           /* one commit each, prepared ahead */
+	uint64_t b_pipe_wr, b_raw_wr; /* bytes written (wchar) */
+	/* (d) the disk: mean ns of one fdatasync after k page writes */
+	bool     ran_d;
+	uint64_t d_contig_ns[DISK_K], d_scatter_ns[DISK_K];
 	/* audit of the (a)/(b) ledger */
 	bool     audited;
 	cm_err   audit_rv;
@@ -106,7 +118,9 @@ usage(FILE *f)
 	    "      check (target >= 80%%);\n"
 	    "  (c) inclusion proofs on a ledger of --proof-leaves leaves "
 	    "built through\n"
-	    "      ldg_append in batches of %d records (target p99 < 50 us).\n"
+	    "      ldg_append in batches of %d records (target p99 < 50 us);\n"
+	    "  (d) only when asked: the disk's fdatasync time after k page\n"
+	    "      writes, adjacent and scattered (what (b)'s commits pay).\n"
 	    "options:\n"
 	    "  --dir DIR          work here (default: a fresh "
 	    "./bench-tmp-XXXXXX)\n"
@@ -127,7 +141,7 @@ usage(FILE *f)
 	    "  --proof-dir DIR    (c) use the ledger in DIR if it exists, "
 	    "else build\n"
 	    "                     it there and keep it\n"
-	    "  --parts LIST       which parts to run, e.g. ab or c "
+	    "  --parts LIST       which parts to run, e.g. ab, c or abd "
 	    "(default abc)\n"
 	    "  --quick            small sizes for CI smoke runs\n"
 	    "  --json             print the results as one JSON object\n"
@@ -163,6 +177,25 @@ now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec);
+}
+
+/* Bytes this process has passed to write calls (wchar in /proc/self/io):
+ * LMDB writes whole 4 KiB pages, so the difference over a run, divided by
+ * its commits, is the pages each commit wrote.  0 when not available. */
+static uint64_t
+io_wchar(void)
+{
+	FILE              *f = fopen("/proc/self/io", "r");
+	char               line[128];
+	unsigned long long v = 0;
+
+	if (f == NULL)
+		return (0);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "wchar: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return ((uint64_t) v);
 }
 
 /* xorshift64*: reproducible, not for secrets. */
@@ -681,7 +714,7 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 	cm_bytes    *leaves = NULL;
 	ldg_stats    st;
 	cm_diag      d;
-	uint64_t     t0;
+	uint64_t     t0, wr;
 
 	cm_diag_clear(&d);
 	path_make(ldir, sizeof(ldir), root, "ledger-ab");
@@ -738,15 +771,19 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 			 * appends and commits this one. */
 			for (size_t i = done; i < done + k; i++)
 				batch_make(&bl, nr, false, NULL, &pb[i]);
+			wr = io_wchar();
 			r->a_pipe_ns += pipe_run(bl.s, pb + done, k);
+			r->a_pipe_wr += io_wchar() - wr;
 			/* The raw baseline: the same record-leaf bytes, read
 			 * back, R per durable commit. */
 			leaves_copy(&bl, firsts + done, counts + done, k,
 			            &leafbuf, &leaves, &nleaves, &r->a_leaf);
 			path_make(rdir, sizeof(rdir), root, "raw-a");
+			wr = io_wchar();
 			check(ldg_bench_raw_append(rdir, leaves, nleaves, nr,
 			                           &raw_ns, &d),
 			      "ldg_bench_raw_append", &d);
+			r->a_raw_wr += io_wchar() - wr;
 			r->a_raw_ns += raw_ns;
 			tree_remove(rdir);
 			cm_free(leaves);
@@ -823,7 +860,9 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 			 * second thread. */
 			for (size_t i = 0; i < k; i++)
 				batch_make(&bl, 1, false, NULL, &batches[i]);
+			wr = io_wchar();
 			r->b_pipe_ns += pipe_run(bl.s, batches, k);
+			r->b_pipe_wr += io_wchar() - wr;
 
 			/* Grouped: G per ldg_append, one commit per group, as
 			 * tallyd's writer groups the batches that wait while
@@ -854,10 +893,12 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 			{
 				uint64_t raw_ns = 0;
 
+				wr = io_wchar();
 				check(ldg_bench_raw_append(rdir, leaves,
 				                           nleaves, 1, &raw_ns,
 				                           &d),
 				      "ldg_bench_raw_append", &d);
+				r->b_raw_wr += io_wchar() - wr;
 				r->b_raw_ns += raw_ns;
 			}
 			tree_remove(rdir);
@@ -997,6 +1038,59 @@ proofs_time(ldg_txn *t, uint64_t size, size_t n, uint64_t *rng, uint64_t *idx,
 	out->p50 = percentile(lat, n, 50);
 }
 
+/* (d) What a durable commit's page count costs on this disk: a 4 MiB file
+ * of the bench's filesystem, then for each k, DISK_REPS times: k 4 KiB
+ * pwrites (adjacent, or at pseudo-random page numbers) and one fdatasync,
+ * the pattern of an LMDB commit's data pages.  Explains (b): a production
+ * commit writes more pages than the raw one-value commit. */
+static void
+part_d(const char *root, results *r)
+{
+	enum { PAGES = 1024 };
+	char     path[PATH_MAX];
+	uint8_t  page[4096];
+	uint64_t rng = 0x5eed;
+	int      fd;
+
+	path_make(path, sizeof(path), root, "disk-probe");
+	if ((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0)
+		die("(d) open", CM_EIO, NULL);
+	memset(page, 0x5a, sizeof(page));
+	for (off_t i = 0; i < PAGES; i++)
+		if (pwrite(fd, page, sizeof(page), i * 4096) != 4096)
+			die("(d) pwrite", CM_EIO, NULL);
+	if (fsync(fd) != 0)
+		die("(d) fsync", CM_EIO, NULL);
+	for (int scatter = 0; scatter < 2; scatter++) {
+		for (size_t ki = 0; ki < DISK_K; ki++) {
+			uint64_t t0 = now_ns();
+
+			for (int rep = 0; rep < DISK_REPS; rep++) {
+				off_t base =
+				    (off_t) rng_below(&rng, PAGES - disk_k[ki]);
+
+				for (unsigned j = 0; j < disk_k[ki]; j++) {
+					off_t pg =
+					    scatter
+					        ? (off_t) rng_below(&rng, PAGES)
+					        : base + (off_t) j;
+
+					if (pwrite(fd, page, sizeof(page),
+					           pg * 4096) != 4096)
+						die("(d) pwrite", CM_EIO, NULL);
+				}
+				if (fdatasync(fd) != 0)
+					die("(d) fdatasync", CM_EIO, NULL);
+			}
+			(scatter ? r->d_scatter_ns : r->d_contig_ns)[ki] =
+			    (now_ns() - t0) / DISK_REPS;
+		}
+	}
+	close(fd);
+	unlink(path);
+	r->ran_d = true;
+}
+
 static void
 part_c(const opts *o, const char *root, results *r)
 {
@@ -1078,6 +1172,13 @@ part_c(const opts *o, const char *root, results *r)
 
 /* ---- output ---- */
 
+/* 4 KiB pages per commit from bytes written over n commits. */
+static double
+pages_per(uint64_t bytes, uint64_t n)
+{
+	return (n > 0 ? (double) bytes / 4096.0 / (double) n : 0.0);
+}
+
 static void
 print_text(const opts *o, const results *r)
 {
@@ -1129,6 +1230,10 @@ print_text(const opts *o, const results *r)
 			       ">= 40%%: %s)\n",
 			       raw > 0 ? 100.0 * pp / raw : 0.0,
 			       pp >= 0.4 * raw ? "met" : "MISSED");
+			printf("    pages written  %.1f per production commit "
+			       "(pipelined), %.1f per raw commit\n",
+			       pages_per(r->a_pipe_wr, r->a_batches),
+			       pages_per(r->a_raw_wr, r->a_batches));
 		}
 	}
 	if (r->ran_b) {
@@ -1168,6 +1273,10 @@ print_text(const opts *o, const results *r)
 			       ">= 80%%: %s)\n",
 			       100.0 * pp / bound,
 			       pp >= 0.8 * bound ? "met" : "MISSED");
+			printf("    pages written  %.1f per production commit "
+			       "(pipelined), %.1f per raw commit\n",
+			       pages_per(r->b_pipe_wr, r->b_n),
+			       pages_per(r->b_raw_wr, r->b_n));
 		}
 		if (r->b_group > 0) {
 			double gp = rate(r->b_n, r->b_group_ns);
@@ -1178,6 +1287,21 @@ print_text(const opts *o, const results *r)
 			       gp, (unsigned long long) r->b_group,
 			       100.0 * gp / bound);
 		}
+	}
+	if (r->ran_d) {
+		printf(
+		    "\n(d) the disk: one fdatasync after k 4 KiB page writes "
+		    "(mean of %d, us)\n    k           ",
+		    DISK_REPS);
+		for (size_t i = 0; i < DISK_K; i++)
+			printf("%8u", disk_k[i]);
+		printf("\n    adjacent    ");
+		for (size_t i = 0; i < DISK_K; i++)
+			printf("%8.0f", (double) r->d_contig_ns[i] / 1e3);
+		printf("\n    scattered   ");
+		for (size_t i = 0; i < DISK_K; i++)
+			printf("%8.0f", (double) r->d_scatter_ns[i] / 1e3);
+		printf("\n");
 	}
 	if (r->audited)
 		printf("\naudit        %s in %.2f s: %s\n",
@@ -1241,7 +1365,8 @@ print_json(const opts *o, const results *r)
 		    "\"raw_records_per_s\":%.1f,\"serial_ratio\":%.4f,"
 		    "\"batch_p50_ns\":%llu,\"batch_max_ns\":%llu,"
 		    "\"pipelined_ns\":%llu,\"pipelined_records_per_s\":%.1f,"
-		    "\"ratio\":%.4f,\"rounds\":%d}",
+		    "\"ratio\":%.4f,\"rounds\":%d,\"pages_per_commit\":%.1f,"
+		    "\"raw_pages_per_commit\":%.1f}",
 		    (unsigned long long) r->a_batches, o->records,
 		    (unsigned long long) r->a_rec.min, sizes_mean(&r->a_rec),
 		    (unsigned long long) r->a_rec.max,
@@ -1258,7 +1383,8 @@ print_json(const opts *o, const results *r)
 		    rate(r->a_records, r->a_pipe_ns),
 		    r->a_pipe_ns ? (double) r->a_raw_ns / (double) r->a_pipe_ns
 		                 : 0.0,
-		    B_ROUNDS);
+		    B_ROUNDS, pages_per(r->a_pipe_wr, r->a_batches),
+		    pages_per(r->a_raw_wr, r->a_batches));
 	if (r->ran_b) {
 		double tc = (double) r->b_raw_ns / (double) r->b_n;
 		double bound = 1e9 / (tc + (double) r->b_verify_ns);
@@ -1271,7 +1397,9 @@ print_json(const opts *o, const results *r)
 		       "\"max_ns\":%llu,\"pipelined_ns\":%llu,"
 		       "\"pipelined_per_s\":%.2f,\"ratio\":%.4f,"
 		       "\"group\":%llu,\"grouped_ns\":%llu,"
-		       "\"grouped_per_s\":%.2f,\"rounds\":%d}",
+		       "\"grouped_per_s\":%.2f,\"rounds\":%d,"
+		       "\"pages_per_commit\":%.1f,"
+		       "\"raw_pages_per_commit\":%.1f}",
 		       (unsigned long long) r->b_n,
 		       (unsigned long long) r->b_ns, rate(r->b_n, r->b_ns), tc,
 		       (unsigned long long) r->b_verify_ns,
@@ -1284,7 +1412,23 @@ print_json(const opts *o, const results *r)
 		       rate(r->b_n, r->b_pipe_ns) / bound,
 		       (unsigned long long) r->b_group,
 		       (unsigned long long) r->b_group_ns,
-		       rate(r->b_n, r->b_group_ns), B_ROUNDS);
+		       rate(r->b_n, r->b_group_ns), B_ROUNDS,
+		       pages_per(r->b_pipe_wr, r->b_n),
+		       pages_per(r->b_raw_wr, r->b_n));
+	}
+	if (r->ran_d) {
+		printf(",\"d\":{\"reps\":%d,\"k\":[", DISK_REPS);
+		for (size_t i = 0; i < DISK_K; i++)
+			printf("%s%u", i ? "," : "", disk_k[i]);
+		printf("],\"adjacent_ns\":[");
+		for (size_t i = 0; i < DISK_K; i++)
+			printf("%s%llu", i ? "," : "",
+			       (unsigned long long) r->d_contig_ns[i]);
+		printf("],\"scattered_ns\":[");
+		for (size_t i = 0; i < DISK_K; i++)
+			printf("%s%llu", i ? "," : "",
+			       (unsigned long long) r->d_scatter_ns[i]);
+		printf("]}");
 	}
 	if (r->audited)
 		printf(",\"audit\":{\"result\":\"%s\",\"ns\":%llu,"
@@ -1370,7 +1514,7 @@ opts_parse(int argc, char **argv, opts *o)
 			i++;
 		} else if (strcmp(a, "--parts") == 0 && v != NULL &&
 		           strlen(v) < sizeof(o->parts) &&
-		           strspn(v, "abc") == strlen(v)) {
+		           strspn(v, "abcd") == strlen(v)) {
 			snprintf(o->parts, sizeof(o->parts), "%s", v);
 			i++;
 		} else if (strcmp(a, "--batches") == 0) {
@@ -1456,6 +1600,8 @@ main(int argc, char **argv)
 	run_c = strchr(o.parts, 'c') != NULL;
 	if (run_a || run_b)
 		part_ab(&o, o.dir, run_a, run_b, &r);
+	if (strchr(o.parts, 'd') != NULL)
+		part_d(o.dir, &r);
 	if (run_c)
 		part_c(&o, o.dir, &r);
 	if (o.json)
