@@ -1052,8 +1052,10 @@ wr_item(cm_cbor_wr *w, unsigned major, uint64_t v, const void *payload,
 	if (w->err != CM_OK)
 		return;
 	n = head_encode(head, major, v);
-	if (b->len + n + len + 1 > b->cap &&
-	    (w->err = cm_buf_reserve(b, n + len)) != CM_OK)
+	/* cm_buf_reserve refuses sizes that would overflow. */
+	if ((len > b->cap || b->len + n + len + 1 > b->cap) &&
+	    (w->err = cm_buf_reserve(b, len > SIZE_MAX - n ? SIZE_MAX
+	                                                   : n + len)) != CM_OK)
 		return;
 	memcpy(b->p + b->len, head, n);
 	if (len > 0)

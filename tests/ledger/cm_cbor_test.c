@@ -511,6 +511,15 @@ test_writer_mistakes(void)
 	cm_cbor_wr w;
 	cm_diag    d = {{0}};
 
+	/* A length no buffer can hold: refused before any copy, and the
+	 * writer stays failed. */
+	cm_cbor_wr_init(&w, &out);
+	cm_cbor_wr_uint(&w, 7);
+	cm_cbor_wr_bytes(&w, CM_BYTES("x", SIZE_MAX - 4));
+	cm_cbor_wr_uint(&w, 8);
+	TST_ERR(cm_cbor_wr_end(&w), CM_ENOMEM);
+	TST_EQ_U(out.len, 1);
+	cm_buf_reset(&out);
 	/* Keys out of order. */
 	cm_cbor_wr_init(&w, &out);
 	cm_cbor_wr_map(&w, 2);
