@@ -81,6 +81,7 @@ typedef struct results {
 	uint64_t b_group, b_group_ns; /* the same, G batches per ldg_append */
 	uint64_t b_pipe_ns;           /* one commit each, prepared ahead */
 	uint64_t b_pipe_wr, b_raw_wr; /* bytes written (wchar) */
+	uint64_t b_ready_ns, b_ready_calls; /* pipelined, ready ones grouped */
 	/* (d) the disk: mean ns of one fdatasync after k page writes */
 	bool     ran_d;
 	uint64_t d_contig_ns[DISK_K], d_scatter_ns[DISK_K];
@@ -115,7 +116,9 @@ usage(FILE *f)
 	    "where\n"
 	    "      t_commit is a raw durable one-value commit and t_verify "
 	    "one Ed25519\n"
-	    "      check (target >= 80%%);\n"
+	    "      check (target >= 80%%, one commit per batch); also\n"
+	    "      grouped G per commit, and ready-grouped: each commit takes\n"
+	    "      the batches prepared while the last one synced;\n"
 	    "  (c) inclusion proofs on a ledger of --proof-leaves leaves "
 	    "built through\n"
 	    "      ldg_append in batches of %d records (target p99 < 50 us);\n"
@@ -612,12 +615,14 @@ leaves_copy(bench_ledger *bl, const uint64_t *firsts, const uint64_t *counts,
  * prepares batch i+1 (ldg_prepare), as tallyd's writer runs. ---- */
 
 #define PIPE_DEPTH 2
+#define ADAPT_MAX 64 /* (b) ready-grouped: at most this many per commit */
 
 typedef struct pipe_ctx {
 	ldg_store      *s;
 	const cm_buf   *batches;
 	size_t          n;
 	ldg_prepared  **prep;
+	size_t          depth; /* how far the producer may run ahead */
 	size_t          produced, consumed;
 	pthread_mutex_t mu;
 	pthread_cond_t  cv;
@@ -634,7 +639,7 @@ pipe_producer(void *arg)
 
 		cm_diag_clear(&d);
 		pthread_mutex_lock(&pc->mu);
-		while (i >= pc->consumed + PIPE_DEPTH)
+		while (i >= pc->consumed + pc->depth)
 			pthread_cond_wait(&pc->cv, &pc->mu);
 		pthread_mutex_unlock(&pc->mu);
 		check(ldg_prepare(pc->s, cm_buf_bytes(&pc->batches[i]), &p, &d),
@@ -648,46 +653,57 @@ pipe_producer(void *arg)
 	return (NULL);
 }
 
-/* Appends n single-record batches, one ldg_append_prepared (one durable
- * commit) each; returns the elapsed ns. */
+/* Appends n batches with ldg_append_prepared while a second thread runs
+ * ldg_prepare ahead.  With maxgroup 1, one batch (one durable commit) per
+ * call; with more, each call takes every batch already prepared, up to
+ * maxgroup, as tallyd's writer will (*out_calls: the calls made).  Returns
+ * the elapsed ns. */
 static uint64_t
-pipe_run(ldg_store *s, const cm_buf *batches, size_t n)
+pipe_run(ldg_store *s, const cm_buf *batches, size_t n, size_t maxgroup,
+         uint64_t *out_calls)
 {
-	pipe_ctx  pc;
-	pthread_t th;
-	uint64_t  t0;
+	pipe_ctx     pc;
+	pthread_t    th;
+	uint64_t     t0, calls = 0;
+	ldg_receipt *rc = cm_calloc(maxgroup, sizeof(*rc));
+	cm_err      *st = cm_calloc(maxgroup, sizeof(*st));
+	cm_diag     *d = cm_calloc(maxgroup, sizeof(*d));
 
 	memset(&pc, 0, sizeof(pc));
 	pc.s = s;
 	pc.batches = batches;
 	pc.n = n;
-	if ((pc.prep = cm_calloc(n, sizeof(*pc.prep))) == NULL)
-		die("(b) pipelined", CM_ENOMEM, NULL);
+	pc.depth = maxgroup > PIPE_DEPTH ? maxgroup : PIPE_DEPTH;
+	if ((pc.prep = cm_calloc(n, sizeof(*pc.prep))) == NULL || rc == NULL ||
+	    st == NULL || d == NULL)
+		die("pipelined", CM_ENOMEM, NULL);
 	pthread_mutex_init(&pc.mu, NULL);
 	pthread_cond_init(&pc.cv, NULL);
 	t0 = now_ns();
 	if (pthread_create(&th, NULL, pipe_producer, &pc) != 0)
-		die("(b) pipelined: pthread_create", CM_EIO, NULL);
-	for (size_t i = 0; i < n; i++) {
-		ldg_receipt rc;
-		cm_err      st = CM_OK;
-		cm_diag     d;
-
-		memset(&rc, 0, sizeof(rc));
-		cm_diag_clear(&d);
+		die("pipelined: pthread_create", CM_EIO, NULL);
+	for (size_t i = 0, m; i < n; i += m) {
 		pthread_mutex_lock(&pc.mu);
 		while (pc.produced <= i)
 			pthread_cond_wait(&pc.cv, &pc.mu);
+		m = pc.produced - i < maxgroup ? pc.produced - i : maxgroup;
 		pthread_mutex_unlock(&pc.mu);
-		check(ldg_append_prepared(s, &pc.prep[i], 1, cm_now_ms(), &rc,
-		                          &st, &d),
-		      "ldg_append_prepared", &d);
-		check(st, "pipelined batch", &d);
-		ldg_receipt_fini(&rc);
-		ldg_prepared_free(pc.prep[i]);
-		pc.prep[i] = NULL;
+		for (size_t j = 0; j < m; j++) {
+			memset(&rc[j], 0, sizeof(rc[j]));
+			cm_diag_clear(&d[j]);
+		}
+		check(ldg_append_prepared(s, &pc.prep[i], m, cm_now_ms(), rc,
+		                          st, d),
+		      "ldg_append_prepared", &d[0]);
+		calls++;
+		for (size_t j = 0; j < m; j++) {
+			check(st[j], "pipelined batch", &d[j]);
+			ldg_receipt_fini(&rc[j]);
+			ldg_prepared_free(pc.prep[i + j]);
+			pc.prep[i + j] = NULL;
+		}
 		pthread_mutex_lock(&pc.mu);
-		pc.consumed = i + 1;
+		pc.consumed = i + m;
 		pthread_cond_broadcast(&pc.cv);
 		pthread_mutex_unlock(&pc.mu);
 	}
@@ -696,6 +712,11 @@ pipe_run(ldg_store *s, const cm_buf *batches, size_t n)
 	pthread_cond_destroy(&pc.cv);
 	pthread_mutex_destroy(&pc.mu);
 	cm_free(pc.prep);
+	cm_free(rc);
+	cm_free(st);
+	cm_free(d);
+	if (out_calls != NULL)
+		*out_calls = calls;
 	return (t0);
 }
 
@@ -772,7 +793,7 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 			for (size_t i = done; i < done + k; i++)
 				batch_make(&bl, nr, false, NULL, &pb[i]);
 			wr = io_wchar();
-			r->a_pipe_ns += pipe_run(bl.s, pb + done, k);
+			r->a_pipe_ns += pipe_run(bl.s, pb + done, k, 1, NULL);
 			r->a_pipe_wr += io_wchar() - wr;
 			/* The raw baseline: the same record-leaf bytes, read
 			 * back, R per durable commit. */
@@ -861,7 +882,7 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 			for (size_t i = 0; i < k; i++)
 				batch_make(&bl, 1, false, NULL, &batches[i]);
 			wr = io_wchar();
-			r->b_pipe_ns += pipe_run(bl.s, batches, k);
+			r->b_pipe_ns += pipe_run(bl.s, batches, k, 1, NULL);
 			r->b_pipe_wr += io_wchar() - wr;
 
 			/* Grouped: G per ldg_append, one commit per group, as
@@ -884,6 +905,19 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 				}
 			}
 			r->b_group_ns += now_ns() - t0;
+
+			/* Ready-grouped: pipelined, and each commit takes
+			 * every batch prepared while the last one synced (at
+			 * most ADAPT_MAX), as tallyd's writer will. */
+			for (size_t i = 0; i < k; i++)
+				batch_make(&bl, 1, false, NULL, &batches[i]);
+			{
+				uint64_t calls = 0;
+
+				r->b_ready_ns += pipe_run(bl.s, batches, k,
+				                          ADAPT_MAX, &calls);
+				r->b_ready_calls += calls;
+			}
 
 			/* t_commit: raw durable commits of one value each,
 			 * over this round's serial leaves. */
@@ -1243,7 +1277,8 @@ print_text(const opts *o, const results *r)
 		double bound = 1e9 / (tc + tv);
 
 		printf("\n(b) %llu single-record batches, one durable commit "
-		       "each, serial and pipelined; then grouped\n",
+		       "each, serial and pipelined; then grouped, and "
+		       "ready-grouped\n",
 		       (unsigned long long) r->b_n);
 		printf("    serial         %.1f batches/s  (%.3f s; one "
 		       "ldg_append after another; p50 %.3f ms, max %.3f ms)\n",
@@ -1286,6 +1321,16 @@ print_text(const opts *o, const results *r)
 			       "groups waiting batches): %.1f%% of 1/(tc+tv)\n",
 			       gp, (unsigned long long) r->b_group,
 			       100.0 * gp / bound);
+		}
+		if (r->b_ready_calls > 0) {
+			double rp = rate(r->b_n, r->b_ready_ns);
+
+			printf("    ready-grouped  %.1f batches/s  (pipelined; "
+			       "each commit takes the batches prepared while "
+			       "the last synced, %.1f on average): %.1f%% of "
+			       "1/(tc+tv)\n",
+			       rp, (double) r->b_n / (double) r->b_ready_calls,
+			       100.0 * rp / bound);
 		}
 	}
 	if (r->ran_d) {
@@ -1399,7 +1444,10 @@ print_json(const opts *o, const results *r)
 		       "\"group\":%llu,\"grouped_ns\":%llu,"
 		       "\"grouped_per_s\":%.2f,\"rounds\":%d,"
 		       "\"pages_per_commit\":%.1f,"
-		       "\"raw_pages_per_commit\":%.1f}",
+		       "\"raw_pages_per_commit\":%.1f,"
+		       "\"ready_grouped_ns\":%llu,"
+		       "\"ready_grouped_per_s\":%.2f,"
+		       "\"ready_grouped_mean_group\":%.2f}",
 		       (unsigned long long) r->b_n,
 		       (unsigned long long) r->b_ns, rate(r->b_n, r->b_ns), tc,
 		       (unsigned long long) r->b_verify_ns,
@@ -1414,7 +1462,12 @@ print_json(const opts *o, const results *r)
 		       (unsigned long long) r->b_group_ns,
 		       rate(r->b_n, r->b_group_ns), B_ROUNDS,
 		       pages_per(r->b_pipe_wr, r->b_n),
-		       pages_per(r->b_raw_wr, r->b_n));
+		       pages_per(r->b_raw_wr, r->b_n),
+		       (unsigned long long) r->b_ready_ns,
+		       rate(r->b_n, r->b_ready_ns),
+		       r->b_ready_calls
+		           ? (double) r->b_n / (double) r->b_ready_calls
+		           : 0.0);
 	}
 	if (r->ran_d) {
 		printf(",\"d\":{\"reps\":%d,\"k\":[", DISK_REPS);
