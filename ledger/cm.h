@@ -14,6 +14,8 @@
 
 #define CM_MUST_CHECK __attribute__((warn_unused_result))
 #define CM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+/* For a hot loop specialised by a constant argument at each call. */
+#define CM_INLINE_ALWAYS inline __attribute__((always_inline))
 #define CM_ALWAYS(x) (x)
 #define CM_NEVER(x) (x)
 

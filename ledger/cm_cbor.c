@@ -279,7 +279,7 @@ typedef struct top_offs {
  * compiler keeps it in registers; the item itself sits in a pseudo-array
  * of one element at depth 0.  Always inlined, so that cm_cbor_check's copy
  * (top NULL) has no trace of the bookkeeping. */
-static inline __attribute__((always_inline)) cm_err
+static CM_INLINE_ALWAYS cm_err
 item_walk(const uint8_t *p, size_t len, size_t *out_end, top_offs *top,
           cm_diag *d)
 {
