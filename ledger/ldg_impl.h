@@ -206,13 +206,9 @@ cm_err ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf);
 cm_err ldg_tiles_flush(ldg_txn *t, bool invalidate);
 /* Only the tree nodes of leaf index (reindex: the entry exists). */
 cm_err ldg_tree_node_append(ldg_txn *t, uint64_t index, cm_bytes leaf);
-/* The same two, given the leaf's hash (computed off the write path). */
-cm_err ldg_tree_put_leaf_hashed(ldg_txn *t, uint64_t index, cm_bytes leaf,
-                                const uint8_t lh[CM_HASH_LEN]);
-cm_err ldg_tree_node_append_hashed(ldg_txn *t, uint64_t index,
-                                   const uint8_t lh[CM_HASH_LEN]);
-/* The same two, given parents hashed off the write path
- * (ldg_tree_parents, ldg_tree_append_up). */
+/* The same two, given the leaf's hash and the first nup parents it
+ * completes, computed off the write path (ldg_tree_parents; up may be NULL
+ * when nup is 0). */
 cm_err ldg_tree_put_leaf_up(ldg_txn *t, uint64_t index, cm_bytes leaf,
                             const uint8_t lh[CM_HASH_LEN],
                             const uint8_t (*up)[CM_HASH_LEN], unsigned nup);

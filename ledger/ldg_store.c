@@ -363,13 +363,6 @@ node_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
 }
 
 cm_err
-ldg_tree_put_leaf_hashed(ldg_txn *t, uint64_t index, cm_bytes leaf,
-                         const uint8_t lh[CM_HASH_LEN])
-{
-	return (ldg_tree_put_leaf_up(t, index, leaf, lh, NULL, 0));
-}
-
-cm_err
 ldg_tree_put_leaf_up(ldg_txn *t, uint64_t index, cm_bytes leaf,
                      const uint8_t lh[CM_HASH_LEN],
                      const uint8_t (*up)[CM_HASH_LEN], unsigned nup)
@@ -394,14 +387,7 @@ ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf)
 	uint8_t lh[CM_HASH_LEN];
 
 	ldg_leaf_hash(leaf, lh);
-	return (ldg_tree_put_leaf_hashed(t, index, leaf, lh));
-}
-
-cm_err
-ldg_tree_node_append_hashed(ldg_txn *t, uint64_t index,
-                            const uint8_t lh[CM_HASH_LEN])
-{
-	return (ldg_tree_node_append_up(t, index, lh, NULL, 0));
+	return (ldg_tree_put_leaf_up(t, index, leaf, lh, NULL, 0));
 }
 
 cm_err
@@ -419,7 +405,7 @@ ldg_tree_node_append(ldg_txn *t, uint64_t index, cm_bytes leaf)
 	uint8_t lh[CM_HASH_LEN];
 
 	ldg_leaf_hash(leaf, lh);
-	return (ldg_tree_node_append_hashed(t, index, lh));
+	return (ldg_tree_node_append_up(t, index, lh, NULL, 0));
 }
 
 void
