@@ -396,64 +396,46 @@ record_needs(cm_diag *d)
 	                LDG_T_RECORD));
 }
 
-/* ldg_record_head over a map too large for cm_cbor_map (or not a map):
- * the same answers from a scan of the (already checked) record. */
+/* The top-level entries of a checked record: those cm_cbor_check_map
+ * noted, or for a map it could not index (more than CM_CBOR_MAP_MAX
+ * entries), read by a walk. */
+typedef struct rec_entries {
+	const cm_cbor_map *m;
+	cm_cbor_rd         r;
+	uint64_t           n, i;
+} rec_entries;
+
 static cm_err
-record_head_scan(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
-                 cm_diag *d)
+rec_entries_init(rec_entries *e, const cm_cbor_map *m, cm_diag *d)
 {
-	cm_cbor_rd r;
-	uint64_t   n, i;
-	bool       have_t = false;
-
-	cm_cbor_rd_init(&r, rec, d);
-	if (cm_cbor_rd_map(&r, &n) != CM_OK)
+	e->m = m;
+	e->i = 0;
+	e->n = m->n;
+	if (m->complete)
+		return (CM_OK);
+	cm_cbor_rd_init(&e->r, m->item, NULL);
+	if (cm_cbor_rd_map(&e->r, &e->n) != CM_OK)
 		return (cm_fail(d, CM_EPROTO, "record: not a map"));
-	for (i = 0; i < n; i++) {
-		cm_bytes key, val;
-
-		if (cm_cbor_rd_text(&r, &key) != CM_OK)
-			return (CM_EPROTO);
-		if (cm_bytes_eq(key, CM_BYTES("t", 1))) {
-			if (cm_cbor_rd_text(&r, &val) != CM_OK ||
-			    !cm_bytes_eq(val, CM_BYTES(LDG_T_RECORD,
-			                               strlen(LDG_T_RECORD))))
-				return (record_t_wrong(d));
-			have_t = true;
-		} else if (cm_bytes_eq(key, CM_BYTES("kind", 4))) {
-			if (cm_cbor_rd_text(&r, out_kind) != CM_OK)
-				return (record_kind_wrong(d));
-			if (!have_t)
-				break;
-			if (out_refs == NULL)
-				return (CM_OK);
-			goto refs;
-		} else if (cm_cbor_rd_skip(&r, NULL) != CM_OK) {
-			return (CM_EPROTO);
-		}
-	}
-	return (record_needs(d));
-refs:
-	/* Keys are in canonical order, so "refs", if present, comes before
-	 * any key that sorts after it: the scan stops there. */
-	*out_refs = CM_BYTES(NULL, 0);
-	for (i++; i < n; i++) {
-		cm_bytes key;
-		int      c;
-
-		if (cm_cbor_rd_text(&r, &key) != CM_OK)
-			return (CM_EPROTO);
-		if ((c = cm_cbor_key_cmp(key, CM_BYTES("refs", 4))) > 0)
-			break;
-		if (cm_cbor_rd_skip(&r, c == 0 ? out_refs : NULL) != CM_OK)
-			return (CM_EPROTO);
-		if (c == 0)
-			break;
-	}
 	return (CM_OK);
 }
 
-/* A text value of an entry cm_cbor_check_map found. */
+static bool
+rec_entries_next(rec_entries *e, cm_bytes *key, cm_bytes *val)
+{
+	if (e->i == e->n)
+		return (false);
+	if (e->m->complete) {
+		*key = e->m->key[e->i];
+		*val = e->m->val[e->i];
+		e->i++;
+		return (true);
+	}
+	e->i++;
+	return (cm_cbor_rd_text(&e->r, key) == CM_OK &&
+	        cm_cbor_rd_skip(&e->r, val) == CM_OK);
+}
+
+/* A text value of an entry. */
 static bool
 map_text(cm_bytes item, cm_bytes *out)
 {
@@ -468,6 +450,8 @@ ldg_record_head(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
                 cm_cbor_map *out_map, cm_diag *d)
 {
 	cm_cbor_map local, *m = out_map != NULL ? out_map : &local;
+	rec_entries e;
+	cm_bytes    key, val;
 	cm_diag     inner;
 	bool        have_t = false;
 	cm_err      rv;
@@ -475,33 +459,33 @@ ldg_record_head(cm_bytes rec, cm_bytes *out_kind, cm_bytes *out_refs,
 	cm_diag_clear(&inner);
 	if ((rv = cm_cbor_check_map(rec, m, &inner)) != CM_OK)
 		return (cm_fail(d, rv, "record: %s", inner.msg));
-	if (!m->complete)
-		return (record_head_scan(rec, out_kind, out_refs, d));
-	/* The same order of questions as record_head_scan, over the entries
-	 * the check found (keys in canonical order). */
-	for (size_t i = 0; i < m->n; i++) {
-		cm_bytes key = m->key[i], val;
-
+	if ((rv = rec_entries_init(&e, m, d)) != CM_OK)
+		return (rv);
+	while (rec_entries_next(&e, &key, &val)) {
 		if (cm_bytes_eq(key, CM_BYTES("t", 1))) {
-			if (!map_text(m->val[i], &val) ||
-			    !cm_bytes_eq(val, CM_BYTES(LDG_T_RECORD,
-			                               strlen(LDG_T_RECORD))))
+			cm_bytes t;
+
+			if (!map_text(val, &t) ||
+			    !cm_bytes_eq(t, CM_BYTES(LDG_T_RECORD,
+			                             strlen(LDG_T_RECORD))))
 				return (record_t_wrong(d));
 			have_t = true;
 		} else if (cm_bytes_eq(key, CM_BYTES("kind", 4))) {
-			if (!map_text(m->val[i], out_kind))
+			if (!map_text(val, out_kind))
 				return (record_kind_wrong(d));
 			if (!have_t)
 				break;
 			if (out_refs == NULL)
 				return (CM_OK);
+			/* Keys are in canonical order, so "refs", if present,
+			 * comes before any key that sorts after it. */
 			*out_refs = CM_BYTES(NULL, 0);
-			for (i++; i < m->n; i++) {
-				int c = cm_cbor_key_cmp(m->key[i],
-				                        CM_BYTES("refs", 4));
+			while (rec_entries_next(&e, &key, &val)) {
+				int c =
+				    cm_cbor_key_cmp(key, CM_BYTES("refs", 4));
 
 				if (c == 0)
-					*out_refs = m->val[i];
+					*out_refs = val;
 				if (c >= 0)
 					break;
 			}

@@ -267,6 +267,54 @@ test_fields_from_map(void)
 	cm_buf_fini(&b);
 }
 
+/* ldg_record_head gives the same kind and refs whether the check could
+ * note the record's entries (34 keys: it could not, so they are walked) or
+ * not, and refuses a record that is not a map. */
+static void
+test_record_head_many_keys(void)
+{
+	for (int extra = 2; extra <= 30; extra += 28) {
+		cm_buf      b = {0};
+		cm_cbor_wr  w;
+		cm_cbor_map m;
+		cm_bytes    kind = {0}, refs = {0};
+		char        key[8];
+
+		cm_cbor_wr_init(&w, &b);
+		cm_cbor_wr_map(&w, (uint64_t) extra + 4);
+		cm_cbor_wr_cstr(&w, "t");
+		cm_cbor_wr_cstr(&w, LDG_T_RECORD);
+		for (int i = 0; i < extra; i++) {
+			snprintf(key, sizeof(key), "x%02d", i);
+			cm_cbor_wr_cstr(&w, key);
+			cm_cbor_wr_uint(&w, (uint64_t) i);
+		}
+		cm_cbor_wr_cstr(&w, "body");
+		cm_cbor_wr_map(&w, 0);
+		cm_cbor_wr_cstr(&w, "kind");
+		cm_cbor_wr_cstr(&w, "toy");
+		cm_cbor_wr_cstr(&w, "refs");
+		cm_cbor_wr_array(&w, 1);
+		cm_cbor_wr_uint(&w, 5);
+		TST_OK(cm_cbor_wr_finish(&w, NULL));
+		TST_OK(
+		    ldg_record_head(cm_buf_bytes(&b), &kind, &refs, &m, NULL));
+		TST_TRUE(m.complete == (extra + 4 <= CM_CBOR_MAP_MAX));
+		TST_TRUE(cm_bytes_eq(kind, CM_BYTES("toy", 3)));
+		TST_TRUE(cm_bytes_eq(refs, CM_BYTES("\x81\x05", 2)));
+		cm_buf_fini(&b);
+	}
+	{
+		cm_bytes kind, refs;
+		cm_diag  d = {{0}};
+
+		TST_ERR(ldg_record_head(CM_BYTES("\x82\x01\x02", 3), &kind,
+		                        &refs, NULL, &d),
+		        CM_EPROTO);
+		TST_EQ_STR(d.msg, "record: not a map");
+	}
+}
+
 TST_MAIN(TST_CASE(test_genesis_suites), TST_CASE(test_types_and_fields),
-         TST_CASE(test_fields_from_map), TST_CASE(test_rleaf_canonical),
-         TST_CASE(test_batch_build_round_trip))
+         TST_CASE(test_record_head_many_keys), TST_CASE(test_fields_from_map),
+         TST_CASE(test_rleaf_canonical), TST_CASE(test_batch_build_round_trip))
