@@ -611,6 +611,35 @@ leaves_copy(bench_ledger *bl, const uint64_t *firsts, const uint64_t *counts,
 	*out_n = total;
 }
 
+/* The raw baseline for one round: the leaves of the given runs of the
+ * ledger (sizes to z, may be NULL), appended per_commit per durable commit
+ * into a fresh environment named name under root, then removed; adds the
+ * time to *ns and the bytes written to *wr. */
+static void
+raw_round(bench_ledger *bl, const char *root, const char *name,
+          const uint64_t *firsts, const uint64_t *counts, size_t nruns,
+          size_t per_commit, sizes *z, uint64_t *ns, uint64_t *wr)
+{
+	char      dir[PATH_MAX];
+	cm_buf    buf = {0};
+	cm_bytes *leaves = NULL;
+	size_t    n = 0;
+	uint64_t  t = 0, w;
+	cm_diag   d;
+
+	cm_diag_clear(&d);
+	leaves_copy(bl, firsts, counts, nruns, &buf, &leaves, &n, z);
+	path_make(dir, sizeof(dir), root, name);
+	w = io_wchar();
+	check(ldg_bench_raw_append(dir, leaves, n, per_commit, &t, &d),
+	      "ldg_bench_raw_append", &d);
+	*wr += io_wchar() - w;
+	*ns += t;
+	tree_remove(dir);
+	cm_free(leaves);
+	cm_buf_fini(&buf);
+}
+
 /* ---- (b) pipelined: the writer commits batch i while a second thread
  * prepares batch i+1 (ldg_prepare), as tallyd's writer runs. ---- */
 
@@ -726,13 +755,11 @@ static void
 part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 {
 	bench_ledger bl;
-	char         ldir[PATH_MAX], rdir[PATH_MAX];
+	char         ldir[PATH_MAX];
 	cm_buf      *batches = NULL;
 	uint64_t    *lat = NULL, *firsts = NULL, *counts = NULL;
 	size_t       nb = (size_t) o->batches, nr = (size_t) o->records;
-	size_t       ns = (size_t) o->single, nleaves;
-	cm_buf       leafbuf = {0};
-	cm_bytes    *leaves = NULL;
+	size_t       ns = (size_t) o->single;
 	ldg_stats    st;
 	cm_diag      d;
 	uint64_t     t0, wr;
@@ -765,8 +792,7 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 		        "then raw...\n",
 		        rounds);
 		for (size_t rd = 0; rd < rounds; rd++) {
-			size_t   k = nb / rounds + (rd < nb % rounds ? 1 : 0);
-			uint64_t raw_ns = 0;
+			size_t k = nb / rounds + (rd < nb % rounds ? 1 : 0);
 
 			/* Signed in the order they are appended (seq), outside
 			 * the timed regions. */
@@ -797,19 +823,9 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 			r->a_pipe_wr += io_wchar() - wr;
 			/* The raw baseline: the same record-leaf bytes, read
 			 * back, R per durable commit. */
-			leaves_copy(&bl, firsts + done, counts + done, k,
-			            &leafbuf, &leaves, &nleaves, &r->a_leaf);
-			path_make(rdir, sizeof(rdir), root, "raw-a");
-			wr = io_wchar();
-			check(ldg_bench_raw_append(rdir, leaves, nleaves, nr,
-			                           &raw_ns, &d),
-			      "ldg_bench_raw_append", &d);
-			r->a_raw_wr += io_wchar() - wr;
-			r->a_raw_ns += raw_ns;
-			tree_remove(rdir);
-			cm_free(leaves);
-			leaves = NULL;
-			cm_buf_fini(&leafbuf);
+			raw_round(&bl, root, "raw-a", firsts + done,
+			          counts + done, k, nr, &r->a_leaf,
+			          &r->a_raw_ns, &r->a_raw_wr);
 			done += k;
 		}
 		r->a_batches = nb;
@@ -921,24 +937,9 @@ part_ab(const opts *o, const char *root, bool run_a, bool run_b, results *r)
 
 			/* t_commit: raw durable commits of one value each,
 			 * over this round's serial leaves. */
-			leaves_copy(&bl, firsts + done, counts + done, k,
-			            &leafbuf, &leaves, &nleaves, NULL);
-			path_make(rdir, sizeof(rdir), root, "raw-b");
-			{
-				uint64_t raw_ns = 0;
-
-				wr = io_wchar();
-				check(ldg_bench_raw_append(rdir, leaves,
-				                           nleaves, 1, &raw_ns,
-				                           &d),
-				      "ldg_bench_raw_append", &d);
-				r->b_raw_wr += io_wchar() - wr;
-				r->b_raw_ns += raw_ns;
-			}
-			tree_remove(rdir);
-			cm_free(leaves);
-			leaves = NULL;
-			cm_buf_fini(&leafbuf);
+			raw_round(&bl, root, "raw-b", firsts + done,
+			          counts + done, k, 1, NULL, &r->b_raw_ns,
+			          &r->b_raw_wr);
 
 			/* t_verify: one Ed25519 check of a header-sized
 			 * message; t_sign: the checkpoint note each commit
