@@ -153,9 +153,6 @@ typedef unsigned int      ldg_db;
 
 #define LDG_PUT_APPEND 0x1u      /* key sorts after every key (faster) */
 #define LDG_PUT_NOOVERWRITE 0x2u /* CM_EEXIST if the key exists */
-/* The key usually sorts after every key: then it is appended (pages filled,
- * not split in half), else put as without the flag. */
-#define LDG_PUT_APPEND_TRY 0x4u
 
 /* The handle of a database opened at ldg_open (core or a module's). */
 CM_MUST_CHECK cm_err ldg_db_find(ldg_txn *t, const char *name, ldg_db *out);

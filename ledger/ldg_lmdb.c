@@ -339,16 +339,6 @@ ldg_kv_put(ldg_txn *t, ldg_db db, cm_bytes key, cm_bytes val, unsigned flags)
 	/* entries and checkpoints only ever grow: never overwrite there. */
 	if (db_authoritative(t, db))
 		mflags |= MDB_NOOVERWRITE;
-	if ((flags & LDG_PUT_APPEND_TRY) && !(mflags & MDB_APPEND)) {
-		/* LMDB refuses an append whose key is not after the last with
-		 * MDB_KEYEXIST before it changes anything; then the key goes
-		 * where it belongs. */
-		int rc = mdb_put((MDB_txn *) t->mdb, db, &k, &v,
-		                 mflags | MDB_APPEND);
-
-		if (rc != MDB_KEYEXIST)
-			return (err_from_mdb(rc));
-	}
 	return (err_from_mdb(mdb_put((MDB_txn *) t->mdb, db, &k, &v, mflags)));
 }
 

@@ -285,67 +285,6 @@ test_toy_module_and_group_commit(void)
 	fix_fini(&f);
 }
 
-/* LDG_PUT_APPEND_TRY: a key after the last is appended, any other key
- * goes where it belongs (an existing one is overwritten), NOOVERWRITE
- * still refuses an existing key, and the order and values read back are
- * those of plain puts.  The transaction is not committed. */
-static void
-test_kv_append_try(void)
-{
-	static const struct {
-		uint64_t key, val;
-		unsigned flags;
-		cm_err   want;
-	} puts[] = {
-	    {5, 50, LDG_PUT_APPEND_TRY, CM_OK},
-	    {7, 70, LDG_PUT_APPEND_TRY, CM_OK},
-	    {3, 30, LDG_PUT_APPEND_TRY, CM_OK},
-	    {7, 71, LDG_PUT_APPEND_TRY, CM_OK},
-	    {9, 90, LDG_PUT_APPEND_TRY | LDG_PUT_NOOVERWRITE, CM_OK},
-	    {5, 51, LDG_PUT_APPEND_TRY | LDG_PUT_NOOVERWRITE, CM_EEXIST},
-	    {9, 91, LDG_PUT_APPEND_TRY | LDG_PUT_NOOVERWRITE, CM_EEXIST}};
-	static const uint64_t want[][2] = {{3, 30}, {5, 50}, {7, 71}, {9, 90}};
-	fix                   f;
-	ldg_store            *s;
-	ldg_txn              *t = NULL;
-	ldg_cursor           *c = NULL;
-	ldg_db                db;
-	cm_bytes              k, v;
-	uint8_t               key[8], val[8];
-	size_t                n = 0;
-	cm_err                rv;
-
-	fix_init(&f, true);
-	s = open_toy(&f, true);
-	TST_TRUE(s != NULL);
-	if (s == NULL)
-		return;
-	TST_OK(ldg_txn_begin(s, NULL, true, &t));
-	TST_OK(ldg_db_find(t, "toy_by_n", &db));
-	for (size_t i = 0; i < sizeof(puts) / sizeof(puts[0]); i++) {
-		cm_put_u64be(key, puts[i].key);
-		cm_put_u64be(val, puts[i].val);
-		TST_ERR(ldg_kv_put(t, db, CM_BYTES(key, 8), CM_BYTES(val, 8),
-		                   puts[i].flags),
-		        puts[i].want);
-	}
-	TST_OK(ldg_cursor_open(t, db, &c));
-	for (rv = ldg_cursor_first(c, &k, &v); rv == CM_OK;
-	     rv = ldg_cursor_next(c, &k, &v), n++) {
-		TST_TRUE(n < 4 && k.len == 8 && v.len == 8);
-		if (n >= 4 || k.len != 8 || v.len != 8)
-			break;
-		TST_EQ_U(cm_get_u64be(k.p), want[n][0]);
-		TST_EQ_U(cm_get_u64be(v.p), want[n][1]);
-	}
-	TST_ERR(rv, CM_ENOTFOUND);
-	TST_EQ_U(n, 4);
-	ldg_cursor_close(c);
-	ldg_txn_end(t);
-	ldg_close(s);
-	fix_fini(&f);
-}
-
 static void
 test_indexer_set_change_needs_reindex(void)
 {
@@ -1081,7 +1020,7 @@ test_pool_jobs(void)
 }
 
 TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
-         TST_CASE(test_kv_append_try),
+
          TST_CASE(test_indexer_set_change_needs_reindex),
          TST_CASE(test_map_full_grows), TST_CASE(test_readonly_without_key),
          TST_CASE(test_tampered_tree_refused_for_writing),
