@@ -450,6 +450,54 @@ cm_err ldg_append_prepared(ldg_store *s, ldg_prepared *const *p, size_t n,
                            uint64_t now_ms, ldg_receipt *receipts,
                            cm_err *status, cm_diag *diags);
 
+/* ---- leaves, decoded (for readers and offline verifiers) ----
+ * Each decoder checks the canonical form, the type "t" and every field
+ * (unknown keys refused), and borrows its views from the input. */
+typedef struct ldg_hdr {
+	cm_bytes hdr; /* signed header bytes */
+	cm_bytes sig;
+	uint64_t n, seq, time;
+	cm_bytes kid, root, origin;
+} ldg_hdr;
+CM_MUST_CHECK cm_err ldg_hdr_decode(cm_bytes hdr, ldg_hdr *out, cm_diag *d);
+
+/* A header leaf: the signed header, its signature, the first record
+ * leaf and the log time. */
+typedef struct ldg_hleaf {
+	cm_bytes hdr, sig;
+	uint64_t first, log_time;
+} ldg_hleaf;
+CM_MUST_CHECK cm_err ldg_hleaf_decode(cm_bytes leaf, ldg_hleaf *out,
+                                      cm_diag *d);
+
+/* A record leaf: its header leaf (hi, hh = its leaf hash), position in
+ * the batch and the record bytes (checked canonical too). */
+typedef struct ldg_rleaf {
+	cm_bytes hh, rec;
+	uint64_t hi, pos;
+} ldg_rleaf;
+CM_MUST_CHECK cm_err ldg_rleaf_decode(cm_bytes leaf, ldg_rleaf *out,
+                                      cm_diag *d);
+
+/* Leaf 0.  The operator's signature over stmt is not checked here. */
+typedef struct ldg_genesis {
+	cm_bytes   stmt, sig;
+	char       origin[LDG_ORIGIN_MAX + 1];
+	uint8_t    ckpt_pub[CM_PUBKEY_LEN];
+	uint8_t    op_pub[CM_PUBKEY_LEN];
+	ldg_params params;
+	uint64_t   log_time;
+} ldg_genesis;
+CM_MUST_CHECK cm_err ldg_genesis_decode(cm_bytes leaf, ldg_genesis *out,
+                                        cm_diag *d);
+/* The key an identity record leaf (register or rotate) establishes, after
+ * checking the operator's signature (op_pub) over its statement.
+ * CM_EPROTO for other leaves or ops, CM_EBADSIG for a bad signature. */
+CM_MUST_CHECK cm_err ldg_identity_leaf_key(cm_bytes      leaf,
+                                           const uint8_t op_pub[CM_PUBKEY_LEN],
+                                           uint8_t       out[CM_PUBKEY_LEN],
+                                           cm_diag      *d);
+
 /* Builds and signs a batch file: header over recs (each a canonical record)
  * with key k, seq, claimed time. */
 cm_err ldg_batch_build(const char *origin, const cm_key *k, uint64_t seq,

@@ -350,6 +350,30 @@ ident_record_decode(cm_bytes rec, cm_bytes *out_stmt, cm_bytes *out_sig,
 	return (CM_OK);
 }
 
+cm_err
+ldg_identity_leaf_key(cm_bytes leaf, const uint8_t op_pub[CM_PUBKEY_LEN],
+                      uint8_t out[CM_PUBKEY_LEN], cm_diag *d)
+{
+	ldg_rleaf rl;
+	cm_bytes  st, sig;
+	stmt      s;
+	cm_err    rv;
+
+	if ((rv = ldg_rleaf_decode(leaf, &rl, d)) != CM_OK ||
+	    (rv = ident_record_decode(rl.rec, &st, &sig, d)) != CM_OK ||
+	    (rv = stmt_decode(st, &s, d)) != CM_OK)
+		return (rv);
+	if (strcmp(s.op, "register") != 0 && strcmp(s.op, "rotate") != 0)
+		return (cm_fail(d, CM_EPROTO, "identity %s: establishes no key",
+		                s.op));
+	if (cm_verify(op_pub, "identity", st, sig.p) != CM_OK)
+		return (cm_fail(d, CM_EBADSIG,
+		                "identity record: the operator's signature "
+		                "does not verify"));
+	memcpy(out, s.id.pub, CM_PUBKEY_LEN);
+	return (CM_OK);
+}
+
 static cm_err
 ident_decode(const cm_cbor_map *rec, void *out, cm_diag *d)
 {

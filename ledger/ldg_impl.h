@@ -133,14 +133,7 @@ void ldg_par_need(ldg_par *j, size_t c);
 void ldg_par_end(ldg_par *j);
 
 /* ---- ldg_store.c ---- */
-/* Decoded leaves. */
-typedef struct ldg_hdr {
-	cm_bytes hdr; /* signed header bytes */
-	cm_bytes sig;
-	uint64_t n, seq, time;
-	cm_bytes kid, root, origin;
-} ldg_hdr;
-CM_MUST_CHECK cm_err ldg_hdr_decode(cm_bytes hdr, ldg_hdr *out, cm_diag *d);
+/* Decoded leaves: ldg.h; the batch file is internal. */
 
 typedef struct ldg_batchfile {
 	ldg_hdr  h;
@@ -149,31 +142,6 @@ typedef struct ldg_batchfile {
 } ldg_batchfile;
 CM_MUST_CHECK cm_err ldg_batchfile_decode(cm_bytes in, ldg_batchfile *out,
                                           cm_diag *d);
-
-typedef struct ldg_hleaf {
-	cm_bytes hdr, sig;
-	uint64_t first, log_time;
-} ldg_hleaf;
-CM_MUST_CHECK cm_err ldg_hleaf_decode(cm_bytes leaf, ldg_hleaf *out,
-                                      cm_diag *d);
-
-typedef struct ldg_rleaf {
-	cm_bytes hh, rec;
-	uint64_t hi, pos;
-} ldg_rleaf;
-CM_MUST_CHECK cm_err ldg_rleaf_decode(cm_bytes leaf, ldg_rleaf *out,
-                                      cm_diag *d);
-
-typedef struct ldg_genesis {
-	cm_bytes   stmt, sig;
-	char       origin[LDG_ORIGIN_MAX + 1];
-	uint8_t    ckpt_pub[CM_PUBKEY_LEN];
-	uint8_t    op_pub[CM_PUBKEY_LEN];
-	ldg_params params;
-	uint64_t   log_time;
-} ldg_genesis;
-CM_MUST_CHECK cm_err ldg_genesis_decode(cm_bytes leaf, ldg_genesis *out,
-                                        cm_diag *d);
 
 /* The "t" of a leaf (any type), without other checks. */
 CM_MUST_CHECK cm_err ldg_leaf_type(cm_bytes leaf, cm_bytes *out);

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/* tools/cli.c -- the shared layer under every `tally` command group:
+ * options, exits, files, opening a ledger, JSON output, submitting.
+ * Library calls report errors; only this layer turns them into exits. */
+#include "tools/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- options ---- */
+
+const char *prog_cmd = "tally";
+
+void
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog_cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+void *
+xalloc(void *p)
+{
+	if (p == NULL)
+		die(EX_USAGE, "out of memory");
+	return (p);
+}
+
+/* allowed: space-separated option names; a trailing '!' marks a flag. */
+void
+opts_parse(int argc, char **argv, const char *allowed, opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		char        pat[64];
+		bool        flag;
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			o->help = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			if (o->npos == MAX_MULTI)
+				die(EX_USAGE, "too many arguments");
+			o->pos[o->npos++] = a;
+			continue;
+		}
+		snprintf(pat, sizeof(pat), " %s! ", a + 2);
+		flag = strstr(allowed, pat) != NULL;
+		snprintf(pat, sizeof(pat), " %s ", a + 2);
+		if (!flag && strstr(allowed, pat) == NULL)
+			die(EX_USAGE, "unknown option %s (see --help)", a);
+		if (o->n == MAX_OPTS)
+			die(EX_USAGE, "too many options");
+		o->name[o->n] = a + 2;
+		if (flag) {
+			o->val[o->n++] = "1";
+		} else {
+			if (i + 1 >= argc)
+				die(EX_USAGE, "option %s needs a value", a);
+			o->val[o->n++] = argv[++i];
+		}
+	}
+}
+
+/* A command group ("tally ledger ..."): the subcommand is argv[0].
+ * Returns -1 to go on, or the exit code after printing the usage (for
+ * --help, or for a missing subcommand). */
+int
+group_parse(int argc, char **argv, const char *allowed, const char *usage,
+            opts *o)
+{
+	if (argc > 0 &&
+	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+		fputs(usage, stdout);
+		return (EX_OK);
+	}
+	opts_parse(argc - (argc > 0), argv + (argc > 0), allowed, o);
+	if (o->help || argc == 0) {
+		fputs(usage, o->help ? stdout : stderr);
+		return (o->help ? EX_OK : EX_USAGE);
+	}
+	return (-1);
+}
+
+const char *
+opt(const opts *o, const char *name)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < o->n; i++)
+		if (strcmp(o->name[i], name) == 0)
+			v = o->val[i];
+	return (v);
+}
+
+const char *
+need(const opts *o, const char *name)
+{
+	const char *v = opt(o, name);
+
+	if (v == NULL)
+		die(EX_USAGE, "missing --%s (see --help)", name);
+	return (v);
+}
+
+uint64_t
+parse_u64(const char *s, const char *what)
+{
+	char              *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (s[0] < '0' || s[0] > '9')
+		die(EX_USAGE, "%s must be a non-negative integer: %s", what, s);
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		die(EX_USAGE, "%s must be a non-negative integer: %s", what, s);
+	return ((uint64_t) v);
+}
+
+uint64_t
+opt_u64(const opts *o, const char *name, uint64_t def)
+{
+	const char *v = opt(o, name);
+
+	return (v ? parse_u64(v, name) : def);
+}
+
+/* The writer's clock; TALLY_NOW_MS injects one (tests, determinism). */
+uint64_t
+now_ms(void)
+{
+	const char *v = getenv("TALLY_NOW_MS");
+
+	return (v && *v ? parse_u64(v, "TALLY_NOW_MS") : cm_now_ms());
+}
+
+/* ---- files ---- */
+
+void
+file_read(const char *path, cm_buf *out)
+{
+	FILE  *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char   chunk[65536];
+	size_t n;
+
+	if (f == NULL)
+		die(EX_USAGE, "cannot read %s: %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (cm_buf_append(out, chunk, n) != CM_OK)
+			die(EX_USAGE, "out of memory");
+	if (ferror(f))
+		die(EX_USAGE, "cannot read %s", path);
+	if (f != stdin)
+		fclose(f);
+}
+
+cm_key *
+key_load(const char *path)
+{
+	cm_key *k = NULL;
+	cm_diag d;
+	cm_err  rv;
+
+	cm_diag_clear(&d);
+	if ((rv = cm_key_load(path, &k, &d)) != CM_OK)
+		die(rv == CM_EPERM ? EX_NO : EX_USAGE, "%s",
+		    d.msg[0] ? d.msg : cm_strerror(rv));
+	return (k);
+}
+
+void
+pubkey_load(const char *path, uint8_t pub[CM_PUBKEY_LEN])
+{
+	cm_buf  b = {0};
+	cm_diag d;
+
+	cm_diag_clear(&d);
+	file_read(path, &b);
+	if (cm_pubkey_parse(cm_buf_bytes(&b), pub, &d) != CM_OK)
+		die(EX_NO, "%s: %s", path, d.msg);
+	cm_buf_fini(&b);
+}
+
+void
+hex_parse(const char *s, size_t want, uint8_t *out, const char *what)
+{
+	cm_buf b = {0};
+
+	if (cm_hex_decode(&b, s, strlen(s)) != CM_OK || b.len != want)
+		die(EX_USAGE, "%s must be %zu bytes of hex", what, want);
+	memcpy(out, b.p, want);
+	cm_buf_fini(&b);
+}
+
+void
+print_hex(FILE *f, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", p[i]);
+}
+
+/* ---- opening ---- */
+
+/* Opens DIR; a command that writes gives --checkpoint-key (NULL: the key
+ * in DIR) and fails here with exit 1 when the ledger is read-only. */
+ldg_store *
+store_open_key(const char *dir, bool readonly, bool write, const char *ckpt_key)
+{
+	ldg_store *s = NULL;
+	ldg_opts   o;
+	cm_diag    d;
+	cm_err     rv;
+
+	memset(&o, 0, sizeof(o));
+	o.readonly = readonly;
+	o.checkpoint_key = ckpt_key;
+	cm_diag_clear(&d);
+	if ((rv = ldg_open(dir, &o, &s, &d)) != CM_OK)
+		die(rv == CM_ENOTFOUND || rv == CM_EIO ? EX_USAGE : EX_NO, "%s",
+		    d.msg[0] ? d.msg : cm_strerror(rv));
+	if (write && !ldg_writable(s))
+		die(EX_NO, "%s is read-only here: no checkpoint key (%s)", dir,
+		    ckpt_key ? ckpt_key : "checkpoint.key in the directory");
+	return (s);
+}
+
+ldg_store *
+store_open(const char *dir, bool readonly)
+{
+	return (store_open_key(dir, readonly, false, NULL));
+}
+
+ldg_txn *
+rtxn(ldg_store *s)
+{
+	ldg_txn *t = NULL;
+
+	if (ldg_read_begin(s, &t) != CM_OK)
+		die(EX_USAGE, "cannot begin a read transaction");
+	return (t);
+}
+
+/* ---- JSON output through canonical CBOR ---- */
+
+void
+json_print(cm_cbor_wr *w, cm_buf *cbor)
+{
+	cm_buf  j = {0};
+	cm_diag d;
+
+	cm_diag_clear(&d);
+	if (cm_cbor_wr_finish(w, &d) != CM_OK ||
+	    cm_cbor_to_json(cm_buf_bytes(cbor), &j, &d) != CM_OK)
+		die(EX_USAGE, "internal: JSON output: %s", d.msg);
+	printf("%s\n", (char *) j.p);
+	cm_buf_fini(&j);
+}
+
+/* ---- submitting ---- */
+
+static int
+receipt_print(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json)
+{
+	if (st != CM_OK && st != CM_EDUPLICATE) {
+		fprintf(stderr, "%s: refused: %s%s%s\n", prog_cmd,
+		        cm_strerror(st), d->msg[0] ? ": " : "", d->msg);
+		return (EX_NO);
+	}
+	if (json) {
+		cm_buf     b = {0};
+		cm_cbor_wr w;
+
+		/* keys: seq, size, key_id, status, records, log_time,
+		 * checkpoint, header_index */
+		cm_cbor_wr_init(&w, &b);
+		cm_cbor_wr_map(&w, 8);
+		cm_cbor_wr_cstr(&w, "seq");
+		cm_cbor_wr_uint(&w, r->seq);
+		cm_cbor_wr_cstr(&w, "size");
+		cm_cbor_wr_uint(&w, r->size);
+		cm_cbor_wr_cstr(&w, "key_id");
+		cm_cbor_wr_bytes(&w, CM_BYTES(r->key_id, CM_KEYID_LEN));
+		cm_cbor_wr_cstr(&w, "status");
+		cm_cbor_wr_cstr(&w,
+		                r->already ? "already accepted" : "accepted");
+		cm_cbor_wr_cstr(&w, "records");
+		cm_cbor_wr_array(&w, r->nrecords);
+		for (uint64_t i = 0; i < r->nrecords; i++)
+			cm_cbor_wr_uint(&w, r->first_record + i);
+		cm_cbor_wr_cstr(&w, "log_time");
+		cm_cbor_wr_uint(&w, r->log_time);
+		cm_cbor_wr_cstr(&w, "checkpoint");
+		cm_cbor_wr_text(&w, cm_buf_bytes(&r->checkpoint));
+		cm_cbor_wr_cstr(&w, "header_index");
+		cm_cbor_wr_uint(&w, r->header_index);
+		json_print(&w, &b);
+		cm_buf_fini(&b);
+	} else {
+		printf("%s: header %llu, records %llu..%llu, seq %llu, "
+		       "log time %llu, size %llu\n",
+		       r->already ? "already accepted" : "accepted",
+		       (unsigned long long) r->header_index,
+		       (unsigned long long) r->first_record,
+		       (unsigned long long) (r->first_record + r->nrecords - 1),
+		       (unsigned long long) r->seq,
+		       (unsigned long long) r->log_time,
+		       (unsigned long long) r->size);
+		fwrite(r->checkpoint.p, 1, r->checkpoint.len, stdout);
+	}
+	fflush(stdout);
+	return (EX_OK);
+}
+
+int
+append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json)
+{
+	ldg_receipt *rc = xalloc(cm_calloc(n, sizeof(*rc)));
+	cm_err      *st = xalloc(cm_calloc(n, sizeof(*st)));
+	cm_diag     *dg = xalloc(cm_calloc(n, sizeof(*dg)));
+	int          ex = EX_OK;
+	cm_err       rv;
+
+	rv = ldg_append(s, batches, n, now_ms(), rc, st, dg);
+	if (rv != CM_OK)
+		die(EX_USAGE, "append failed: %s", cm_strerror(rv));
+	for (size_t i = 0; i < n; i++) {
+		int e = receipt_print(&rc[i], st[i], &dg[i], json);
+
+		if (e != EX_OK)
+			ex = e;
+		ldg_receipt_fini(&rc[i]);
+	}
+	cm_free(rc);
+	cm_free(st);
+	cm_free(dg);
+	return (ex);
+}
+
+/* Signs recs with k at its next sequence number and appends them. */
+int
+sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
+                bool json)
+{
+	uint8_t  pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
+	uint64_t seq;
+	ldg_txn *t = rtxn(s);
+	cm_buf   batch = {0};
+	cm_diag  d;
+	cm_bytes b;
+	int      ex;
+
+	cm_diag_clear(&d);
+	cm_key_public(k, pub);
+	cm_key_id(pub, kid);
+	if (ldg_next_seq(t, kid, &seq) != CM_OK)
+		die(EX_USAGE, "cannot read the sequence index");
+	ldg_txn_end(t);
+	if (ldg_batch_build(ldg_origin(s), k, seq, now_ms(), recs, n, &batch,
+	                    &d) != CM_OK)
+		die(EX_NO, "cannot build the batch: %s", d.msg);
+	b = cm_buf_bytes(&batch);
+	ex = append_batches(s, &b, 1, json);
+	cm_buf_fini(&batch);
+	return (ex);
+}

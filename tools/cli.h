@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* tools/cli.h -- the shared layer of the `tally` command.  Each command
+ * group lives in tools/cli_<group>.c behind one entry point declared here;
+ * tools/tally.c only dispatches.  Exit codes: 0 success, 1 a negative
+ * answer (invalid, not found, refused), 2 usage or I/O error; errors go to
+ * stderr on one line (docs/cli.md).  This layer may exit: it is a program. */
+#ifndef TOOLS_CLI_H
+#define TOOLS_CLI_H
+#include "ledger/ldg.h"
+
+#include <stdio.h>
+
+#define EX_OK 0
+#define EX_NO 1
+#define EX_USAGE 2
+
+/* ---- options ---- */
+#define MAX_OPTS 32
+#define MAX_MULTI 32
+
+typedef struct opts {
+	const char *name[MAX_OPTS];
+	const char *val[MAX_OPTS];
+	size_t      n;
+	const char *pos[MAX_MULTI]; /* positional arguments */
+	size_t      npos;
+	bool        help;
+} opts;
+
+/* "tally <group>": the prefix of every message. */
+extern const char *prog_cmd;
+
+/* Prints "prog_cmd: message" on stderr and exits with code. */
+void die(int code, const char *fmt, ...) CM_PRINTF(2, 3)
+    __attribute__((noreturn));
+/* p, or an exit on out of memory. */
+void *xalloc(void *p);
+/* allowed: space-separated option names; a trailing '!' marks a flag. */
+void opts_parse(int argc, char **argv, const char *allowed, opts *o);
+/* A command group ("tally ledger ..."): the subcommand is argv[0].
+ * Returns -1 to go on, or the exit code after printing the usage (for
+ * --help, or for a missing subcommand). */
+int group_parse(int argc, char **argv, const char *allowed, const char *usage,
+                opts *o);
+/* The option's last value, or NULL. */
+const char *opt(const opts *o, const char *name);
+/* The same, or a usage exit when it is missing. */
+const char *need(const opts *o, const char *name);
+uint64_t    parse_u64(const char *s, const char *what);
+uint64_t    opt_u64(const opts *o, const char *name, uint64_t def);
+/* The writer's clock. */
+uint64_t now_ms(void);
+
+/* ---- files and keys ---- */
+/* Appends the whole file (or stdin for "-") to out. */
+void    file_read(const char *path, cm_buf *out);
+cm_key *key_load(const char *path);
+void    pubkey_load(const char *path, uint8_t pub[CM_PUBKEY_LEN]);
+void    hex_parse(const char *s, size_t want, uint8_t *out, const char *what);
+void    print_hex(FILE *f, const uint8_t *p, size_t len);
+
+/* ---- opening a ledger ---- */
+/* Opens DIR; a command that writes gives --checkpoint-key (NULL: the key
+ * in DIR) and fails here with exit 1 when the ledger is read-only. */
+ldg_store *store_open_key(const char *dir, bool readonly, bool write,
+                          const char *ckpt_key);
+ldg_store *store_open(const char *dir, bool readonly);
+ldg_txn   *rtxn(ldg_store *s);
+
+/* ---- output and submitting ---- */
+/* Finishes w (writing into cbor) and prints it as one line of JSON. */
+void json_print(cm_cbor_wr *w, cm_buf *cbor);
+/* Appends the batches in one commit and prints a receipt for each. */
+int append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json);
+/* Signs recs with k at its next sequence number and appends them. */
+int sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs,
+                    size_t n, bool json);
+
+/* ---- the command groups ---- */
+int cli_init(int argc, char **argv);   /* cli_init.c */
+int cli_keygen(int argc, char **argv); /* cli_init.c */
+int cli_id(int argc, char **argv);     /* cli_id.c */
+int cli_batch(int argc, char **argv);  /* cli_batch.c */
+int cli_submit(int argc, char **argv); /* cli_batch.c */
+int cli_ledger(int argc, char **argv); /* cli_ledger.c */
+int cli_proof(int argc, char **argv);  /* cli_proof.c */
+
+#endif
