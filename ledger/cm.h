@@ -185,12 +185,20 @@ CM_MUST_CHECK cm_err cm_pubkey_check(const uint8_t pub[CM_PUBKEY_LEN],
                                      cm_diag      *d);
 /* Key ID = SHA-256(alg byte || public key). */
 void cm_key_id(const uint8_t pub[CM_PUBKEY_LEN], uint8_t out[CM_KEYID_LEN]);
-/* Parses a public key: PEM SPKI, or the one-line form
- * "ed25519:<base64 of the 32 bytes>" that keygen prints. */
+/* Parses a public key: PEM SPKI, or the form "ed25519:<base64 of the 32
+ * bytes>", optionally followed by the line "key-id <hex>" that keygen
+ * prints (then it must be this key's ID). */
 CM_MUST_CHECK cm_err cm_pubkey_parse(cm_bytes text, uint8_t out[CM_PUBKEY_LEN],
                                      cm_diag *d);
 /* The one-line form "ed25519:<base64>", NUL-terminated. */
 cm_err cm_pubkey_format(const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out);
+/* keygen's public key text: "ed25519:<base64>\nkey-id <hex>\n", which
+ * cm_pubkey_parse accepts (checking that the key ID is the key's). */
+cm_err cm_pubkey_text(const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out);
+/* Writes that text to a new file at path (mode 0644; CM_EEXIST if path
+ * exists), synced with its directory, like cm_key_save. */
+cm_err cm_pubkey_save(const uint8_t pub[CM_PUBKEY_LEN], const char *path,
+                      cm_diag *d);
 
 /* ---- canonical CBOR (ledger/cm_cbor.c, the one file using libcbor) ------
  * Profile (docs/format.md): RFC 8949 4.2.1 core deterministic encoding;

@@ -382,39 +382,40 @@ dir_sync(const char *path)
 	return (rc);
 }
 
-cm_err
-cm_key_save(const cm_key *k, const char *path, cm_diag *d)
+/* Writes data to a new file at path (never replacing one): under a
+ * temporary name, synced, then linked into place and the directory synced,
+ * so that a crash leaves either no file or a whole one (link, unlike
+ * rename, never replaces an existing file).  what names it in messages. */
+static cm_err
+file_publish(const char *path, cm_bytes data, mode_t mode, const char *what,
+             cm_diag *d)
 {
 	int         fd = -1;
 	bool        created = false;
-	cm_buf      pem = {0}, tmp = {0};
+	cm_buf      tmp = {0};
 	char        etext[128];
 	struct stat st;
 	int         e;
 	cm_err      rv;
 
-	/* Written under a temporary name, synced, then linked into place:
-	 * a crash leaves either no key file or a whole one (link, unlike
-	 * rename, never replaces an existing key). */
 	if (lstat(path, &st) == 0) {
-		rv = cm_fail(d, CM_EEXIST, "key file %s already exists", path);
+		rv = cm_fail(d, CM_EEXIST, "%s %s already exists", what, path);
 		goto out;
 	}
-	if ((rv = cm_key_to_pem(k, &pem)) != CM_OK ||
-	    (rv = cm_buf_printf(&tmp, "%s.tmp.%ld", path, (long) getpid())) !=
-	        CM_OK)
+	if ((rv = cm_buf_printf(&tmp, "%s.tmp.%ld", path, (long) getpid())) !=
+	    CM_OK)
 		goto out;
 	fd = open((char *) tmp.p,
-	          O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	          O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		e = errno;
 		errno_text(e, etext, sizeof(etext));
-		rv = cm_fail(d, CM_EIO, "cannot create key file %s: %s",
+		rv = cm_fail(d, CM_EIO, "cannot create %s %s: %s", what,
 		             (char *) tmp.p, etext);
 		goto out;
 	}
 	created = true;
-	if (fd_write_all(fd, pem.p, pem.len) != CM_OK || fsync(fd) != 0) {
+	if (fd_write_all(fd, data.p, data.len) != CM_OK || fsync(fd) != 0) {
 		e = errno;
 		goto io;
 	}
@@ -425,7 +426,7 @@ cm_key_save(const cm_key *k, const char *path, cm_diag *d)
 	if (link((char *) tmp.p, path) != 0) {
 		e = errno;
 		if (e == EEXIST) {
-			rv = cm_fail(d, CM_EEXIST, "key file %s already exists",
+			rv = cm_fail(d, CM_EEXIST, "%s %s already exists", what,
 			             path);
 			goto out;
 		}
@@ -439,14 +440,54 @@ cm_key_save(const cm_key *k, const char *path, cm_diag *d)
 	goto out;
 io:
 	errno_text(e, etext, sizeof(etext));
-	rv = cm_fail(d, CM_EIO, "cannot write key file %s: %s", path, etext);
+	rv = cm_fail(d, CM_EIO, "cannot write %s %s: %s", what, path, etext);
 out:
 	if (fd >= 0)
 		close(fd);
 	if (created)
 		unlink((char *) tmp.p);
-	cm_buf_fini_secret(&pem);
 	cm_buf_fini(&tmp);
+	return (rv);
+}
+
+cm_err
+cm_key_save(const cm_key *k, const char *path, cm_diag *d)
+{
+	cm_buf pem = {0};
+	cm_err rv;
+
+	if ((rv = cm_key_to_pem(k, &pem)) == CM_OK)
+		rv =
+		    file_publish(path, cm_buf_bytes(&pem), 0600, "key file", d);
+	cm_buf_fini_secret(&pem);
+	return (rv);
+}
+
+cm_err
+cm_pubkey_text(const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out)
+{
+	uint8_t kid[CM_KEYID_LEN];
+	cm_err  rv;
+
+	cm_key_id(pub, kid);
+	if ((rv = cm_pubkey_format(pub, out)) != CM_OK ||
+	    (rv = cm_buf_append(out, "\nkey-id ", 8)) != CM_OK ||
+	    (rv = cm_hex_encode(out, CM_BYTES(kid, CM_KEYID_LEN))) != CM_OK ||
+	    (rv = cm_buf_append(out, "\n", 1)) != CM_OK)
+		return (rv);
+	return (CM_OK);
+}
+
+cm_err
+cm_pubkey_save(const uint8_t pub[CM_PUBKEY_LEN], const char *path, cm_diag *d)
+{
+	cm_buf text = {0};
+	cm_err rv;
+
+	if ((rv = cm_pubkey_text(pub, &text)) == CM_OK)
+		rv = file_publish(path, cm_buf_bytes(&text), 0644,
+		                  "public key file", d);
+	cm_buf_fini(&text);
 	return (rv);
 }
 
@@ -681,6 +722,35 @@ cm_key_id(const uint8_t pub[CM_PUBKEY_LEN], uint8_t out[CM_KEYID_LEN])
 	cm_sha256_parts(parts, 2, out);
 }
 
+/* keygen's text form is "ed25519:<base64>\nkey-id <hex>\n": splits off
+ * the optional second line (its hex to *kid_hex, checked by the caller),
+ * leaving the key line in *text.  Nothing else may follow the key. */
+static cm_err
+kid_line_split(cm_bytes *text, cm_bytes *kid_hex, cm_diag *d)
+{
+	static const char lead[] = "key-id ";
+	const uint8_t    *nl = memchr(text->p, '\n', text->len);
+	cm_bytes          rest;
+
+	if (nl == NULL)
+		return (CM_OK);
+	rest = CM_BYTES(nl + 1, text->len - (size_t) (nl + 1 - text->p));
+	text->len = (size_t) (nl - text->p);
+	*text = bytes_trim(*text);
+	if (rest.len <= sizeof(lead) - 1 ||
+	    memcmp(rest.p, lead, sizeof(lead) - 1) != 0)
+		return (cm_fail(d, CM_EPROTO,
+		                "public key: after the key line only "
+		                "\"key-id <hex>\" may follow"));
+	*kid_hex =
+	    CM_BYTES(rest.p + sizeof(lead) - 1, rest.len - (sizeof(lead) - 1));
+	if (memchr(kid_hex->p, '\n', kid_hex->len) != NULL)
+		return (cm_fail(d, CM_EPROTO,
+		                "public key: nothing may follow the key-id "
+		                "line"));
+	return (CM_OK);
+}
+
 cm_err
 cm_pubkey_parse(cm_bytes text, uint8_t out[CM_PUBKEY_LEN], cm_diag *d)
 {
@@ -689,10 +759,13 @@ cm_pubkey_parse(cm_bytes text, uint8_t out[CM_PUBKEY_LEN], cm_diag *d)
 	long     len = 0;
 	cm_buf   b = {0};
 	size_t   tag = sizeof(PUBKEY_TAG) - 1;
+	cm_bytes kid_hex = {0};
 	cm_err   rv;
 
 	text = bytes_trim(text);
 	if (text.len >= tag && memcmp(text.p, PUBKEY_TAG, tag) == 0) {
+		if ((rv = kid_line_split(&text, &kid_hex, d)) != CM_OK)
+			goto out;
 		if (text.len != tag + 44 ||
 		    cm_b64_decode(&b, (const char *) text.p + tag, 44) !=
 		        CM_OK ||
@@ -720,6 +793,21 @@ cm_pubkey_parse(cm_bytes text, uint8_t out[CM_PUBKEY_LEN], cm_diag *d)
 	}
 	if ((rv = cm_pubkey_check(pub, d)) != CM_OK)
 		goto out;
+	if (kid_hex.len > 0) {
+		uint8_t kid[CM_KEYID_LEN];
+
+		cm_key_id(pub, kid);
+		cm_buf_reset(&b);
+		if (cm_hex_decode(&b, (const char *) kid_hex.p, kid_hex.len) !=
+		        CM_OK ||
+		    b.len != CM_KEYID_LEN ||
+		    memcmp(b.p, kid, CM_KEYID_LEN) != 0) {
+			rv = cm_fail(d, CM_EPROTO,
+			             "public key: the key-id line is not this "
+			             "key's ID");
+			goto out;
+		}
+	}
 	memcpy(out, pub, CM_PUBKEY_LEN);
 out:
 	if (der != NULL)

@@ -63,35 +63,49 @@ cli_init(int argc, char **argv)
 
 static const char usage_keygen[] =
     "usage: tally keygen --out FILE\n"
-    "Writes a new Ed25519 private key (PKCS#8 PEM, mode 0600) and prints\n"
-    "its public key (ed25519:<base64>) and key ID (hex).\n";
+    "Writes a new Ed25519 private key to FILE (PKCS#8 PEM, mode 0600) and\n"
+    "its public key to FILE.pub (mode 0644), and prints the public key as\n"
+    "FILE.pub holds it: \"ed25519:<base64>\" and \"key-id <hex>\".  Either\n"
+    "file, or the output saved as it is, is a valid --pubkey.  Neither\n"
+    "file may exist already.\n";
 
 int
 cli_keygen(int argc, char **argv)
 {
-	opts    o;
-	cm_key *k = NULL;
-	cm_diag d;
-	uint8_t pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
-	cm_buf  b = {0};
+	opts        o;
+	cm_key     *k = NULL;
+	cm_diag     d;
+	uint8_t     pub[CM_PUBKEY_LEN];
+	cm_buf      text = {0}, pubpath = {0};
+	const char *out;
+	struct stat st;
 
 	opts_parse(argc, argv, " out ", &o);
 	if (o.help) {
 		fputs(usage_keygen, stdout);
 		return (EX_OK);
 	}
-	cm_diag_clear(&d);
-	if (cm_key_generate(&k) != CM_OK ||
-	    cm_key_save(k, need(&o, "out"), &d) != CM_OK)
-		die(EX_USAGE, "%s", d.msg[0] ? d.msg : "cannot make a key");
-	cm_key_public(k, pub);
-	cm_key_id(pub, kid);
-	if (cm_pubkey_format(pub, &b) != CM_OK)
+	out = need(&o, "out");
+	if (cm_buf_printf(&pubpath, "%s.pub", out) != CM_OK)
 		die(EX_USAGE, "out of memory");
-	printf("%s\nkey-id ", (char *) b.p);
-	print_hex(stdout, kid, CM_KEYID_LEN);
-	printf("\n");
-	cm_buf_fini(&b);
+	/* Both names are checked first, so a refusal writes neither. */
+	if (lstat((char *) pubpath.p, &st) == 0)
+		die(EX_USAGE, "public key file %s already exists",
+		    (char *) pubpath.p);
+	cm_diag_clear(&d);
+	if (cm_key_generate(&k) != CM_OK)
+		die(EX_USAGE, "cannot make a key");
+	if (cm_key_save(k, out, &d) != CM_OK)
+		die(EX_USAGE, "%s", d.msg);
+	cm_key_public(k, pub);
+	if (cm_pubkey_save(pub, (char *) pubpath.p, &d) != CM_OK)
+		die(EX_USAGE, "%s (the private key %s was written)", d.msg,
+		    out);
+	if (cm_pubkey_text(pub, &text) != CM_OK)
+		die(EX_USAGE, "out of memory");
+	fwrite(text.p, 1, text.len, stdout);
+	cm_buf_fini(&text);
+	cm_buf_fini(&pubpath);
 	cm_key_free(k);
 	return (EX_OK);
 }

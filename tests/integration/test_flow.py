@@ -361,5 +361,64 @@ def test_external_checkpoint_key(d):
     must("audit with the key", L.audit("--checkpoint-key", ck))
 
 
+def test_keygen_files(d):
+    """keygen writes FILE and FILE.pub; its output saved as it is is a
+    --pubkey file; existing files are never replaced."""
+    L = Ledger(d)
+    k1, saved = L.path("k1.pem"), L.path("k1.saved")
+    r = L.t("keygen", "--out", k1)
+    must("keygen k1", r)
+    with open(saved, "wb") as f:
+        f.write(r.out)
+    with open(k1 + ".pub", "rb") as f:
+        check("FILE.pub holds what keygen printed", f.read() == r.out,
+              r.out)
+    lines = r.out.decode().splitlines()
+    check("two lines: key and key-id", len(lines) == 2 and
+          lines[0].startswith("ed25519:") and
+          lines[1].startswith("key-id "), lines)
+    check("FILE.pub mode 0644",
+          os.stat(k1 + ".pub").st_mode & 0o777 == 0o644)
+
+    def register(key, pubfile, code):
+        pop = key + ".pop"
+        if not os.path.exists(pop):
+            must("pop", L.t("id", "pop", "--key", key, "--data", L.data,
+                            "--out", pop))
+        return L.t("id", "register", "--data", L.data, "--signer", L.op,
+                   "--role", "enterprise", "--name", "N", "--uscc", code,
+                   "--pubkey", pubfile, "--pop", pop)
+
+    # A key-id line that is not the key's is refused; nothing written.
+    bad = L.path("k1.bad")
+    with open(bad, "w") as f:
+        f.write(lines[0] + "\nkey-id " + flip_hex(lines[1][7:], 5) + "\n")
+    size = L.size()
+    r = register(k1, bad, ENT)
+    check("wrong key-id line refused", r.rc == 1 and
+          "not this key's ID" in r.err, r)
+    check("nothing written", L.size() == size)
+    must("keygen's output saved as it is registers", register(k1, saved,
+                                                               ENT))
+    k2 = L.path("k2.pem")
+    must("keygen k2", L.t("keygen", "--out", k2))
+    must("FILE.pub registers", register(k2, k2 + ".pub", OTHER))
+    must("audit", L.audit())
+    # Neither file is replaced, and a refusal writes neither.
+    before = open(k1, "rb").read(), open(k1 + ".pub", "rb").read()
+    r = L.t("keygen", "--out", k1)
+    check("existing key refused", r.rc == 2 and "already exists" in r.err,
+          r)
+    check("key files unchanged", (open(k1, "rb").read(),
+                                  open(k1 + ".pub", "rb").read()) == before)
+    k3 = L.path("k3.pem")
+    L.write("k3.pem.pub", "x")
+    r = L.t("keygen", "--out", k3)
+    check("existing FILE.pub refused", r.rc == 2 and
+          "k3.pem.pub already exists" in r.err, r)
+    check("no private key written", not os.path.exists(k3))
+
+
 harness.run_tests([test_proofs, test_backup_stats_genesis,
-                   test_rotate_revoke, test_external_checkpoint_key])
+                   test_rotate_revoke, test_external_checkpoint_key,
+                   test_keygen_files])

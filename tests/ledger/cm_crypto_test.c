@@ -385,6 +385,63 @@ test_pubkey_forms(void)
 	cm_buf_fini(&line);
 }
 
+/* keygen's output (key line + key-id line), saved as it is, is a public
+ * key; a key-id that is not the key's, or anything more, is refused. */
+static void
+test_pubkey_text(void)
+{
+	cm_key     *k = key_load_vector("test1.pem");
+	uint8_t     pub[CM_PUBKEY_LEN], got[CM_PUBKEY_LEN];
+	cm_buf      t = {0}, b = {0};
+	const char *path = tst_tmp_path("text.pub");
+	struct stat st;
+	cm_diag     d;
+
+	if (k == NULL)
+		return;
+	cm_key_public(k, pub);
+	TST_OK(cm_pubkey_text(pub, &t));
+	TST_TRUE(t.len > 0 && t.p[t.len - 1] == '\n');
+	TST_TRUE(memchr(t.p, '\n', t.len) != t.p + t.len - 1); /* two lines */
+	memset(got, 0, sizeof(got));
+	TST_OK(cm_pubkey_parse(cm_buf_bytes(&t), got, NULL));
+	TST_EQ_MEM(pub, got, sizeof(pub));
+	/* The saved file holds exactly the text, mode 0644, never replaced. */
+	unlink(path);
+	TST_OK(cm_pubkey_save(pub, path, NULL));
+	TST_TRUE(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+	TST_TRUE(tst_file_read(path, &b));
+	TST_EQ_U(b.len, t.len);
+	TST_EQ_MEM(b.p, t.p, t.len);
+	cm_diag_clear(&d);
+	TST_ERR(cm_pubkey_save(pub, path, &d), CM_EEXIST);
+	TST_TRUE(strstr(d.msg, "already exists") != NULL);
+	unlink(path);
+	/* One wrong hex digit in the key ID. */
+	cm_buf_reset(&b);
+	TST_OK(cm_buf_append(&b, t.p, t.len));
+	b.p[b.len - 2] = b.p[b.len - 2] == '0' ? '1' : '0';
+	cm_diag_clear(&d);
+	TST_ERR(cm_pubkey_parse(cm_buf_bytes(&b), got, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "not this key's ID") != NULL);
+	/* A third line, or another second line. */
+	cm_buf_reset(&b);
+	TST_OK(cm_buf_append(&b, t.p, t.len));
+	TST_OK(cm_buf_append(&b, "x\n", 2));
+	cm_diag_clear(&d);
+	TST_ERR(cm_pubkey_parse(cm_buf_bytes(&b), got, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "nothing may follow") != NULL);
+	cm_buf_reset(&b);
+	TST_OK(cm_pubkey_format(pub, &b));
+	TST_OK(cm_buf_append(&b, "\nkid 00\n", 9));
+	cm_diag_clear(&d);
+	TST_ERR(cm_pubkey_parse(cm_buf_bytes(&b), got, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "only \"key-id <hex>\"") != NULL);
+	cm_key_free(k);
+	cm_buf_fini(&t);
+	cm_buf_fini(&b);
+}
+
 static void
 test_pubkey_refusals(void)
 {
@@ -459,5 +516,6 @@ TST_MAIN(TST_CASE(test_sha256_hmac), TST_CASE(test_random),
          TST_CASE(test_key_load_refusals), TST_CASE(test_key_from_pem),
          TST_CASE(test_sign_rfc8032), TST_CASE(test_sign_domain),
          TST_CASE(test_generate_save_load), TST_CASE(test_openssl_interop),
-         TST_CASE(test_pubkey_forms), TST_CASE(test_pubkey_refusals),
-         TST_CASE(test_verify_small_order), TST_CASE(test_cleanup))
+         TST_CASE(test_pubkey_forms), TST_CASE(test_pubkey_text),
+         TST_CASE(test_pubkey_refusals), TST_CASE(test_verify_small_order),
+         TST_CASE(test_cleanup))
