@@ -40,25 +40,23 @@ CM_MUST_CHECK cm_err ldg_verify_consistency(uint64_t size1, uint64_t size2,
                                             size_t         nproof);
 
 /* Stored trees.  Every complete subtree (level l, index n: leaves
- * [n*2^l, (n+1)*2^l)) is stored once, at a dense position that only grows
- * as leaves are appended (so LMDB can MDB_APPEND them): appending leaf n
- * stores 1 + (trailing one bits of n) hashes. */
-uint64_t ldg_tree_stored_index(unsigned level, uint64_t n);
-/* Number of stored hashes for a tree of size leaves. */
-uint64_t ldg_tree_stored_count(uint64_t size);
+ * [n*2^l, (n+1)*2^l)) never changes once its last leaf is appended, so it
+ * is written once, then: appending leaf n writes 1 + (trailing one bits of
+ * n) hashes, the leaf's and one parent per level it completes.  Where they
+ * are kept is the caller's: the store packs them into tiles of height 4
+ * (docs/format.md), addressed by (level, n). */
 
 /* Reads the stored hash of complete subtree (level, n) into out.  Returns
  * CM_ENOTFOUND if absent, or the storage's error. */
 typedef cm_err (*ldg_node_read_fn)(void *ctx, unsigned level, uint64_t n,
                                    uint8_t out[CM_HASH_LEN]);
-/* Called once per hash to store: (stored index, level, n, hash). */
-typedef cm_err (*ldg_node_write_fn)(void *ctx, uint64_t idx, unsigned level,
-                                    uint64_t      n,
+/* Called once per hash to store: (level, n, hash). */
+typedef cm_err (*ldg_node_write_fn)(void *ctx, unsigned level, uint64_t n,
                                     const uint8_t hash[CM_HASH_LEN]);
 
 /* Appends leaf number n (the tree had n leaves) with its leaf hash: calls
- * write for each new complete subtree, in increasing stored index, reading
- * left siblings with read. */
+ * write for each new complete subtree, the leaf first, then upwards,
+ * reading left siblings with read. */
 cm_err ldg_tree_append(ldg_node_read_fn read, ldg_node_write_fn write,
                        void *ctx, uint64_t n,
                        const uint8_t leaf_hash[CM_HASH_LEN]);

@@ -75,7 +75,9 @@ struct ldg_txn {
 	uint64_t   size; /* read txns: the snapshot's size, once known */
 	bool       size_known;
 	/* One tile of tree nodes per stratum, as last read or written in
-	 * this txn (written back at commit, or before a nested txn begins). */
+	 * this txn (written back at commit, or before a nested txn begins).
+	 * Owned by the store (ldg_store.c); the LMDB wrapper only zeroes
+	 * them when it makes the txn. */
 	ldg_tile tiles[LDG_TILE_STRATA];
 };
 
@@ -83,14 +85,16 @@ struct ldg_txn {
 cm_err ldg_env_open(const char *dir, bool readonly, uint64_t mapsize,
                     ldg_env **out, cm_diag *d);
 void   ldg_env_close(ldg_env *e);
-/* Begins a txn (nested when parent is set).  Adopts a size grown by
- * another process; clears stale readers and retries once when full.  A
- * top-level txn holds the env's map lock shared until it ends, so a thread
- * must not begin a second top-level txn on the same store while it holds
- * one (adopting a new size would wait for itself). */
-cm_err ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out);
+/* The LMDB transaction alone (the store's ldg_txn_begin/commit add the
+ * tile cache).  Begins a txn (nested when parent is set).  Adopts a size
+ * grown by another process; clears stale readers and retries once when
+ * full.  A top-level txn holds the env's map lock shared until it ends, so a
+ * thread must not begin a second top-level txn on the same store while it
+ * holds one (adopting a new size would wait for itself). */
+cm_err ldg_env_txn_begin(ldg_store *s, ldg_txn *parent, bool write,
+                         ldg_txn **out);
 /* Commits and frees t (even on failure). */
-CM_MUST_CHECK cm_err ldg_txn_commit(ldg_txn *t);
+CM_MUST_CHECK cm_err ldg_env_txn_commit(ldg_txn *t);
 /* Opens (creating when create) a named database in t. */
 cm_err ldg_env_dbi(ldg_txn *t, const char *name, unsigned flags, bool create,
                    ldg_db *out);
@@ -172,6 +176,13 @@ cm_err ldg_tree_put_leaf(ldg_txn *t, uint64_t index, cm_bytes leaf);
 /* Writes back the txn's changed tiles (before a commit or a nested txn);
  * with invalidate, also forgets them. */
 cm_err ldg_tiles_flush(ldg_txn *t, bool invalidate);
+/* Transactions of the store: the LMDB txn (ldg_env_txn_begin) with the
+ * tile cache, which the store owns.  A nested txn begins after the parent's
+ * tiles are written back and forgotten (the parent cannot be used while the
+ * child runs, and the child may change them); a commit writes t's tiles
+ * first.  ldg_txn_commit commits and frees t, even on failure. */
+cm_err ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out);
+CM_MUST_CHECK cm_err ldg_txn_commit(ldg_txn *t);
 /* Only the tree nodes of leaf index (reindex: the entry exists). */
 cm_err ldg_tree_node_append(ldg_txn *t, uint64_t index, cm_bytes leaf);
 /* The same two, given the leaf's hash and the first nup parents it

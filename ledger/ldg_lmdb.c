@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h> /* the benchmark section */
 
 /* maplock: LMDB leaves it to the caller to make sure no transaction of the
  * process is open while mdb_env_set_mapsize remaps the file (a reader's
@@ -142,19 +143,14 @@ ldg_env_close(ldg_env *e)
 }
 
 cm_err
-ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
+ldg_env_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
 {
 	ldg_txn *t;
 	MDB_txn *txn = NULL;
 	int      rc, dead;
-	cm_err   rv;
 
 	if (write && !s->writable)
 		return (CM_EREADONLY);
-	/* The parent cannot be used while the child runs, and must not keep
-	 * tiles the child may change: write them back and forget them. */
-	if (parent != NULL && (rv = ldg_tiles_flush(parent, true)) != CM_OK)
-		return (rv);
 	if ((t = cm_calloc(1, sizeof(*t))) == NULL)
 		return (CM_ENOMEM);
 	/* A child runs under its parent's hold of maplock. */
@@ -197,15 +193,10 @@ ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
 }
 
 cm_err
-ldg_txn_commit(ldg_txn *t)
+ldg_env_txn_commit(ldg_txn *t)
 {
-	cm_err rv;
-	int    rc;
+	int rc;
 
-	if ((rv = ldg_tiles_flush(t, false)) != CM_OK) {
-		ldg_txn_end(t);
-		return (rv);
-	}
 	rc = mdb_txn_commit((MDB_txn *) t->mdb);
 	if (t->parent == NULL)
 		pthread_rwlock_unlock(&t->s->env->maplock);
@@ -459,11 +450,11 @@ ldg_cursor_next_dup(ldg_cursor *c, cm_bytes *out_key, cm_bytes *out_val)
 	return (cursor_op(c, &k, &v, MDB_NEXT_DUP, out_key, out_val));
 }
 
-/* ---- benchmark support ---- */
-
-/* Included here, with the code that needs it, so that this section stays an
- * appendix to the file. */
-#include <time.h>
+/* ---- benchmark support ----------------------------------------------------
+ * Not part of the ledger: the raw-LMDB baseline that tally-bench measures the
+ * production append path against (docs/benchmarks.md).  It lives here only
+ * because this is the one file that may call LMDB; nothing in the ledger
+ * calls it. */
 
 static uint64_t
 bench_now_ns(void)

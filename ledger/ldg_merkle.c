@@ -250,31 +250,6 @@ ldg_verify_consistency(uint64_t size1, uint64_t size2,
 
 /* ---- stored trees -------------------------------------------------------- */
 
-/* A complete subtree of a tree of size leaves never changes once written,
- * so the hashes of the first size leaves can be read from any larger tree.
- * Hash (level, n) is written when its last leaf m = (n + 1) * 2^level - 1 is
- * appended: after the stored_count(m) hashes of the first m leaves, the leaf
- * itself, then one parent per level. */
-
-uint64_t
-ldg_tree_stored_count(uint64_t size)
-{
-	uint64_t total = 0;
-
-	/* One hash per complete subtree: size >> l of them at level l. */
-	for (; size > 0; size >>= 1)
-		total += size;
-	return (total);
-}
-
-uint64_t
-ldg_tree_stored_index(unsigned level, uint64_t n)
-{
-	if (level >= 64)
-		return (UINT64_MAX);
-	return (ldg_tree_stored_count(((n + 1) << level) - 1) + level);
-}
-
 cm_err
 ldg_tree_append(ldg_node_read_fn read, ldg_node_write_fn write, void *ctx,
                 uint64_t n, const uint8_t leaf_hash[CM_HASH_LEN])
@@ -319,16 +294,16 @@ ldg_tree_append_up(ldg_node_read_fn read, ldg_node_write_fn write, void *ctx,
                    const uint8_t (*up)[CM_HASH_LEN], unsigned nup)
 {
 	uint8_t  h[CM_HASH_LEN], left[CM_HASH_LEN];
-	uint64_t idx, m;
+	uint64_t m;
 	unsigned level;
 	cm_err   rv;
 
-	/* Beyond 2^63 leaves the stored indexes would overflow. */
+	/* A tree size is at most 2^63 (RFC 6962 sizes fit in the proofs'
+	 * arithmetic without overflow). */
 	if (n >= (UINT64_C(1) << 63))
 		return (CM_EINVAL);
 	memcpy(h, leaf_hash, CM_HASH_LEN);
-	idx = ldg_tree_stored_index(0, n);
-	if ((rv = write(ctx, idx, 0, n, h)) != CM_OK)
+	if ((rv = write(ctx, 0, n, h)) != CM_OK)
 		return (rv);
 	/* Each trailing one bit of n closes a complete subtree whose left half
 	 * is already stored. */
@@ -340,9 +315,7 @@ ldg_tree_append_up(ldg_node_read_fn read, ldg_node_write_fn write, void *ctx,
 				return (rv);
 			ldg_node_hash(left, h, h);
 		}
-		idx++;
-		assert(idx == ldg_tree_stored_index(level + 1, m >> 1));
-		if ((rv = write(ctx, idx, level + 1, m >> 1, h)) != CM_OK)
+		if ((rv = write(ctx, level + 1, m >> 1, h)) != CM_OK)
 			return (rv);
 	}
 	return (CM_OK);

@@ -287,6 +287,28 @@ ldg_tiles_flush(ldg_txn *t, bool invalidate)
 	return (CM_OK);
 }
 
+cm_err
+ldg_txn_begin(ldg_store *s, ldg_txn *parent, bool write, ldg_txn **out)
+{
+	cm_err rv;
+
+	if (parent != NULL && (rv = ldg_tiles_flush(parent, true)) != CM_OK)
+		return (rv);
+	return (ldg_env_txn_begin(s, parent, write, out));
+}
+
+cm_err
+ldg_txn_commit(ldg_txn *t)
+{
+	cm_err rv;
+
+	if ((rv = ldg_tiles_flush(t, false)) != CM_OK) {
+		ldg_txn_end(t);
+		return (rv);
+	}
+	return (ldg_env_txn_commit(t));
+}
+
 /* Makes the txn's buffer for stratum hold tile, reading it from the
  * database (an absent tile reads as empty). */
 static cm_err
@@ -340,7 +362,7 @@ node_read(void *ctx, unsigned level, uint64_t n, uint8_t out[CM_HASH_LEN])
 }
 
 static cm_err
-node_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
+node_write(void *ctx, unsigned level, uint64_t n,
            const uint8_t hash[CM_HASH_LEN])
 {
 	ldg_txn *t = ctx;
@@ -349,7 +371,6 @@ node_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
 	uint8_t *b;
 	cm_err   rv;
 
-	(void) idx;
 	tile_locate(level, n, &stratum, &tile, &slot);
 	if (stratum >= LDG_TILE_STRATA)
 		return (CM_EINVAL);

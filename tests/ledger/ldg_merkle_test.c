@@ -7,6 +7,7 @@
 #include "tests/tst.h"
 
 #include "ledger/ldg.h"
+#include "tests/ledger/dense_tree.h"
 
 #define VEC_FILE "tests/vectors/merkle/rfc6962.exp"
 #define HL CM_HASH_LEN
@@ -91,7 +92,7 @@ static cm_err
 mstore_read(void *ctx, unsigned level, uint64_t n, uint8_t out[HL])
 {
 	mstore  *s = ctx;
-	uint64_t idx = ldg_tree_stored_index(level, n);
+	uint64_t idx = dense_index(level, n);
 
 	s->reads++;
 	if (s->fail_at != 0 && s->reads == s->fail_at)
@@ -103,16 +104,15 @@ mstore_read(void *ctx, unsigned level, uint64_t n, uint8_t out[HL])
 }
 
 static cm_err
-mstore_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
-             const uint8_t hash[HL])
+mstore_write(void *ctx, unsigned level, uint64_t n, const uint8_t hash[HL])
 {
-	mstore *s = ctx;
+	mstore  *s = ctx;
+	uint64_t idx = dense_index(level, n);
 
 	if (s->fail_write)
 		return (CM_EIO);
-	/* Dense and increasing, so LMDB could MDB_APPEND. */
-	if (idx != s->n || idx >= s->cap ||
-	    idx != ldg_tree_stored_index(level, n)) {
+	/* Each hash once, in the order subtrees complete. */
+	if (idx != s->n || idx >= s->cap) {
 		s->bad_writes++;
 		return (CM_EINVAL);
 	}
@@ -125,7 +125,7 @@ static int
 mstore_init(mstore *s, uint64_t leaves)
 {
 	memset(s, 0, sizeof(*s));
-	s->cap = ldg_tree_stored_count(leaves);
+	s->cap = dense_count(leaves);
 	s->h = cm_calloc(s->cap ? s->cap : 1, HL);
 	TST_TRUE(s->h != NULL);
 	return (s->h != NULL);
@@ -142,7 +142,7 @@ mstore_fini(mstore *s)
 static const uint8_t *
 mstore_leaf(const mstore *s, uint64_t i)
 {
-	return (s->h[ldg_tree_stored_index(0, i)]);
+	return (s->h[dense_index(0, i)]);
 }
 
 /* Appends leaf hashes until the store holds size leaves. */
@@ -157,7 +157,7 @@ mstore_grow(mstore *s, uint64_t *leaves, uint64_t size,
 		TST_OK(
 		    ldg_tree_append(mstore_read, mstore_write, s, *leaves, h));
 	}
-	TST_EQ_U(s->n, ldg_tree_stored_count(size));
+	TST_EQ_U(s->n, dense_count(size));
 	TST_EQ_U(s->bad_writes, 0);
 }
 
@@ -322,7 +322,7 @@ rfc_store(mstore *s)
 		ldg_leaf_hash(cm_buf_bytes(&b), h);
 		TST_OK(ldg_tree_append(mstore_read, mstore_write, s, i, h));
 	}
-	TST_EQ_U(s->n, ldg_tree_stored_count(8));
+	TST_EQ_U(s->n, dense_count(8));
 	cm_buf_fini(&b);
 }
 
@@ -703,7 +703,7 @@ test_verifier_edges(void)
 /* ---- stored trees -------------------------------------------------------- */
 
 static void
-test_stored_index(void)
+test_append_order(void)
 {
 	static const struct {
 		unsigned level;
@@ -716,20 +716,19 @@ test_stored_index(void)
 	mstore   s;
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		TST_EQ_U(ldg_tree_stored_index(want[i].level, want[i].n),
-		         want[i].idx);
-	TST_EQ_U(ldg_tree_stored_count(0), 0);
-	TST_EQ_U(ldg_tree_stored_count(1), 1);
-	TST_EQ_U(ldg_tree_stored_count(8), 15);
-	TST_EQ_U(ldg_tree_stored_count(9), 16);
-	TST_EQ_U(ldg_tree_stored_count(UINT64_C(1) << 63), UINT64_MAX);
-	TST_EQ_U(ldg_tree_stored_index(64, 0), UINT64_MAX);
+		TST_EQ_U(dense_index(want[i].level, want[i].n), want[i].idx);
+	TST_EQ_U(dense_count(0), 0);
+	TST_EQ_U(dense_count(1), 1);
+	TST_EQ_U(dense_count(8), 15);
+	TST_EQ_U(dense_count(9), 16);
+	TST_EQ_U(dense_count(UINT64_C(1) << 63), UINT64_MAX);
+	TST_EQ_U(dense_index(64, 0), UINT64_MAX);
 	/* Every append writes densely, and stored_count matches. */
 	if (!mstore_init(&s, 1000))
 		return;
 	for (uint64_t size = 1; size <= 1000; size++) {
 		mstore_grow(&s, &leaves, size, synth_leaf);
-		if (s.n != ldg_tree_stored_count(size))
+		if (s.n != dense_count(size))
 			break;
 	}
 	/* Each complete subtree (level, n) of 1000 leaves sits at its index
@@ -739,7 +738,7 @@ test_stored_index(void)
 			uint8_t h[HL];
 
 			naive_mth(&s, n << l, (n + 1) << l, h);
-			TST_EQ_MEM(s.h[ldg_tree_stored_index(l, n)], h, HL);
+			TST_EQ_MEM(s.h[dense_index(l, n)], h, HL);
 		}
 	}
 	mstore_fini(&s);
@@ -804,7 +803,7 @@ test_tree_errors(void)
 	synth_leaf(5, h);
 	TST_ERR(ldg_tree_append(fail_read, mstore_write, &s, 5, h),
 	        CM_ECORRUPT);
-	s.n = ldg_tree_stored_count(5);
+	s.n = dense_count(5);
 	s.fail_write = 1;
 	TST_ERR(ldg_tree_append(mstore_read, mstore_write, &s, 5, h), CM_EIO);
 	s.fail_write = 0;
@@ -1119,5 +1118,5 @@ TST_MAIN(TST_CASE(test_hashes), TST_CASE(test_rfc6962_roots),
          TST_CASE(test_tree_parents), TST_CASE(test_rfc6962_proofs),
          TST_CASE(test_inclusion_corruptions),
          TST_CASE(test_consistency_corruptions), TST_CASE(test_verifier_edges),
-         TST_CASE(test_stored_index), TST_CASE(test_tree_errors),
+         TST_CASE(test_append_order), TST_CASE(test_tree_errors),
          TST_CASE(test_small_trees), TST_CASE(test_read_bounds))

@@ -5,6 +5,7 @@
  * as text lines that tests/ledger/merkle_crosscheck.py recomputes with an
  * independent implementation.  Usage: merkle_dump N */
 #include "ledger/ldg.h"
+#include "tests/ledger/dense_tree.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ static cm_err
 store_read(void *ctx, unsigned level, uint64_t n, uint8_t out[CM_HASH_LEN])
 {
 	const store *s = ctx;
-	uint64_t     idx = ldg_tree_stored_index(level, n);
+	uint64_t     idx = dense_index(level, n);
 
 	if (idx >= s->n)
 		return (CM_ENOTFOUND);
@@ -29,13 +30,12 @@ store_read(void *ctx, unsigned level, uint64_t n, uint8_t out[CM_HASH_LEN])
 }
 
 static cm_err
-store_write(void *ctx, uint64_t idx, unsigned level, uint64_t n,
+store_write(void *ctx, unsigned level, uint64_t n,
             const uint8_t hash[CM_HASH_LEN])
 {
-	store *s = ctx;
+	store   *s = ctx;
+	uint64_t idx = dense_index(level, n);
 
-	(void) level;
-	(void) n;
 	if (idx != s->n)
 		return (CM_EINVAL);
 	memcpy(s->h[idx], hash, CM_HASH_LEN);
@@ -66,7 +66,7 @@ tree_dump(const char *name, const cm_bytes *leaf, size_t n)
 	cm_err  rv = CM_ENOMEM;
 
 	lh = calloc(n ? n : 1, CM_HASH_LEN);
-	s.h = calloc(ldg_tree_stored_count(n) + 1, CM_HASH_LEN);
+	s.h = calloc(dense_count(n) + 1, CM_HASH_LEN);
 	if (lh == NULL || s.h == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
