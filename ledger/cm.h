@@ -124,8 +124,12 @@ cm_err cm_b64_encode(cm_buf *out, cm_bytes in);
 /* Strict: canonical padding, no whitespace, unused bits zero. */
 CM_MUST_CHECK cm_err cm_b64_decode(cm_buf *out, const char *s, size_t len);
 /* True if s[0..len) is valid UTF-8 (no overlongs, surrogates, > U+10FFFF).
- * U+0000 is valid here; the JSON converter refuses it separately. */
+ * U+0000 is valid here. */
 bool cm_utf8_valid(const uint8_t *s, size_t len);
+/* True if s[0..len) is Tally text (docs/format.md section 1): valid UTF-8
+ * holding no U+0000, i.e. no byte 0x00.  The canonical CBOR profile
+ * requires it of every text string. */
+bool cm_text_valid(const uint8_t *s, size_t len);
 
 /* ---- time -------------------------------------------------------------- */
 /* Milliseconds since the Unix epoch, UTC (CLOCK_REALTIME).  Only tools and
@@ -204,8 +208,9 @@ cm_err cm_pubkey_save(const uint8_t pub[CM_PUBKEY_LEN], const char *path,
  * Profile (docs/format.md): RFC 8949 4.2.1 core deterministic encoding;
  * definite lengths only; map keys are text strings, unique, in bytewise
  * order of their encodings; no floats, no tags; simple values false, true,
- * null only; text is valid UTF-8; nesting depth <= CM_CBOR_MAX_DEPTH; every
- * length <= the input; no trailing bytes. */
+ * null only; text is valid UTF-8 without U+0000 (cm_text_valid); nesting
+ * depth <= CM_CBOR_MAX_DEPTH; every length <= the input; no trailing
+ * bytes. */
 #define CM_CBOR_MAX_DEPTH 16
 
 /* CM_OK if in is exactly one item in the profile; CM_ENONCANON (or

@@ -397,14 +397,34 @@ bad:
 
 #define ASCII_HIGH8 0x8080808080808080ULL
 #define ASCII_HIGH4 0x80808080U
+#define ASCII_LOW8 0x0101010101010101ULL
+#define ASCII_LOW4 0x01010101U
 
-/* True if s[0..len) is all ASCII: the fast path, since text on the append
- * path (keys, ids, dates) mostly is.  Words are loaded with memcpy (legal
- * unaligned); the last word overlaps the previous one instead of ending in
- * a byte loop, and short strings take two overlapping 4-byte words or three
- * bytes, so short keys of varying length cost no mispredicted loop exit. */
-static bool
-ascii_only(const uint8_t *s, size_t len)
+/* Non-zero if the word holds a byte >= 0x80, or (with nul) a zero byte.
+ * The zero test is the classic (w - 0x01..) & ~w & 0x80..: exact as a
+ * yes/no answer for the whole word, which is all the fast path needs. */
+static CM_INLINE_ALWAYS uint64_t
+word_stop8(uint64_t w, bool nul)
+{
+	return ((w & ASCII_HIGH8) |
+	        (nul ? (w - ASCII_LOW8) & ~w & ASCII_HIGH8 : 0));
+}
+
+static CM_INLINE_ALWAYS uint32_t
+word_stop4(uint32_t w, bool nul)
+{
+	return ((w & ASCII_HIGH4) |
+	        (nul ? (w - ASCII_LOW4) & ~w & ASCII_HIGH4 : 0));
+}
+
+/* True if s[0..len) is all ASCII (and, with nul, holds no 0x00): the fast
+ * path, since text on the append path (keys, ids, dates) mostly is.  Words
+ * are loaded with memcpy (legal unaligned); the last word overlaps the
+ * previous one instead of ending in a byte loop, and short strings take two
+ * overlapping 4-byte words or three bytes, so short keys of varying length
+ * cost no mispredicted loop exit. */
+static CM_INLINE_ALWAYS bool
+ascii_only(const uint8_t *s, size_t len, bool nul)
 {
 	uint64_t w;
 	uint32_t h, h2;
@@ -412,36 +432,41 @@ ascii_only(const uint8_t *s, size_t len)
 	if (len >= 8) {
 		for (size_t i = 0; i < len - 8; i += 8) {
 			memcpy(&w, s + i, sizeof(w));
-			if ((w & ASCII_HIGH8) != 0)
+			if (word_stop8(w, nul) != 0)
 				return (false);
 		}
 		memcpy(&w, s + len - 8, sizeof(w));
-		return ((w & ASCII_HIGH8) == 0);
+		return (word_stop8(w, nul) == 0);
 	}
 	if (len >= 4) {
 		memcpy(&h, s, sizeof(h));
 		memcpy(&h2, s + len - 4, sizeof(h2));
-		return (((h | h2) & ASCII_HIGH4) == 0);
+		return ((word_stop4(h, nul) | word_stop4(h2, nul)) == 0);
 	}
-	if (len > 0)
-		return (((s[0] | s[len / 2] | s[len - 1]) & 0x80) == 0);
+	if (len > 0) {
+		uint8_t a = s[0], b = s[len / 2], c = s[len - 1];
+
+		return (((a | b | c) & 0x80) == 0 &&
+		        !(nul && (a == 0 || b == 0 || c == 0)));
+	}
 	return (true);
 }
 
-/* The index of the first byte at or after i that is not ASCII, or len: the
- * runs of ASCII between multi-byte sequences in mixed text. */
-static size_t
-ascii_run(const uint8_t *s, size_t len, size_t i)
+/* The index of the first byte at or after i that is not ASCII (or, with
+ * nul, is 0x00), or len: the runs of ASCII between multi-byte sequences in
+ * mixed text. */
+static CM_INLINE_ALWAYS size_t
+ascii_run(const uint8_t *s, size_t len, size_t i, bool nul)
 {
 	uint64_t w;
 
 	while (len - i >= 8) {
 		memcpy(&w, s + i, sizeof(w));
-		if ((w & ASCII_HIGH8) != 0)
+		if (word_stop8(w, nul) != 0)
 			break;
 		i += 8;
 	}
-	while (i < len && s[i] < 0x80)
+	while (i < len && s[i] < 0x80 && !(nul && s[i] == 0))
 		i++;
 	return (i);
 }
@@ -479,16 +504,21 @@ utf8_seq(const uint8_t *s, size_t len, size_t i)
 	return (n);
 }
 
-bool
-cm_utf8_valid(const uint8_t *s, size_t len)
+/* Valid UTF-8, and with nul no U+0000 (whose only encoding is the byte
+ * 0x00: overlong forms such as C0 80 are invalid anyway).  Specialised by
+ * the constant nul at each of its two callers. */
+static CM_INLINE_ALWAYS bool
+utf8_scan(const uint8_t *s, size_t len, bool nul)
 {
 	size_t i = 0, n;
 
-	if (ascii_only(s, len))
+	if (ascii_only(s, len, nul))
 		return (true);
 	while (i < len) {
 		if (s[i] < 0x80) {
-			i = ascii_run(s, len, i);
+			if (nul && s[i] == 0)
+				return (false);
+			i = ascii_run(s, len, i + 1, nul);
 			continue;
 		}
 		if ((n = utf8_seq(s, len, i)) == 0)
@@ -496,6 +526,18 @@ cm_utf8_valid(const uint8_t *s, size_t len)
 		i += n;
 	}
 	return (true);
+}
+
+bool
+cm_utf8_valid(const uint8_t *s, size_t len)
+{
+	return (utf8_scan(s, len, false));
+}
+
+bool
+cm_text_valid(const uint8_t *s, size_t len)
+{
+	return (utf8_scan(s, len, true));
 }
 
 uint64_t

@@ -18,9 +18,9 @@
  * simple value below 32).  CM_ENONCANON: well-formed CBOR outside the
  * profile (non-minimal head, indefinite length, unsorted or duplicate keys,
  * non-text key, float, tag, simple value other than false/true/null, invalid
- * UTF-8, nesting deeper than CM_CBOR_MAX_DEPTH, trailing bytes).  Both
- * checkers give the same code and message for every input (the unit test
- * and the fuzz target compare them).
+ * UTF-8 or U+0000 in text, nesting deeper than CM_CBOR_MAX_DEPTH, trailing
+ * bytes).  Both checkers give the same code and message for every input
+ * (the unit test and the fuzz target compare them).
  */
 
 /* One decoded item head.  For strings, the payload follows the head. */
@@ -95,6 +95,18 @@ initial_check(const uint8_t *p, size_t len, size_t off, cm_diag *d)
 	return (cm_fail(d, CM_ENONCANON,
 	                "non-canonical: simple value %u at offset %zu",
 	                (unsigned) ai, off));
+}
+
+/* Text that holds U+0000 (the byte 0x00): refused in every text string,
+ * keys included, as the JSON reader refuses \u0000, so that text compared
+ * or copied as a C string anywhere means what its bytes say
+ * (docs/format.md rule 11).  The message is shared by both checkers. */
+static cm_err
+text_nul(size_t off, cm_diag *d)
+{
+	return (cm_fail(d, CM_ENONCANON,
+	                "non-canonical: text at offset %zu holds U+0000 (NUL)",
+	                off));
 }
 
 /* Reads the argument of a head with additional info ai < 28 from
@@ -200,10 +212,15 @@ head_check(const uint8_t *p, size_t len, size_t off, cbor_head *out, cm_diag *d)
 		return (cm_fail(
 		    d, CM_ENONCANON,
 		    "non-canonical: head at offset %zu is not minimal", off));
-	if (major == 3 && !cm_utf8_valid(out->data, (size_t) v))
-		return (cm_fail(
-		    d, CM_ENONCANON,
-		    "non-canonical: invalid UTF-8 in text at offset %zu", off));
+	/* One scan on the append path; which of the two faults it was is
+	 * worked out only on the way to the error. */
+	if (major == 3 && !cm_text_valid(out->data, (size_t) v))
+		return (cm_utf8_valid(out->data, (size_t) v)
+		            ? text_nul(off, d)
+		            : cm_fail(d, CM_ENONCANON,
+		                      "non-canonical: invalid UTF-8 in text at "
+		                      "offset %zu",
+		                      off));
 	/* Each element takes at least one byte, so a count beyond what is
 	 * left cannot be satisfied. */
 	if ((major == 4 && v > left) || (major == 5 && v > left / 2))
@@ -617,6 +634,9 @@ ref_head_decode(const uint8_t *p, size_t len, size_t off, cbor_head *out,
 		return (cm_fail(
 		    d, CM_ENONCANON,
 		    "non-canonical: invalid UTF-8 in text at offset %zu", off));
+	if (ctx.type == CM_CBOR_TEXT && ctx.v > 0 &&
+	    memchr(ctx.data, 0, ctx.v) != NULL)
+		return (text_nul(off, d));
 	/* Each element takes at least one byte, so a count beyond what is
 	 * left cannot be satisfied. */
 	if ((ctx.type == CM_CBOR_ARRAY && ctx.v > len - off - res.read) ||

@@ -104,15 +104,22 @@ test_utf8(void)
 	TST_TRUE(
 	    !cm_utf8_valid((const uint8_t *) "\xe4\xb8", 2)); /* truncated */
 	TST_TRUE(!cm_utf8_valid((const uint8_t *) "\xff", 1));
-	/* NUL is a valid code point here (the JSON converter refuses it). */
+	/* NUL is a valid code point here; Tally text refuses it. */
 	TST_TRUE(cm_utf8_valid((const uint8_t *) "a\0b", 3));
 	TST_TRUE(cm_utf8_valid(NULL, 0));
+	TST_TRUE(!cm_text_valid((const uint8_t *) "a\0b", 3));
+	TST_TRUE(!cm_text_valid((const uint8_t *) "\0", 1));
+	TST_TRUE(!cm_text_valid((const uint8_t *) "tax\0.x", 6));
+	TST_TRUE(!cm_text_valid((const uint8_t *) "\xc3\xa9\0", 3));
+	TST_TRUE(!cm_text_valid((const uint8_t *) "\xc0\x80", 2));
+	TST_TRUE(cm_text_valid((const uint8_t *) "a\xc3\xa9\x01", 4));
+	TST_TRUE(cm_text_valid(NULL, 0));
 }
 
-/* cm_utf8_valid on an exact-size heap copy of s, so that ASan catches a
- * word load that reads past len. */
+/* fn on an exact-size heap copy of s, so that ASan catches a word load
+ * that reads past len. */
 static bool
-utf8_heap(const void *s, size_t len)
+heap_check(bool (*fn)(const uint8_t *, size_t), const void *s, size_t len)
 {
 	uint8_t *p = cm_malloc(len);
 	bool     ok;
@@ -120,9 +127,21 @@ utf8_heap(const void *s, size_t len)
 	if (p == NULL)
 		return (false);
 	memcpy(p, s, len);
-	ok = cm_utf8_valid(p, len);
+	ok = fn(p, len);
 	cm_free(p);
 	return (ok);
+}
+
+static bool
+utf8_heap(const void *s, size_t len)
+{
+	return (heap_check(cm_utf8_valid, s, len));
+}
+
+static bool
+text_heap(const void *s, size_t len)
+{
+	return (heap_check(cm_text_valid, s, len));
 }
 
 /* The reference: decode each code point bit by bit and check it against
@@ -185,14 +204,28 @@ test_utf8_words(void)
 
 	/* One non-ASCII byte is never a whole sequence, wherever it is: every
 	 * position 0..16 of a 17-byte string, and of each shorter one (the
-	 * 4-byte and 3-byte paths). */
+	 * 4-byte and 3-byte paths).  Nor is one 0x00 text, though it is
+	 * UTF-8: alone among ASCII, and after a two-byte sequence (the slow
+	 * path's runs). */
 	for (size_t n = 1; n <= 17; n++) {
 		for (size_t k = 0; k < n; k++) {
 			for (unsigned b = 0x7f; b <= 0xff; b++) {
 				memset(buf, 'a', n);
 				buf[k] = (uint8_t) b;
 				TST_TRUE(utf8_heap(buf, n) == (b == 0x7f));
+				TST_TRUE(text_heap(buf, n) == (b == 0x7f));
 			}
+			memset(buf, 'a', n);
+			buf[k] = 0;
+			TST_TRUE(utf8_heap(buf, n));
+			TST_TRUE(!text_heap(buf, n));
+			buf[k] = 1;
+			TST_TRUE(text_heap(buf, n));
+			memset(buf, 'a', sizeof(buf));
+			memcpy(buf, "\xc3\xa9", 2);
+			buf[2 + k] = 0;
+			TST_TRUE(utf8_heap(buf, 2 + n));
+			TST_TRUE(!text_heap(buf, 2 + n));
 		}
 	}
 	/* Each sequence at every offset of a 24-byte string: across the
@@ -245,7 +278,7 @@ test_utf8_random(void)
 	                                     "\xe0\x9f\xbf"};
 	uint64_t                 st = 88172645463325252ULL;
 	uint8_t                  buf[64];
-	size_t                   nvalid = 0;
+	size_t                   nvalid = 0, ntext = 0;
 
 	for (int t = 0; t < 100000; t++) {
 		size_t len = 0;
@@ -269,9 +302,13 @@ test_utf8_random(void)
 			len = (size_t) (st >> 8) % len; /* cut anywhere */
 		nvalid += utf8_ref(buf, len);
 		TST_TRUE(utf8_heap(buf, len) == utf8_ref(buf, len));
+		ntext += utf8_ref(buf, len) && memchr(buf, 0, len) == NULL;
+		TST_TRUE(text_heap(buf, len) ==
+		         (utf8_ref(buf, len) && memchr(buf, 0, len) == NULL));
 	}
 	/* Both outcomes are well represented. */
 	TST_TRUE(nvalid > 20000 && nvalid < 80000);
+	TST_TRUE(ntext > 10000 && ntext < nvalid);
 }
 
 static void

@@ -54,6 +54,11 @@ static const char *const vectors[] = {
     "bad_tag",
     "bad_tag_ai31",
     "bad_text_len_beyond",
+    "bad_text_nul",
+    "bad_text_nul_and_utf8",
+    "bad_text_nul_key",
+    "bad_text_nul_nested",
+    "bad_text_nul_only",
     "bad_trailing",
     "bad_trailing_after_map",
     "bad_truncated_array",
@@ -407,7 +412,7 @@ test_refusals(void)
 		cm_buf_fini(&want);
 		nbad++;
 	}
-	TST_EQ_U(nbad, 54);
+	TST_EQ_U(nbad, 59);
 }
 
 static void
@@ -1146,11 +1151,11 @@ test_differential(void)
 			snprintf(rules[nrules++], sizeof(rules[0]), "%s", rule);
 	}
 	/* The inputs reach every refusal the checkers can give on non-NULL
-	 * input (20 kinds; the reference's "ill-formed: item" and "string"
+	 * input (21 kinds; the reference's "ill-formed: item" and "string"
 	 * cannot happen after initial_check) and accept a fair share. */
 	printf("differential: %d inputs, %zu accepted, %zu kinds of refusal\n",
 	       NINPUT, nok, nrules);
-	TST_EQ_U(nrules, 20);
+	TST_EQ_U(nrules, 21);
 	TST_TRUE(nok > NINPUT / 10);
 	for (size_t s = 0; s < nseeds; s++)
 		cm_buf_fini(&seeds[s]);

@@ -140,6 +140,58 @@ test_types_and_fields(void)
 	cm_buf_fini(&other);
 }
 
+/* U+0000 in any text is refused by the canonical check every decoder
+ * runs first (format.md rule 11): in a record's type, where the scope
+ * check would otherwise see "tax", and in a header's origin.  The writer
+ * cannot produce it either. */
+static void
+test_text_nul(void)
+{
+	uint8_t    kid[CM_KEYID_LEN] = {1}, root[CM_HASH_LEN] = {2};
+	cm_buf     rec = {0}, hdr = {0};
+	cm_bytes   kind;
+	cm_cbor_wr w;
+	cm_diag    d;
+	ldg_hdr    h;
+	uint8_t   *x;
+
+	cm_cbor_wr_init(&w, &rec);
+	cm_cbor_wr_map(&w, 5);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, LDG_T_RECORD);
+	cm_cbor_wr_cstr(&w, "body");
+	cm_cbor_wr_map(&w, 0);
+	cm_cbor_wr_cstr(&w, "kind");
+	cm_cbor_wr_cstr(&w, "attestation");
+	cm_cbor_wr_cstr(&w, "type");
+	cm_cbor_wr_text(&w, CM_BYTES("tax\0.x", 6));
+	cm_cbor_wr_cstr(&w, "subject");
+	cm_cbor_wr_cstr(&w, "91350100M000100Y43");
+	TST_OK(cm_cbor_wr_end(&w));
+	cm_diag_clear(&d);
+	TST_ERR(ldg_record_head(cm_buf_bytes(&rec), &kind, NULL, NULL, &d),
+	        CM_ENONCANON);
+	TST_EQ_STR(
+	    d.msg,
+	    "record: non-canonical: text at offset 47 holds U+0000 (NUL)");
+	cm_cbor_wr_init(&w, &rec);
+	cm_cbor_wr_text(&w, CM_BYTES("tax\0.x", 6));
+	TST_ERR(cm_cbor_wr_finish(&w, NULL), CM_ENONCANON);
+
+	TST_OK(ldg_hdr_encode("o.test/x", kid, 7, 1000, 3, root, &hdr));
+	/* "origin" sorts last: its text ends the header. */
+	x = hdr.p + hdr.len - 1;
+	TST_TRUE(*x == 'x');
+	*x = 0;
+	cm_diag_clear(&d);
+	TST_ERR(ldg_hdr_decode(cm_buf_bytes(&hdr), &h, &d), CM_ENONCANON);
+	TST_TRUE(strstr(d.msg, "batch header: non-canonical: text at offset") ==
+	         d.msg);
+	TST_TRUE(strstr(d.msg, "holds U+0000 (NUL)") != NULL);
+	cm_buf_fini(&rec);
+	cm_buf_fini(&hdr);
+}
+
 static void
 test_batch_build_round_trip(void)
 {
@@ -317,4 +369,5 @@ test_record_head_many_keys(void)
 
 TST_MAIN(TST_CASE(test_genesis_suites), TST_CASE(test_types_and_fields),
          TST_CASE(test_record_head_many_keys), TST_CASE(test_fields_from_map),
-         TST_CASE(test_rleaf_canonical), TST_CASE(test_batch_build_round_trip))
+         TST_CASE(test_rleaf_canonical), TST_CASE(test_batch_build_round_trip),
+         TST_CASE(test_text_nul))
