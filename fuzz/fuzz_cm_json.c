@@ -41,7 +41,7 @@ walk:
 		(void) cm_json_len(j);
 		(void) cm_json_at(j, 0);
 		(void) cm_json_get(j, "a");
-		(void) cm_json_key_at(j, 0, NULL);
+		(void) cm_json_key_at(j, 0, NULL, NULL);
 	}
 	cm_json_free(j);
 	cm_buf_fini(&cbor);

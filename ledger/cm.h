@@ -88,6 +88,9 @@ typedef struct cm_bytes {
 } cm_bytes;
 #define CM_BYTES(p, len) ((cm_bytes){(const uint8_t *) (p), (len)})
 bool cm_bytes_eq(cm_bytes a, cm_bytes b);
+/* a equals the bytes of the C string s (a literal, or a NUL-free string),
+ * compared with both lengths: how decoded text meets a constant. */
+bool cm_bytes_eq_str(cm_bytes a, const char *s);
 int  cm_bytes_cmp(cm_bytes a, cm_bytes b); /* bytewise, shorter first on tie */
 
 /* A growable owned buffer.  Zero-initialise ({0}) before use; release with
@@ -327,9 +330,10 @@ bool        cm_json_is_array(const cm_json *j);
 const char *cm_json_str(const cm_json *j, size_t *out_len); /* NULL if not */
 bool        cm_json_int(const cm_json *j, int64_t *out);
 /* The i-th member of an object in the document's order: its key (borrowed),
- * and its value in *out_val.  NULL past the end.  (Added by the lead; if
- * absent from cm_json.c it is implemented there later.) */
-const char *cm_json_key_at(const cm_json *obj, size_t i, cm_json **out_val);
+ * its length in *out_len (may be NULL; compare keys with it), and its value
+ * in *out_val.  NULL past the end. */
+const char *cm_json_key_at(const cm_json *obj, size_t i, cm_json **out_val,
+                           size_t *out_len);
 /* The canonical CBOR of j (same rules as cm_json_to_cbor). */
 CM_MUST_CHECK cm_err cm_json_encode_cbor(const cm_json *j, cm_buf *out,
                                          cm_diag *d);

@@ -115,6 +115,12 @@ cm_bytes_eq(cm_bytes a, cm_bytes b)
 	return (a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0));
 }
 
+bool
+cm_bytes_eq_str(cm_bytes a, const char *s)
+{
+	return (cm_bytes_eq(a, CM_BYTES(s, strlen(s))));
+}
+
 int
 cm_bytes_cmp(cm_bytes a, cm_bytes b)
 {

@@ -535,13 +535,15 @@ cm_json_str(const cm_json *j, size_t *out_len)
 /* jansson iterates an object in insertion (document) order.  Stepping to
  * the i-th member is O(i); objects that tools walk are small. */
 const char *
-cm_json_key_at(const cm_json *obj, size_t i, cm_json **out_val)
+cm_json_key_at(const cm_json *obj, size_t i, cm_json **out_val, size_t *out_len)
 {
 	json_t *o = (json_t *) (uintptr_t) obj; /* the iterator is not const */
 	void   *it;
 
 	if (out_val != NULL)
 		*out_val = NULL;
+	if (out_len != NULL)
+		*out_len = 0;
 	if (o == NULL || !json_is_object(o) || i >= json_object_size(o))
 		return (NULL);
 	it = json_object_iter(o);
@@ -551,6 +553,8 @@ cm_json_key_at(const cm_json *obj, size_t i, cm_json **out_val)
 		return (NULL);
 	if (out_val != NULL)
 		*out_val = (cm_json *) json_object_iter_value(it);
+	if (out_len != NULL)
+		*out_len = json_object_iter_key_len(it);
 	return (json_object_iter_key(it));
 }
 

@@ -214,7 +214,8 @@ typedef enum ldg_role {
 	LDG_ROLE_ENTERPRISE
 } ldg_role;
 const char *ldg_role_name(ldg_role r);
-ldg_role    ldg_role_parse(const char *s); /* LDG_ROLE_NONE if unknown */
+ldg_role    ldg_role_parse(const char *s);  /* LDG_ROLE_NONE if unknown */
+ldg_role    ldg_role_from_text(cm_bytes s); /* the same, for decoded text */
 
 #define LDG_MAX_SCOPES 16
 #define LDG_SCOPE_MAX 32
@@ -241,7 +242,9 @@ cm_err ldg_identity_get(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
                         ldg_identity *out);
 /* The current (latest registered) key of organisation uscc. */
 cm_err ldg_identity_by_uscc(ldg_txn *t, const char *uscc, ldg_identity *out);
-bool   ldg_identity_has_scope(const ldg_identity *id, const char *scope);
+/* Whether scope (text, compared byte for byte with its length) is one of
+ * the identity's scopes. */
+bool ldg_identity_has_scope(const ldg_identity *id, cm_bytes scope);
 /* Whether the batch whose header leaf is header_index was signed at or
  * after the log time from which its key was reported compromised: such
  * batches stay in the log and count, but every query flags them.  *out

@@ -62,14 +62,12 @@ static bool
 attest_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d)
 {
 	const attest *ap = r->decoded, a = *ap;
-	char          scope[LDG_SCOPE_MAX + 1];
 	const char   *dot;
 	size_t        n;
 
 	switch (id->role) {
 	case LDG_ROLE_ENTERPRISE:
-		if (cm_bytes_eq(a.subject,
-		                CM_BYTES(id->uscc, strlen(id->uscc))))
+		if (cm_bytes_eq_str(a.subject, id->uscc))
 			return (true);
 		cm_diag_set(d,
 		            "an enterprise may attest only about its own "
@@ -84,12 +82,12 @@ attest_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d)
 			               "scope prefix such as \"market.\"");
 			return (false);
 		}
-		memcpy(scope, a.type.p, n);
-		scope[n] = '\0';
-		if (ldg_identity_has_scope(id, scope))
+		/* The prefix is compared as the bytes it is, with its
+		 * length: never as a C string, which would stop at a NUL. */
+		if (ldg_identity_has_scope(id, CM_BYTES(a.type.p, n)))
 			return (true);
-		cm_diag_set(d, "wrong scope: regulator %s lacks scope \"%s\"",
-		            id->uscc, scope);
+		cm_diag_set(d, "wrong scope: regulator %s lacks scope \"%.*s\"",
+		            id->uscc, (int) n, (const char *) a.type.p);
 		return (false);
 	default:
 		cm_diag_set(d, "role %s may not write attestations",

@@ -83,7 +83,7 @@ state_decode(cm_bytes in, const uint8_t kid[CM_KEYID_LEN], ldg_identity *id)
 	                   {"reg", true},   {"name", true},  {"role", true},
 	                   {"uscc", true},  {"since", true}, {"reason", true},
 	                   {"scopes", true}};
-	char      role[16];
+	cm_bytes  role;
 
 	memset(id, 0, sizeof(*id));
 	if (ldg_fields_decode(in, "tally/identity-state/v1", f, NF, NULL) !=
@@ -93,7 +93,7 @@ state_decode(cm_bytes in, const uint8_t kid[CM_KEYID_LEN], ldg_identity *id)
 	    ldg_field_uint(&f[REG], &id->reg_index, NULL) != CM_OK ||
 	    ldg_field_cstr(&f[NAME], id->name, sizeof(id->name), NULL) !=
 	        CM_OK ||
-	    ldg_field_cstr(&f[ROLE], role, sizeof(role), NULL) != CM_OK ||
+	    ldg_field_text(&f[ROLE], &role, NULL) != CM_OK ||
 	    ldg_field_cstr(&f[USCC], id->uscc, sizeof(id->uscc), NULL) !=
 	        CM_OK ||
 	    ldg_field_uint(&f[SINCE], &id->compromised_since, NULL) != CM_OK ||
@@ -101,7 +101,7 @@ state_decode(cm_bytes in, const uint8_t kid[CM_KEYID_LEN], ldg_identity *id)
 	                   NULL) != CM_OK ||
 	    scopes_decode(&f[SCOPES], id, NULL) != CM_OK)
 		return (CM_ECORRUPT);
-	id->role = ldg_role_parse(role);
+	id->role = ldg_role_from_text(role);
 	memcpy(id->key_id, kid, CM_KEYID_LEN);
 	return (CM_OK);
 }
@@ -137,10 +137,12 @@ ldg_identity_by_uscc(ldg_txn *t, const char *uscc, ldg_identity *out)
 }
 
 bool
-ldg_identity_has_scope(const ldg_identity *id, const char *scope)
+ldg_identity_has_scope(const ldg_identity *id, cm_bytes scope)
 {
+	/* Stored scopes hold no NUL (scopes_decode), so strlen is their
+	 * length; the scope asked about is compared with its own. */
 	for (size_t i = 0; i < id->nscopes; i++)
-		if (strcmp(id->scopes[i], scope) == 0)
+		if (cm_bytes_eq_str(scope, id->scopes[i]))
 			return (true);
 	return (false);
 }
@@ -194,18 +196,36 @@ org_put(ldg_txn *t, const char *uscc, const uint8_t kid[CM_KEYID_LEN])
 
 /* ---- identity statements ---- */
 
+/* An identity statement's op, decoded once from its text: later steps
+ * compare the enum, never the text again. */
+typedef enum stmt_op { OP_REGISTER, OP_ROTATE, OP_REVOKE, OP_EXCEPT } stmt_op;
+static const char *const op_names[] = {"register", "rotate", "revoke",
+                                       "except"};
+
 typedef struct stmt {
-	char     op[16];
+	stmt_op  op;
 	cm_bytes origin;
 	/* register */
 	ldg_identity id;
 	cm_bytes     pop;
 	/* rotate, revoke */
 	uint8_t kid[CM_KEYID_LEN];
-	char    reason[16];
+	bool    compromised; /* revoke: reason "compromised", not "retired" */
 	/* except */
 	char except_reason[LDG_NAME_MAX + 1];
 } stmt;
+
+/* The op named by text t; false if none. */
+static bool
+op_parse(cm_bytes t, stmt_op *out)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (cm_bytes_eq_str(t, op_names[i])) {
+			*out = (stmt_op) i;
+			return (true);
+		}
+	return (false);
+}
 
 static cm_err
 stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
@@ -230,25 +250,29 @@ stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 	    {"pop", false},   {"pub", false},    {"name", false},
 	    {"role", false},  {"uscc", false},   {"since", false},
 	    {"origin", true}, {"reason", false}, {"scopes", false}};
-	char   role[16];
-	cm_err rv;
+	cm_bytes op, role, reason;
+	cm_err   rv;
 
 	memset(st, 0, sizeof(*st));
 	if ((rv = cm_cbor_check(in, d)) != CM_OK ||
 	    (rv = ldg_fields_decode(in, LDG_T_IDENTITY, f, NF, d)) != CM_OK ||
-	    (rv = ldg_field_cstr(&f[OP], st->op, sizeof(st->op), d)) != CM_OK ||
+	    (rv = ldg_field_text(&f[OP], &op, d)) != CM_OK ||
 	    (rv = ldg_field_text(&f[ORIGIN], &st->origin, d)) != CM_OK)
 		return (rv);
+	if (!op_parse(op, &st->op))
+		return (cm_fail(d, CM_EPROTO, "identity: unknown op \"%.*s\"",
+		                (int) (op.len > 16 ? 16 : op.len), op.p));
 #define NEED(i)                                                                \
 	(f[i].present ? CM_OK                                                  \
 	              : cm_fail(d, CM_EPROTO, "identity %s: missing \"%s\"",   \
-	                        st->op, f[i].name))
+	                        op_names[st->op], f[i].name))
 #define NONE(i)                                                                \
 	(!f[i].present                                                         \
 	     ? CM_OK                                                           \
-	     : cm_fail(d, CM_EPROTO, "identity %s: unexpected \"%s\"", st->op, \
-	               f[i].name))
-	if (strcmp(st->op, "register") == 0) {
+	     : cm_fail(d, CM_EPROTO, "identity %s: unexpected \"%s\"",         \
+	               op_names[st->op], f[i].name))
+	switch (st->op) {
+	case OP_REGISTER:
 		if ((rv = NEED(POP)) || (rv = NEED(PUB)) || (rv = NEED(NAME)) ||
 		    (rv = NEED(ROLE)) || (rv = NEED(USCC)) ||
 		    (rv = NEED(SCOPES)) || (rv = NONE(KID)) ||
@@ -258,22 +282,23 @@ stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 		                          d)) ||
 		    (rv = ldg_field_cstr(&f[NAME], st->id.name,
 		                         sizeof(st->id.name), d)) ||
-		    (rv = ldg_field_cstr(&f[ROLE], role, sizeof(role), d)) ||
+		    (rv = ldg_field_text(&f[ROLE], &role, d)) ||
 		    (rv = ldg_field_cstr(&f[USCC], st->id.uscc,
 		                         sizeof(st->id.uscc), d)) ||
 		    (rv = scopes_decode(&f[SCOPES], &st->id, d)))
 			return (rv);
-		st->id.role = ldg_role_parse(role);
+		st->id.role = ldg_role_from_text(role);
 		if (st->id.role == LDG_ROLE_NONE ||
 		    st->id.role == LDG_ROLE_OPERATOR)
-			return (
-			    cm_fail(d, CM_EPROTO,
-			            "identity register: role \"%s\" cannot be "
-			            "registered",
-			            role));
+			return (cm_fail(
+			    d, CM_EPROTO,
+			    "identity register: role \"%.*s\" cannot be "
+			    "registered",
+			    (int) (role.len > 16 ? 16 : role.len), role.p));
 		if (st->id.name[0] == '\0')
 			return (cm_fail(d, CM_EPROTO, "identity: empty name"));
-	} else if (strcmp(st->op, "rotate") == 0) {
+		break;
+	case OP_ROTATE:
 		if ((rv = NEED(KID)) || (rv = NEED(POP)) || (rv = NEED(PUB)) ||
 		    (rv = NONE(NAME)) || (rv = NONE(ROLE)) ||
 		    (rv = NONE(USCC)) || (rv = NONE(SINCE)) ||
@@ -283,22 +308,22 @@ stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 		    (rv = ldg_field_fixed(&f[PUB], CM_PUBKEY_LEN, st->id.pub,
 		                          d)))
 			return (rv);
-	} else if (strcmp(st->op, "revoke") == 0) {
+		break;
+	case OP_REVOKE:
 		if ((rv = NEED(KID)) || (rv = NEED(REASON)) ||
 		    (rv = NONE(POP)) || (rv = NONE(PUB)) || (rv = NONE(NAME)) ||
 		    (rv = NONE(ROLE)) || (rv = NONE(USCC)) ||
 		    (rv = NONE(SCOPES)) ||
 		    (rv = ldg_field_fixed(&f[KID], CM_KEYID_LEN, st->kid, d)) ||
-		    (rv = ldg_field_cstr(&f[REASON], st->reason,
-		                         sizeof(st->reason), d)))
+		    (rv = ldg_field_text(&f[REASON], &reason, d)))
 			return (rv);
-		if (strcmp(st->reason, "retired") != 0 &&
-		    strcmp(st->reason, "compromised") != 0)
+		st->compromised = cm_bytes_eq_str(reason, "compromised");
+		if (!st->compromised && !cm_bytes_eq_str(reason, "retired"))
 			return (cm_fail(d, CM_EPROTO,
 			                "identity revoke: reason "
 			                "must be retired or compromised"));
 		if (f[SINCE].present) {
-			if (strcmp(st->reason, "compromised") != 0)
+			if (!st->compromised)
 				return (
 				    cm_fail(d, CM_EPROTO,
 				            "identity revoke: since only with "
@@ -307,7 +332,8 @@ stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 			                         &st->id.compromised_since, d)))
 				return (rv);
 		}
-	} else if (strcmp(st->op, "except") == 0) {
+		break;
+	case OP_EXCEPT:
 		if ((rv = NEED(USCC)) || (rv = NEED(REASON)) ||
 		    (rv = NONE(POP)) || (rv = NONE(PUB)) || (rv = NONE(NAME)) ||
 		    (rv = NONE(ROLE)) || (rv = NONE(KID)) ||
@@ -321,9 +347,7 @@ stmt_decode(cm_bytes in, stmt *st, cm_diag *d)
 			return (cm_fail(
 			    d, CM_EPROTO,
 			    "identity except: a USCC has 18 characters"));
-	} else {
-		return (cm_fail(d, CM_EPROTO, "identity: unknown op \"%s\"",
-		                st->op));
+		break;
 	}
 #undef NEED
 #undef NONE
@@ -363,9 +387,9 @@ ldg_identity_leaf_key(cm_bytes leaf, const uint8_t op_pub[CM_PUBKEY_LEN],
 	    (rv = ident_record_decode(rl.rec, &st, &sig, d)) != CM_OK ||
 	    (rv = stmt_decode(st, &s, d)) != CM_OK)
 		return (rv);
-	if (strcmp(s.op, "register") != 0 && strcmp(s.op, "rotate") != 0)
+	if (s.op != OP_REGISTER && s.op != OP_ROTATE)
 		return (cm_fail(d, CM_EPROTO, "identity %s: establishes no key",
-		                s.op));
+		                op_names[s.op]));
 	if (cm_verify(op_pub, "identity", st, sig.p) != CM_OK)
 		return (cm_fail(d, CM_EBADSIG,
 		                "identity record: the operator's signature "
@@ -481,7 +505,7 @@ ident_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 		return (cm_fail(d, CM_EBADSIG,
 		                "identity statement is not "
 		                "signed by the operator"));
-	if (strcmp(st.op, "register") == 0) {
+	if (st.op == OP_REGISTER) {
 		if ((rv = ldg_uscc_admitted(
 		         t, CM_BYTES(st.id.uscc, strlen(st.id.uscc)), d)) !=
 		    CM_OK)
@@ -495,21 +519,23 @@ ident_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 			    st.id.uscc, (unsigned long long) cur.reg_index));
 		return (newkey_check(t, st.id.pub, st.origin, st.pop, kid, d));
 	}
-	if (strcmp(st.op, "rotate") == 0 || strcmp(st.op, "revoke") == 0) {
+	if (st.op == OP_ROTATE || st.op == OP_REVOKE) {
+		const char *op = op_names[st.op];
+
 		if (ldg_identity_get(t, st.kid, &cur) != CM_OK)
-			return (cm_fail(d, CM_EUNKNOWNKEY, "%s: unknown key",
-			                st.op));
+			return (
+			    cm_fail(d, CM_EUNKNOWNKEY, "%s: unknown key", op));
 		if (cur.role == LDG_ROLE_OPERATOR)
 			return (cm_fail(d, CM_EDENIED,
 			                "%s: the operator key "
 			                "is fixed by genesis",
-			                st.op));
+			                op));
 		if (cur.end_index != 0)
 			return (cm_fail(d, CM_EKEYREVOKED,
 			                "%s: key already "
 			                "%s",
-			                st.op, cur.end_reason));
-		if (strcmp(st.op, "rotate") == 0)
+			                op, cur.end_reason));
+		if (st.op == OP_ROTATE)
 			return (newkey_check(t, st.id.pub, st.origin, st.pop,
 			                     kid, d));
 		if (st.id.compromised_since > r->log_time)
@@ -545,7 +571,7 @@ ident_index_record(ldg_txn *t, const ldg_record *r, cm_diag *d)
 	if ((rv = ident_record_decode(r->rec, &sst, &sig, d)) != CM_OK ||
 	    (rv = stmt_decode(sst, &st, d)) != CM_OK)
 		return (rv);
-	if (strcmp(st.op, "register") == 0) {
+	if (st.op == OP_REGISTER) {
 		nid = st.id;
 		cm_key_id(nid.pub, nid.key_id);
 		nid.reg_index = r->index;
@@ -553,7 +579,7 @@ ident_index_record(ldg_txn *t, const ldg_record *r, cm_diag *d)
 			return (rv);
 		return (org_put(t, nid.uscc, nid.key_id));
 	}
-	if (strcmp(st.op, "except") == 0) {
+	if (st.op == OP_EXCEPT) {
 		if ((rv = ldg_db_find(t, EXCEPT_DB, &db)) != CM_OK)
 			return (rv);
 		cm_put_u64be(key, r->index);
@@ -563,7 +589,7 @@ ident_index_record(ldg_txn *t, const ldg_record *r, cm_diag *d)
 	if ((rv = ldg_identity_get(t, st.kid, &cur)) != CM_OK)
 		return (rv == CM_ENOTFOUND ? CM_ECORRUPT : rv);
 	cur.end_index = r->index;
-	if (strcmp(st.op, "rotate") == 0) {
+	if (st.op == OP_ROTATE) {
 		snprintf(cur.end_reason, sizeof(cur.end_reason), "rotated");
 		nid = cur;
 		memcpy(nid.pub, st.id.pub, CM_PUBKEY_LEN);
@@ -578,8 +604,7 @@ ident_index_record(ldg_txn *t, const ldg_record *r, cm_diag *d)
 		return (org_put(t, nid.uscc, nid.key_id));
 	}
 	snprintf(cur.end_reason, sizeof(cur.end_reason),
-	         strcmp(st.reason, "compromised") == 0 ? "compromised"
-	                                               : "revoked");
+	         st.compromised ? "compromised" : "revoked");
 	cur.compromised_since = st.id.compromised_since;
 	return (state_put(t, &cur));
 }

@@ -7,11 +7,12 @@
 #include "ledger/ldg_impl.h"
 
 #include <stdlib.h>
-#include <string.h>
 
+/* A member of a record object: its key as bytes (with the length jansson
+ * keeps, not strlen), and its value (NULL for the "t" added here). */
 typedef struct member {
-	const char *key;
-	cm_json    *val;
+	cm_bytes key;
+	cm_json *val;
 } member;
 
 static int
@@ -19,8 +20,7 @@ member_cmp(const void *a, const void *b)
 {
 	const member *x = a, *y = b;
 
-	return (cm_cbor_key_cmp(CM_BYTES(x->key, strlen(x->key)),
-	                        CM_BYTES(y->key, strlen(y->key))));
+	return (cm_cbor_key_cmp(x->key, y->key));
 }
 
 static cm_err
@@ -88,23 +88,27 @@ record_encode(const cm_json *obj, size_t ri, cm_buf *out, const ldg_params *p,
 		    cm_fail(d, CM_EPROTO, "records[%zu]: needs \"kind\"", ri));
 	if ((m = cm_calloc(n + 1, sizeof(*m))) == NULL)
 		return (CM_ENOMEM);
-	for (size_t i = 0; i < n; i++)
-		m[i].key = cm_json_key_at(obj, i, &m[i].val);
-	m[n].key = "t";
+	for (size_t i = 0; i < n; i++) {
+		size_t      len;
+		const char *k = cm_json_key_at(obj, i, &m[i].val, &len);
+
+		m[i].key = CM_BYTES(k, len);
+	}
+	m[n].key = CM_BYTES("t", 1);
 	m[n].val = NULL;
 	qsort(m, n + 1, sizeof(*m), member_cmp);
 	cm_cbor_wr_init(&w, out);
 	cm_cbor_wr_map(&w, n + 1);
 	for (size_t i = 0; i <= n && rv == CM_OK; i++) {
-		cm_cbor_wr_cstr(&w, m[i].key);
+		cm_cbor_wr_text(&w, m[i].key);
 		if (m[i].val == NULL) {
 			cm_cbor_wr_cstr(&w, LDG_T_RECORD);
-		} else if (strcmp(m[i].key, "refs") == 0) {
+		} else if (cm_bytes_eq_str(m[i].key, "refs")) {
 			rv = refs_encode(&w, m[i].val, d);
 		} else {
 			cm_buf_reset(&item);
 			rv = cm_json_encode_cbor(m[i].val, &item, d);
-			if (rv == CM_OK && strcmp(m[i].key, "body") == 0 &&
+			if (rv == CM_OK && cm_bytes_eq_str(m[i].key, "body") &&
 			    item.len > p->max_body)
 				rv = cm_fail(
 				    d, CM_ETOOBIG,

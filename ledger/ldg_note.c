@@ -301,7 +301,7 @@ static cm_err
 note_open(cm_bytes note, const ldg_vkey *vk, ldg_checkpoint *out, cm_diag *d)
 {
 	ldg_checkpoint c;
-	cm_bytes       line, body;
+	cm_bytes       line, body, origin;
 	size_t         off = 0;
 	note_sig       sig = {0};
 	cm_buf         root = {0};
@@ -335,6 +335,7 @@ note_open(cm_bytes note, const ldg_vkey *vk, ldg_checkpoint *out, cm_diag *d)
 		goto out;
 	}
 	memcpy(c.origin, line.p, line.len);
+	origin = line;
 	if (!note_line(note, &off, &line) ||
 	    size_parse(line, &c.size, d) != CM_OK) {
 		rv = cm_fail(d, CM_EPROTO, "checkpoint: bad size line");
@@ -356,7 +357,7 @@ note_open(cm_bytes note, const ldg_vkey *vk, ldg_checkpoint *out, cm_diag *d)
 		    "body");
 		goto out;
 	}
-	if (vk != NULL && strcmp(vk->name, c.origin) != 0) {
+	if (vk != NULL && !cm_bytes_eq_str(origin, vk->name)) {
 		rv = cm_fail(d, CM_EBADSIG,
 		             "checkpoint: origin %s is not the key's name %s",
 		             c.origin, vk->name);
@@ -371,9 +372,7 @@ note_open(cm_bytes note, const ldg_vkey *vk, ldg_checkpoint *out, cm_diag *d)
 		}
 		if ((rv = sig_line_parse(line, &sig, d)) != CM_OK)
 			goto out;
-		if (vk == NULL ||
-		    !cm_bytes_eq(sig.name,
-		                 CM_BYTES(vk->name, strlen(vk->name))) ||
+		if (vk == NULL || !cm_bytes_eq_str(sig.name, vk->name) ||
 		    memcmp(sig.id, vk->id, NOTE_KEYID_LEN) != 0)
 			continue; /* someone else's (a witness): ignored */
 		if (++nknown > 1) {

@@ -44,12 +44,18 @@ ldg_role_name(ldg_role r)
 }
 
 ldg_role
-ldg_role_parse(const char *s)
+ldg_role_from_text(cm_bytes s)
 {
 	for (int r = LDG_ROLE_OPERATOR; r <= LDG_ROLE_ENTERPRISE; r++)
-		if (strcmp(s, ldg_role_name((ldg_role) r)) == 0)
+		if (cm_bytes_eq_str(s, ldg_role_name((ldg_role) r)))
 			return ((ldg_role) r);
 	return (LDG_ROLE_NONE);
+}
+
+ldg_role
+ldg_role_parse(const char *s)
+{
+	return (ldg_role_from_text(CM_BYTES(s, strlen(s))));
 }
 
 /* ---- databases ---- */

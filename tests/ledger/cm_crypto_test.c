@@ -199,6 +199,19 @@ test_key_from_pem(void)
 	    (char *) pem.p + 28));
 	TST_ERR(cm_key_from_pem(cm_buf_bytes(&bad), &k), CM_EPROTO);
 	TST_ERR(cm_key_from_pem(CM_BYTES("", 0), &k), CM_EPROTO);
+	/* A NUL anywhere (a C string would end there): in the type line,
+	 * in the base64, in the trailing whitespace. */
+	for (size_t i = 0; i < 3; i++) {
+		static const size_t at[] = {22, 40, 0};
+
+		cm_buf_reset(&bad);
+		TST_OK(cm_buf_append(&bad, pem.p, pem.len));
+		if (at[i] == 0)
+			TST_OK(cm_buf_append(&bad, "\0", 1));
+		else
+			bad.p[at[i]] = 0;
+		TST_ERR(cm_key_from_pem(cm_buf_bytes(&bad), &k), CM_EPROTO);
+	}
 	TST_TRUE(k == NULL);
 	cm_buf_fini_secret(&pem);
 	cm_buf_fini_secret(&bad);

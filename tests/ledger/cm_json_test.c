@@ -273,14 +273,17 @@ test_walk(void)
 		cm_json                 *val = NULL;
 
 		for (size_t i = 0; i < 5; i++) {
-			TST_EQ_STR(cm_json_key_at(j, i, &val), keys[i]);
+			size_t klen = 99;
+
+			TST_EQ_STR(cm_json_key_at(j, i, &val, &klen), keys[i]);
+			TST_EQ_U(klen, strlen(keys[i]));
 			TST_TRUE(val == cm_json_get(j, keys[i]));
 		}
-		TST_TRUE(cm_json_key_at(j, 5, &val) == NULL);
+		TST_TRUE(cm_json_key_at(j, 5, &val, NULL) == NULL);
 		TST_TRUE(val == NULL);
-		TST_TRUE(cm_json_key_at(cm_json_get(j, "tags"), 0, &val) ==
-		         NULL);
-		TST_TRUE(cm_json_key_at(NULL, 0, NULL) == NULL);
+		TST_TRUE(cm_json_key_at(cm_json_get(j, "tags"), 0, &val,
+		                        NULL) == NULL);
+		TST_TRUE(cm_json_key_at(NULL, 0, NULL, NULL) == NULL);
 	}
 	/* Encoding applies the strict rules: the real is refused. */
 	TST_ERR(cm_json_encode_cbor(j, &cbor, &d), CM_EPROTO);
