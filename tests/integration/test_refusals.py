@@ -10,7 +10,10 @@ import sys
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "outside"))
 import harness  # noqa: E402
+import rawlog  # noqa: E402  (raw batch files, built without tally)
 from harness import Ledger, batch_json, check, must, uscc  # noqa: E402
 
 ENT = "914403001922038216"     # the enterprise of the examples
@@ -393,6 +396,92 @@ def test_bad_identities(d):
     must("the good registration goes in", reg()())
 
 
+def test_nul_in_text_cbor(d):
+    # A raw CBOR batch (rawlog builds and signs it without tally) with
+    # U+0000 in a text field is refused at the door, whatever the field:
+    # format.md section 2 rule 11.  Before, "tax\0.x" passed scope "tax".
+    env = {"TALLY_NOW_MS": T0}
+    L, ent = base(d, env=env)
+    reg = L.register("reg", REG, role="regulator", scopes=["tax"])
+    new = L.keygen("new")
+    org = L.origin
+    nul = "holds U+0000 (NUL)"
+
+    def att(key, seq, subject=ENT, typ="self.x", body=None, kind=None):
+        rec = rawlog.attestation(subject, typ, body, **(
+            {"kind": kind} if kind else {}))
+        return rawlog.batch(key, org, seq, T0, [rec])
+
+    def register(seq, name="N", scopes=(), code=OTHER, role="regulator"):
+        return rawlog.batch(L.op, org, seq, T0, [rawlog.id_register(
+            L.op, org, new, name, role, code, scopes)])
+
+    cases = [
+        ("type tax\\0.x by a regulator with scope tax",
+         att(reg, 1, typ="tax\x00.x")),
+        ("subject", att(ent, 1, subject=ENT + "\x00")),
+        ("subject, NUL first", att(ent, 1, subject="\x00" + ENT[1:])),
+        ("body value", att(ent, 1, body={"note": "a\x00b"})),
+        ("body key", att(ent, 1, body={"a\x00": 1})),
+        ("kind", att(ent, 1, kind="attestation\x00")),
+        ("header origin", rawlog.batch(ent, org + "\x00", 1, T0, [
+            rawlog.attestation(ENT, "self.x")])),
+        ("identity scope", register(3, scopes=["tax\x00"])),
+        ("identity name", register(3, name="Bureau\x00of Tax")),
+        ("identity USCC", register(3, code=OTHER + "\x00")),
+        ("except reason", rawlog.batch(L.op, org, 3, T0, [rawlog.id_except(
+            L.op, org, "914403001922038217", "legacy\x00")])),
+    ]
+    for k, (name, b) in enumerate(cases):
+        p = L.write("nul%d.cbor" % k, b)
+        r = refused(L, "NUL in %s (cbor)" % name, lambda: L.submit(p),
+                    ["not canonical CBOR", nul])
+        check("NUL in %s: one line on stderr" % name,
+              r.err.count("\n") == 1 and
+              r.err.startswith("tally submit: refused: "), r)
+    # The same batches without the NUL are accepted: the refusals above
+    # were the NUL's, not the raw builder's.
+    must("regulator in scope (cbor)", L.submit(L.write(
+        "ok1.cbor", att(reg, 1, typ="tax.x"))))
+    must("enterprise (cbor)", L.submit(L.write("ok2.cbor", att(
+        ent, 1, body={"note": "ab"}))))
+    must("identity (cbor)", L.submit(L.write("ok3.cbor", register(
+        3, scopes=["tax"]))))
+    check("audit passes", L.audit().rc == 0)
+
+
+def test_nul_in_text_json(d):
+    # The JSON path refuses \u0000 in every string and key (format.md
+    # section 2), both when submitting and when signing a batch.
+    L, ent = base(d)
+    reg = L.register("reg", REG, role="regulator", scopes=["tax"])
+    rec = {"kind": "attestation", "subject": ENT, "type": "self.x",
+           "body": {"a": 1}}
+    cases = [
+        ("type", reg, dict(rec, type="tax\u0000.x")),
+        ("subject", ent, dict(rec, subject=ENT + "\u0000")),
+        ("body value", ent, dict(rec, body={"a": "x\u0000"})),
+        ("body key", ent, dict(rec, body={"a\u0000": 1})),
+        ("kind", ent, dict(rec, kind="attestation\u0000")),
+    ]
+    for k, (name, key, r) in enumerate(cases):
+        js = json.dumps({"records": [r]})  # writes U+0000 as \u0000
+        check("%s: the JSON holds \\u0000" % name, "\\u0000" in js and
+              "\\\\u0000" not in js, js)
+        refused(L, "NUL in %s (json submit)" % name,
+                lambda: L.submit_json(key, js, name="nul%d.json" % k),
+                ["JSON: \\u0000 in string not allowed"])
+        p = L.write("nul%d.json" % k, js)
+        r2 = L.t("batch", "sign", "--key", key, "--origin", L.origin,
+                 "--seq", 1, p)
+        check("NUL in %s: batch sign exits 1" % name, r2.rc == 1, r2)
+        check("NUL in %s: batch sign names it" % name,
+              "\\u0000 in string not allowed" in r2.err and not r2.out, r2)
+    must("the same record without NUL",
+         L.submit_json(reg, json.dumps({"records": [dict(rec,
+                                                         type="tax.x")]})))
+
+
 def test_atomic_per_batch(d):
     # batches of one submit are judged one by one (format.md 8.1, 8.3): a
     # refused batch leaves no trace and does not undo the good one
@@ -415,5 +504,6 @@ harness.run_tests([
     test_sequence_gap, test_replay, test_sequence_conflict,
     test_time_window, test_noncanonical_cbor, test_bad_json,
     test_bad_references, test_oversize, test_bad_uscc, test_key_file_mode,
-    test_bad_records, test_bad_identities, test_atomic_per_batch,
+    test_bad_records, test_bad_identities, test_nul_in_text_cbor,
+    test_nul_in_text_json, test_atomic_per_batch,
 ])
