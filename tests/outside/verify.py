@@ -33,6 +33,7 @@ import tempfile
 
 T_GENESIS_LEAF = "tally/genesis-leaf/v1"
 T_GENESIS = "tally/genesis/v1"
+T_BATCH = "tally/batch/v1"
 T_HDR = "tally/batch-header/v1"
 T_HLEAF = "tally/header-leaf/v1"
 T_RLEAF = "tally/record-leaf/v1"
@@ -113,6 +114,9 @@ def _item(b, off, depth):
                 s = s.decode("utf-8", "strict")
             except UnicodeDecodeError:
                 raise CborError("invalid UTF-8 at offset %d" % off)
+            # Text holds no U+0000 (section 1, rule 11), keys included.
+            if "\x00" in s:
+                raise CborError("text holds U+0000 at offset %d" % off)
         return s, p + v
     if depth >= MAX_DEPTH:
         raise CborError("nesting deeper than %d at offset %d" %
@@ -192,6 +196,16 @@ def cbor_text(s):
 
 def cbor_bytes(b):
     return _head(2, len(b)) + b
+
+
+def batch_file_size(hdr, sig, recs):
+    """The size of the batch file {"t", "hdr", "sig", "recs"} (canonical,
+    so a function of its parts) without building it."""
+    return (1 + len(cbor_text("t")) + len(cbor_text(T_BATCH)) +
+            len(cbor_text("hdr")) + len(cbor_bytes(hdr)) +
+            len(cbor_text("sig")) + len(cbor_bytes(sig)) +
+            len(cbor_text("recs")) + len(_head(4, len(recs))) +
+            sum(len(_head(2, len(r))) + len(r) for r in recs))
 
 
 # Typed fields.  spec: name -> (kind, required) with kind one of "uint",
@@ -739,6 +753,12 @@ class Ledger:
             root = mth([leaf_hash(r) for r in recs])
             if root != hdr["root"]:
                 self.fail(h, "in-batch root does not match the records")
+            # The batch file the submitter sent (section 4, batch-file) is
+            # rebuilt from the leaves: its size is bounded by params.batch.
+            size = batch_file_size(m["hdr"], m["sig"], recs)
+            if size > self.params["batch"]:
+                self.fail(h, "the batch file was %d bytes (params.batch %d)"
+                          % (size, self.params["batch"]))
         return h + 1 + n, ltime
 
     def record_leaf(self, j, h, hh, pos):
@@ -797,8 +817,10 @@ class Ledger:
                    "kind": ("text", True), "refs": ("array", False),
                    "type": ("text", True), "subject": ("text", True)},
                T_RECORD, "attestation")
-        if len(cbor_map_raw(rec)["body"]) > 16384:
-            raise Bad("attestation body over 16384 bytes")
+        body = len(cbor_map_raw(rec)["body"])
+        if body > self.params["body"]:
+            raise Bad("attestation body is %d bytes (params.body %d)" %
+                      (body, self.params["body"]))
         tb = r["type"].encode()
         if not 1 <= len(tb) <= 64:
             raise Bad("attestation type must be 1..64 bytes")
@@ -916,6 +938,10 @@ class Ledger:
         else:
             if len(st["uscc"].encode()) != 18:
                 raise Bad("except: a USCC has 18 characters")
+            # Only for a code that fails the check, and only once (5.1).
+            if self.admitted(st["uscc"]):
+                raise Bad("except: %s is valid or already admitted" %
+                          st["uscc"])
             if len(st["reason"].encode()) > 256 or "\x00" in st["reason"]:
                 raise Bad("except: reason over 256 bytes or holds NUL")
             self.exceptions.add(st["uscc"])
