@@ -49,7 +49,10 @@
 	X(CM_EREF, "bad reference")                                            \
 	X(CM_EKIND, "unknown record kind")                                     \
 	X(CM_EPERM, "file permissions too open")                               \
-	X(CM_EVERIFY, "verification failed")
+	X(CM_EVERIFY, "verification failed")                                   \
+	X(CM_EACCES, "permission denied")                                      \
+	X(CM_EROFS, "read-only file system")                                   \
+	X(CM_ENOSPC, "no space left on device")
 
 typedef enum cm_err {
 #define CM_ENUM(name, msg) name,
@@ -58,6 +61,10 @@ typedef enum cm_err {
 	    CM_NERR
 } cm_err;
 
+/* The code for an errno value: CM_ENOMEM, CM_EACCES (EACCES, EPERM),
+ * CM_EROFS, CM_ENOSPC (ENOSPC, EDQUOT), CM_ENOTFOUND (ENOENT), else
+ * CM_EIO.  The one mapping of errno; LMDB's codes map in ldg_lmdb.c. */
+cm_err cm_err_from_errno(int e);
 /* The message for e; a static string, never NULL. */
 const char *cm_strerror(cm_err e);
 /* The enum name for e ("CM_EPROTO"); a static string, never NULL. */

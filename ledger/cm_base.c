@@ -22,6 +22,29 @@ static const char *const err_names[] = {
 #undef CM_NAME
 };
 
+cm_err
+cm_err_from_errno(int e)
+{
+	switch (e) {
+	case 0:
+		return (CM_OK);
+	case ENOMEM:
+		return (CM_ENOMEM);
+	case EACCES:
+	case EPERM:
+		return (CM_EACCES);
+	case EROFS:
+		return (CM_EROFS);
+	case ENOSPC:
+	case EDQUOT:
+		return (CM_ENOSPC);
+	case ENOENT:
+		return (CM_ENOTFOUND);
+	default:
+		return (CM_EIO);
+	}
+}
+
 const char *
 cm_strerror(cm_err e)
 {

@@ -368,10 +368,17 @@ cm_err ldg_init(const char *dir, const cm_key *op, const char *origin,
                 uint64_t log_time, cm_diag *d);
 
 /* Opens the ledger in dir.  Without the checkpoint key (or with
- * opts->readonly) it is read-only.  Refuses to open for writing when the
- * root recomputed at the latest checkpoint's size differs from that note, or
- * when indexers differ from those recorded (run reindex).  Owned by the
- * caller; release with ldg_close(). */
+ * opts->readonly) it is read-only; with the key on storage this process
+ * may not write (a read-only mount, another user's lock.mdb) it is opened
+ * read-only too (ldg_write_denied).  With the key it refuses to open when
+ * the root recomputed at the latest checkpoint's size differs from that
+ * note, or when indexers differ from those recorded (CM_EINVAL: run
+ * reindex).  Before LMDB maps anything, data.mdb's meta pages are read: a
+ * file shorter than its last commit, empty or not LMDB's is refused
+ * (CM_ECORRUPT), as is a directory that holds no committed ledger
+ * (CM_ENOTFOUND, naming an interrupted init when it is one).  Other
+ * errors: CM_EACCES, CM_EROFS, CM_ENOMEM, CM_EIO.  d says which.  Owned
+ * by the caller; release with ldg_close(). */
 cm_err      ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out,
                      cm_diag *d);
 void        ldg_close(ldg_store *s); /* NULL-safe */
@@ -381,6 +388,15 @@ void        ldg_get_params(const ldg_store *s, ldg_params *out);
 /* The verifier key of the checkpoint key. */
 void ldg_checkpoint_vkey(const ldg_store *s, ldg_vkey *out);
 void ldg_operator_pub(const ldg_store *s, uint8_t out[CM_PUBKEY_LEN]);
+/* Why s does not write: CM_OK (it does), CM_EREADONLY (opened read-only
+ * or without the checkpoint key), CM_EACCES or CM_EROFS (the key is here
+ * but this process may not write the directory's files). */
+cm_err ldg_write_denied(const ldg_store *s);
+/* True when s reads without LMDB's lock file (MDB_NOLOCK), because this
+ * process may not open lock.mdb for writing: its readers do not register,
+ * so a writer running on the same directory meanwhile may reuse pages
+ * they read (wrong answers, a false audit failure).  docs/cli.md. */
+bool ldg_lockless(const ldg_store *s);
 
 /* Read transactions (write transactions are the append path's). */
 cm_err ldg_read_begin(ldg_store *s, ldg_txn **out);

@@ -46,10 +46,13 @@ typedef struct ldg_dbent {
 } ldg_dbent;
 
 struct ldg_store {
-	ldg_env          *env;
-	char             *dir;
-	bool              writable;
-	cm_key           *ckpt_key; /* NULL when read-only */
+	ldg_env *env;
+	char    *dir;
+	bool     writable;
+	/* Why not writable when the key is here: CM_EACCES or CM_EROFS (the
+	 * storage), else CM_OK. */
+	cm_err            denied;
+	cm_key           *ckpt_key; /* NULL without the checkpoint key */
 	ldg_vkey          vkey;
 	char              origin[LDG_ORIGIN_MAX + 1];
 	uint8_t           op_pub[CM_PUBKEY_LEN];
@@ -82,9 +85,27 @@ struct ldg_txn {
 };
 
 /* ---- ldg_lmdb.c ---- */
+/* What dir's data.mdb holds, judged from its size and its two meta pages
+ * (read with pread; nothing is mapped or written). */
+typedef enum ldg_data_state {
+	LDG_DATA_ABSENT, /* no data.mdb (dir exists) */
+	LDG_DATA_FRESH,  /* LMDB's initial meta pages: nothing ever committed */
+	LDG_DATA_OK      /* committed, and the file reaches its last page */
+} ldg_data_state;
+/* CM_OK and *out; or, with the reason in d: CM_ENOTFOUND (dir absent or
+ * not a directory), CM_EACCES / CM_EIO (cannot be read), CM_ECORRUPT
+ * (data.mdb empty, not an LMDB file, or shorter than its last commit:
+ * damaged). */
+cm_err ldg_env_probe(const char *dir, ldg_data_state *out, cm_diag *d);
+/* Opens (readonly: never creates) the environment in dir after
+ * ldg_env_probe has found it safe to map.  Read-only, when this process
+ * may not open lock.mdb for writing, it reads without LMDB's lock
+ * (MDB_NOLOCK; ldg_env_lockless).  Errors name the cause: CM_EACCES,
+ * CM_EROFS, CM_ENOMEM, CM_ENOSPC, CM_ECORRUPT, CM_ENOTFOUND, CM_EIO. */
 cm_err ldg_env_open(const char *dir, bool readonly, uint64_t mapsize,
                     ldg_env **out, cm_diag *d);
 void   ldg_env_close(ldg_env *e);
+bool   ldg_env_lockless(const ldg_env *e);
 /* The LMDB transaction alone (the store's ldg_txn_begin/commit add the
  * tile cache).  Begins a txn (nested when parent is set).  Adopts a size
  * grown by another process; clears stale readers and retries once when

@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* ledger/ldg_lmdb.c -- the one file that includes <lmdb.h>.  Maps LMDB's
- * codes to cm_err, fixes the open parameters every process uses (durable
- * syncs, MDB_NOTLS, maxreaders, maxdbs), adopts maps grown by other
- * processes and clears stale readers.  Design: docs/format.md "Storage". */
+ * codes (and errno) to cm_err, looks at data.mdb's meta pages before LMDB
+ * maps the file, fixes the open parameters every process uses (durable
+ * syncs, MDB_NOTLS, maxreaders, maxdbs), opens read-only storage without
+ * the lock file, adopts maps grown by other processes and clears stale
+ * readers.  Design: docs/format.md "Storage". */
 #include "ledger/ldg_impl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h> /* the benchmark section */
+#include <unistd.h>
 
 /* maplock: LMDB leaves it to the caller to make sure no transaction of the
  * process is open while mdb_env_set_mapsize remaps the file (a reader's
@@ -22,6 +27,8 @@
 struct ldg_env {
 	MDB_env         *env;
 	bool             readonly;
+	bool             lockless; /* MDB_NOLOCK: lock.mdb not writable */
+	char            *dir;      /* for statvfs when a write fails */
 	pthread_rwlock_t maplock;
 };
 
@@ -53,16 +60,29 @@ err_from_mdb(int rc)
 	case MDB_BAD_TXN:
 	case MDB_INCOMPATIBLE:
 		return (CM_ECORRUPT);
-	case ENOMEM:
-		return (CM_ENOMEM);
-	case EACCES:
-	case EROFS:
-		return (CM_EREADONLY);
-	case ENOENT:
-		return (CM_ENOTFOUND);
 	default:
-		return (CM_EIO);
+		/* LMDB's other failures are errno values. */
+		return (cm_err_from_errno(rc));
 	}
+}
+
+/* LMDB reports a short write as EIO ("short write, filesystem full?" in
+ * mdb.c): a pwritev of several pages that fills the file system returns
+ * the bytes it wrote, not ENOSPC.  After such a write the file system has
+ * less free space than the rest of that write (at most 64 pages plus one
+ * leaf's overflow pages, well under 1 MiB), so an EIO with less than 1 MiB
+ * free is taken as ENOSPC.  Root may use the blocks reserved for it. */
+static int
+write_cause(const ldg_env *e, int rc)
+{
+	struct statvfs sv;
+	uint64_t       avail;
+
+	if (rc != EIO || e->dir == NULL || statvfs(e->dir, &sv) != 0)
+		return (rc);
+	avail = (uint64_t) (geteuid() == 0 ? sv.f_bfree : sv.f_bavail) *
+	        sv.f_frsize;
+	return (avail < (1u << 20) ? ENOSPC : rc);
 }
 
 /* LMDB takes non-const pointers for keys it only reads: the casts live here
@@ -90,46 +110,306 @@ ldg_env_flags_durable(unsigned flags)
 	                  MDB_WRITEMAP)) == 0);
 }
 
+/* ---- data.mdb, read before LMDB maps it ----
+ *
+ * LMDB maps data.mdb and trusts its meta pages: a file shorter than the
+ * pages its newest meta page records (truncated by a copy, a tool or a
+ * failing disk) is mapped all the same, and the first touch of a missing
+ * page kills the process with SIGBUS, in every command and audit too.
+ * LMDB's API tells nothing before the map (mdb_env_info needs an open
+ * environment, and mapping past the end is allowed: only touching faults),
+ * so we read the two meta pages with pread, which reports a short file
+ * instead of faulting, and refuse a file that ends before the last page
+ * of its last commit.  A durable LMDB commit writes all its pages before
+ * its meta page, so an undamaged file always reaches that page, with one
+ * exception that a ledger never meets: pages LMDB allocates and frees in
+ * the same commit ("loose" pages, and overflow pages of a value replaced
+ * in the commit that wrote it) are never written.  Ledger commits free no
+ * page they allocated (they delete nothing and never replace a leaf), so
+ * the check is exact for them; a module that deletes in the transaction
+ * that wrote a page could leave a harmless short file that it refuses.
+ *
+ * The layout is LMDB's data format version 1 (mdb.c: MDB_page's header,
+ * then MDB_meta), with pgno_t and txnid_t as size_t as in Debian's build
+ * (no MDB_VL32).  LMDB reads meta page 1 at the page size that meta page
+ * 0 records, and uses the one with the larger transaction ID. */
+#define LMDB_MAGIC 0xBEEFC0DEu
+#define LMDB_DATA_VERSION 1u
+#define LMDB_P_META 0x08u
+
+struct lmdb_page_head {
+	size_t   pgno;
+	uint16_t pad;
+	uint16_t flags;
+	uint16_t lower;
+	uint16_t upper;
+};
+
+struct lmdb_db {
+	uint32_t pad; /* the free DB's: the page size */
+	uint16_t flags;
+	uint16_t depth;
+	size_t   branch_pages, leaf_pages, overflow_pages, entries, root;
+};
+
+struct lmdb_meta {
+	uint32_t       magic;
+	uint32_t       version;
+	void          *address;
+	size_t         mapsize;
+	struct lmdb_db dbs[2]; /* free, main */
+	size_t         last_pg;
+	size_t         txnid;
+};
+
+/* Meta page i of fd (at off): 0, or an errno or MDB code. */
+static int
+meta_read(int fd, off_t off, struct lmdb_meta *out)
+{
+	unsigned char
+	    buf[sizeof(struct lmdb_page_head) + sizeof(struct lmdb_meta)];
+	struct lmdb_page_head h;
+	ssize_t               n;
+
+	do
+		n = pread(fd, buf, sizeof(buf), off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno);
+	if ((size_t) n < sizeof(buf))
+		return (MDB_INVALID);
+	memcpy(&h, buf, sizeof(h));
+	memcpy(out, buf + sizeof(h), sizeof(*out));
+	if ((h.flags & LMDB_P_META) == 0 || out->magic != LMDB_MAGIC)
+		return (MDB_INVALID);
+	if (out->version != LMDB_DATA_VERSION)
+		return (MDB_VERSION_MISMATCH);
+	return (0);
+}
+
+static cm_err
+probe_fd(const char *dir, int fd, ldg_data_state *out, cm_diag *d)
+{
+	struct stat      st;
+	struct lmdb_meta m[2];
+	uint64_t         psize, need;
+	int              rc, newest;
+
+	if (fstat(fd, &st) != 0)
+		return (cm_fail(d, err_from_mdb(errno),
+		                "cannot read %s/data.mdb: %s", dir,
+		                strerror(errno)));
+	if (!S_ISREG(st.st_mode))
+		return (cm_fail(d, CM_ECORRUPT,
+		                "%s/data.mdb is not a regular file", dir));
+	if (st.st_size == 0)
+		return (cm_fail(
+		    d, CM_ECORRUPT,
+		    "%s/data.mdb is empty (0 bytes): if an init was "
+		    "interrupted, "
+		    "remove the directory and run tally init again; if it held "
+		    "a ledger, restore it from a backup",
+		    dir));
+	if ((rc = meta_read(fd, 0, &m[0])) == 0) {
+		psize = m[0].dbs[0].pad;
+		if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0)
+			return (
+			    cm_fail(d, CM_ECORRUPT,
+			            "%s/data.mdb is damaged: its first meta "
+			            "page gives page size %llu; restore the "
+			            "ledger from a backup",
+			            dir, (unsigned long long) psize));
+		rc = meta_read(fd, (off_t) psize, &m[1]);
+	}
+	if (rc == MDB_INVALID)
+		return (
+		    cm_fail(d, CM_ECORRUPT,
+		            "%s/data.mdb is damaged or not an LMDB data file "
+		            "(%llu bytes, no valid meta pages); restore the "
+		            "ledger from a backup",
+		            dir, (unsigned long long) st.st_size));
+	if (rc != 0)
+		return (cm_fail(d, err_from_mdb(rc),
+		                "cannot read %s/data.mdb: %s", dir,
+		                mdb_strerror(rc)));
+	newest = m[0].txnid < m[1].txnid;
+	if (m[newest].txnid == 0) {
+		/* The two meta pages LMDB writes when it creates a file. */
+		*out = LDG_DATA_FRESH;
+		return (CM_OK);
+	}
+	if (m[newest].last_pg >= UINT64_MAX / psize)
+		need = UINT64_MAX;
+	else
+		need = ((uint64_t) m[newest].last_pg + 1) * psize;
+	if ((uint64_t) st.st_size < need)
+		return (cm_fail(d, CM_ECORRUPT,
+		                "%s/data.mdb is damaged: it has %llu bytes but "
+		                "its last commit (transaction %llu) uses %llu; "
+		                "restore the ledger from a backup",
+		                dir, (unsigned long long) st.st_size,
+		                (unsigned long long) m[newest].txnid,
+		                (unsigned long long) need));
+	*out = LDG_DATA_OK;
+	return (CM_OK);
+}
+
+cm_err
+ldg_env_probe(const char *dir, ldg_data_state *out, cm_diag *d)
+{
+	cm_buf path = {0};
+	int    fd, e;
+	cm_err rv;
+
+	if (cm_buf_printf(&path, "%s/data.mdb", dir) != CM_OK) {
+		cm_buf_fini(&path);
+		return (CM_ENOMEM);
+	}
+	fd = open((char *) path.p, O_RDONLY | O_CLOEXEC);
+	e = errno;
+	cm_buf_fini(&path);
+	if (fd >= 0) {
+		rv = probe_fd(dir, fd, out, d);
+		close(fd);
+		return (rv);
+	}
+	if (e == ENOENT) {
+		struct stat st;
+
+		if (stat(dir, &st) != 0)
+			return (
+			    cm_fail(d, CM_ENOTFOUND, "%s does not exist", dir));
+		*out = LDG_DATA_ABSENT;
+		return (CM_OK);
+	}
+	if (e == ENOTDIR)
+		return (cm_fail(d, CM_ENOTFOUND, "%s is not a directory", dir));
+	/* Without search permission on dir, data.mdb cannot even be looked
+	 * up: name the directory, not the file. */
+	if (e == EACCES && faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) != 0)
+		return (cm_fail(d, CM_EACCES, "cannot read %s: %s", dir,
+		                strerror(e)));
+	return (cm_fail(d, err_from_mdb(e), "cannot read %s/data.mdb: %s", dir,
+	                strerror(e)));
+}
+
+/* Which file of dir a writer may not write, for the message. */
+static const char *
+unwritable_file(const char *dir)
+{
+	static const char *const files[] = {"data.mdb", "lock.mdb"};
+	cm_buf                   path = {0};
+	const char              *which = "the directory";
+
+	for (size_t i = 0; i < 2 && which[0] == 't'; i++) {
+		cm_buf_reset(&path);
+		if (cm_buf_printf(&path, "%s/%s", dir, files[i]) != CM_OK)
+			break;
+		if (faccessat(AT_FDCWD, (char *) path.p, W_OK, AT_EACCESS) !=
+		        0 &&
+		    errno != ENOENT)
+			which = files[i];
+	}
+	cm_buf_fini(&path);
+	return (which);
+}
+
+static int
+env_try(ldg_env *e, const char *dir, unsigned flags, uint64_t mapsize)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&e->env)) != 0)
+		return (rc);
+	if ((rc = mdb_env_set_maxdbs(e->env, LDG_MAX_DBS)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(e->env, LDG_MAX_READERS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(e->env, mapsize)) != 0 ||
+	    (rc = mdb_env_open(e->env, dir, flags, 0600)) != 0) {
+		/* A failed open leaves the handle fit only for closing. */
+		mdb_env_close(e->env);
+		e->env = NULL;
+	}
+	return (rc);
+}
+
 cm_err
 ldg_env_open(const char *dir, bool readonly, uint64_t mapsize, ldg_env **out,
              cm_diag *d)
 {
-	ldg_env *e;
-	int      rc;
-	unsigned flags = MDB_NOTLS | (readonly ? MDB_RDONLY : 0);
-	int      dead;
+	ldg_env       *e;
+	ldg_data_state state;
+	cm_err         rv;
+	int            rc, dead;
+	unsigned       flags = MDB_NOTLS | (readonly ? MDB_RDONLY : 0);
 
+	if (mapsize == 0)
+		mapsize = LDG_DEFAULT_MAPSIZE;
+	/* Nothing maps a file that does not reach its last commit, and
+	 * nothing writes LMDB's meta pages into an empty data.mdb. */
+	if ((rv = ldg_env_probe(dir, &state, d)) != CM_OK)
+		return (rv);
+	if (state == LDG_DATA_ABSENT && readonly)
+		return (cm_fail(d, CM_ENOTFOUND,
+		                "%s is not a Tally ledger (no data.mdb)", dir));
 	if ((e = cm_calloc(1, sizeof(*e))) == NULL)
 		return (CM_ENOMEM);
 	e->readonly = readonly;
-	if (pthread_rwlock_init(&e->maplock, NULL) != 0) {
+	if ((e->dir = cm_strdup(dir)) == NULL ||
+	    pthread_rwlock_init(&e->maplock, NULL) != 0) {
+		cm_free(e->dir);
 		cm_free(e);
 		return (CM_ENOMEM);
 	}
-	if ((rc = mdb_env_create(&e->env)) != 0)
-		goto fail;
-	if ((rc = mdb_env_set_maxdbs(e->env, LDG_MAX_DBS)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(e->env, LDG_MAX_READERS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(
-	         e->env, mapsize ? mapsize : LDG_DEFAULT_MAPSIZE)) != 0)
-		goto fail;
 	/* Mode 0600: the data directory is confidential. */
-	if ((rc = mdb_env_open(e->env, dir, flags, 0600)) != 0)
+	rc = env_try(e, dir, flags, mapsize);
+	if (readonly && (rc == EACCES || rc == EPERM || rc == EROFS)) {
+		/* data.mdb was readable above, so it is lock.mdb that this
+		 * process may not open for writing (another user's ledger, a
+		 * read-only mount whose lock.mdb LMDB will not skip): read
+		 * without the lock.  Readers then do not register, so no
+		 * writer may run on this directory meanwhile (docs/cli.md). */
+		rc = env_try(e, dir, flags | MDB_NOLOCK, mapsize);
+		e->lockless = rc == 0;
+	}
+	if (rc != 0)
 		goto fail;
 	mdb_reader_check(e->env, &dead);
 	*out = e;
 	return (CM_OK);
 fail:
-	cm_diag_set(
-	    d,
-	    "cannot open the ledger in %s: %s (if an init was interrupted, "
-	    "remove the directory and run tally init again)",
-	    dir, mdb_strerror(rc));
-	if (e->env != NULL)
-		mdb_env_close(e->env);
+	rv = err_from_mdb(rc);
+	if (rv == CM_EACCES && !readonly)
+		cm_diag_set(d,
+		            "cannot open %s for writing: %s (this user may "
+		            "not write %s)",
+		            dir, mdb_strerror(rc), unwritable_file(dir));
+	else if (rv == CM_EROFS && !readonly)
+		cm_diag_set(d, "cannot open %s for writing: %s", dir,
+		            mdb_strerror(rc));
+	else if (rv == CM_ENOMEM)
+		cm_diag_set(d,
+		            "cannot map %s/data.mdb: %s (the map reserves %llu "
+		            "MiB of address space; see ulimit -v)",
+		            dir, mdb_strerror(rc),
+		            (unsigned long long) (mapsize >> 20));
+	else if (rv == CM_ECORRUPT)
+		cm_diag_set(d,
+		            "%s/data.mdb is damaged: %s; restore the ledger "
+		            "from a backup",
+		            dir, mdb_strerror(rc));
+	else
+		cm_diag_set(d, "cannot open the ledger in %s: %s", dir,
+		            mdb_strerror(rc));
 	pthread_rwlock_destroy(&e->maplock);
+	cm_free(e->dir);
 	cm_free(e);
-	return (err_from_mdb(rc));
+	return (rv);
+}
+
+bool
+ldg_env_lockless(const ldg_env *e)
+{
+	return (e->lockless);
 }
 
 void
@@ -139,6 +419,7 @@ ldg_env_close(ldg_env *e)
 		return;
 	mdb_env_close(e->env);
 	pthread_rwlock_destroy(&e->maplock);
+	cm_free(e->dir);
 	cm_free(e);
 }
 
@@ -204,6 +485,7 @@ ldg_env_txn_commit(ldg_txn *t)
 	/* Commit frees the handle, even on failure. */
 	if (t->parent != NULL)
 		t->parent->node_reads += t->node_reads;
+	rc = write_cause(t->s->env, rc);
 	cm_free(t);
 	return (err_from_mdb(rc));
 }
@@ -330,7 +612,10 @@ ldg_kv_put(ldg_txn *t, ldg_db db, cm_bytes key, cm_bytes val, unsigned flags)
 	/* entries and checkpoints only ever grow: never overwrite there. */
 	if (db_authoritative(t, db))
 		mflags |= MDB_NOOVERWRITE;
-	return (err_from_mdb(mdb_put((MDB_txn *) t->mdb, db, &k, &v, mflags)));
+	/* A big transaction spills dirty pages to the file: a put can fail
+	 * as a commit does. */
+	return (err_from_mdb(write_cause(
+	    t->s->env, mdb_put((MDB_txn *) t->mdb, db, &k, &v, mflags))));
 }
 
 cm_err

@@ -281,20 +281,21 @@ path_sync(const char *path, int flags)
 	return (e);
 }
 
-static bool
-dir_empty(const char *dir)
+/* 0 and *out, or errno. */
+static int
+dir_empty(const char *dir, bool *out)
 {
 	DIR           *dp = opendir(dir);
 	struct dirent *e;
-	bool           empty = true;
 
 	if (dp == NULL)
-		return (false);
-	while (empty && (e = readdir(dp)) != NULL)
-		empty =
+		return (errno);
+	*out = true;
+	while (*out && (e = readdir(dp)) != NULL)
+		*out =
 		    strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
 	closedir(dp);
-	return (empty);
+	return (0);
 }
 
 cm_err
@@ -306,16 +307,31 @@ ldg_backup(ldg_store *s, const char *dir, cm_diag *d)
 	int         e;
 	cm_err      rv;
 
-	if (stat(dir, &st) == 0 && (!S_ISDIR(st.st_mode) || !dir_empty(dir)))
-		return (cm_fail(d, CM_EEXIST,
-		                "%s is not empty; refusing to back up into it",
-		                dir));
+	if (stat(dir, &st) == 0) {
+		bool empty = false;
+
+		if (!S_ISDIR(st.st_mode))
+			return (
+			    cm_fail(d, CM_EEXIST,
+			            "%s is a file, not a directory; refusing "
+			            "to back up onto it",
+			            dir));
+		if ((e = dir_empty(dir, &empty)) != 0)
+			return (cm_fail(d, cm_err_from_errno(e),
+			                "cannot read %s: %s", dir,
+			                strerror(e)));
+		if (!empty)
+			return (cm_fail(d, CM_EEXIST,
+			                "%s is not empty; refusing to back up "
+			                "into it",
+			                dir));
+	}
 	/* The copy is made aside and renamed into place: a backup killed
 	 * half-way leaves DIR2 absent or empty, never a partial copy. */
 	snprintf(tmp, sizeof(tmp), "%s.partial-%ld", dir, (long) getpid());
 	if (mkdir(tmp, 0700) != 0)
-		return (cm_fail(d, CM_EIO, "cannot create %s: %s", tmp,
-		                strerror(errno)));
+		return (cm_fail(d, cm_err_from_errno(errno),
+		                "cannot create %s: %s", tmp, strerror(errno)));
 	/* mdb_env_copy2 takes a read snapshot: writers go on meanwhile.  Only
 	 * data.mdb is written: the checkpoint key never leaves DIR. */
 	if ((rv = ldg_env_copy(s->env, tmp, d)) != CM_OK)

@@ -643,6 +643,69 @@ file_exists(const char *path)
 	return (stat(path, &st) == 0);
 }
 
+/* A file that init writes into dir before its one commit. */
+static bool
+init_file(const char *name)
+{
+	size_t n = strlen(CKPT_KEY_FILE);
+
+	return (strcmp(name, "data.mdb") == 0 ||
+	        strcmp(name, "lock.mdb") == 0 ||
+	        strcmp(name, CKPT_KEY_FILE) == 0 ||
+	        (strncmp(name, CKPT_KEY_FILE, n) == 0 &&
+	         strncmp(name + n, ".tmp.", 5) == 0));
+}
+
+/* dir's entries: *out_n besides . and .., *out_init of them init's. */
+static void
+dir_count(const char *dir, size_t *out_n, size_t *out_init)
+{
+	DIR           *dp = opendir(dir);
+	struct dirent *e;
+
+	*out_n = *out_init = 0;
+	while (dp != NULL && (e = readdir(dp)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		(*out_n)++;
+		*out_init += init_file(e->d_name);
+	}
+	if (dp != NULL)
+		closedir(dp);
+}
+
+/* An interrupted init, exactly: nothing was ever committed in dir (no
+ * data.mdb, or only the meta pages LMDB writes when it creates one) and
+ * dir holds only files that init writes before its commit.  Removing such
+ * a directory loses no ledger.  (An empty data.mdb may also be a ledger's
+ * lost data file: ldg_env_probe says both.) */
+static bool
+init_interrupted(const char *dir, ldg_data_state state)
+{
+	size_t n, ninit;
+
+	if (state == LDG_DATA_OK)
+		return (false);
+	dir_count(dir, &n, &ninit);
+	return (n > 0 && n == ninit);
+}
+
+static cm_err
+no_ledger(const char *dir, ldg_data_state state, cm_diag *d)
+{
+	if (init_interrupted(dir, state))
+		return (
+		    cm_fail(d, CM_ENOTFOUND,
+		            "%s holds an interrupted init (nothing was "
+		            "committed): remove the directory and run tally "
+		            "init again",
+		            dir));
+	return (cm_fail(d, CM_ENOTFOUND, "%s is not a Tally ledger (%s)", dir,
+	                state == LDG_DATA_ABSENT
+	                    ? "no data.mdb"
+	                    : "data.mdb holds no committed transaction"));
+}
+
 static char *
 path_join(const char *dir, const char *name)
 {
@@ -721,12 +784,13 @@ genesis_load(ldg_store *s, ldg_txn *t, cm_diag *d)
 	cm_bytes    leaf;
 	cm_err      rv;
 
+	/* init commits genesis with the databases: entries without it are
+	 * damage, not an interrupted init. */
 	if ((rv = ldg_leaf_get(t, 0, &leaf)) != CM_OK)
-		return (cm_fail(
-		    d, rv == CM_ENOTFOUND ? CM_ECORRUPT : rv,
-		    "%s holds no genesis leaf: an init was interrupted; "
-		    "remove the directory and run tally init again",
-		    s->dir));
+		return (cm_fail(d, rv == CM_ENOTFOUND ? CM_ECORRUPT : rv,
+		                "%s holds no genesis leaf: the ledger is "
+		                "damaged; restore it from a backup",
+		                s->dir));
 	if ((rv = ldg_genesis_decode(leaf, &g, d)) != CM_OK)
 		return (rv == CM_ENOMEM ? rv : CM_ECORRUPT);
 	if (cm_verify(g.op_pub, "genesis", g.stmt, g.sig.p) != CM_OK)
@@ -784,24 +848,20 @@ out:
 cm_err
 ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out, cm_diag *d)
 {
-	ldg_store *s = NULL;
-	ldg_txn   *t = NULL;
-	char      *data = NULL, *keypath = NULL;
-	bool       ro = opts != NULL && opts->readonly;
-	cm_err     rv;
-	uint8_t    pub[CM_PUBKEY_LEN];
+	ldg_store     *s = NULL;
+	ldg_txn       *t = NULL;
+	char          *keypath = NULL;
+	bool           ro = opts != NULL && opts->readonly;
+	ldg_data_state state;
+	cm_err         rv;
+	uint8_t        pub[CM_PUBKEY_LEN];
 
 	if ((rv = store_new(dir, opts, &s)) != CM_OK)
 		return (rv);
-	if ((data = path_join(dir, "data.mdb")) == NULL) {
-		rv = CM_ENOMEM;
+	if ((rv = ldg_env_probe(dir, &state, d)) != CM_OK)
 		goto out;
-	}
-	if (!file_exists(data)) {
-		rv = cm_fail(d, CM_ENOTFOUND,
-		             "%s is not a Tally ledger "
-		             "(no data.mdb)",
-		             dir);
+	if (state != LDG_DATA_OK) {
+		rv = no_ledger(dir, state, d);
 		goto out;
 	}
 	if (!ro) {
@@ -819,25 +879,37 @@ ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out, cm_diag *d)
 			s->writable = true;
 		}
 	}
-	if ((rv = ldg_env_open(dir, !s->writable, opts ? opts->mapsize : 0,
-	                       &s->env, d)) != CM_OK)
+	rv = ldg_env_open(dir, !s->writable, opts ? opts->mapsize : 0, &s->env,
+	                  d);
+	if (s->writable && (rv == CM_EACCES || rv == CM_EROFS)) {
+		/* Storage this process may not write (a read-only mount,
+		 * another user's files): open it for reading.  The key still
+		 * runs the writer's checks below (audit); ldg_write_denied
+		 * gives writers the cause. */
+		s->writable = false;
+		s->denied = rv;
+		cm_diag_clear(d);
+		rv = ldg_env_open(dir, true, opts ? opts->mapsize : 0, &s->env,
+		                  d);
+	}
+	if (rv != CM_OK)
 		goto out;
 	if ((rv = ldg_txn_begin(s, NULL, s->writable, &t)) != CM_OK)
 		goto out;
 	if ((rv = ldg_dbs_open(s, t, s->writable)) != CM_OK)
 		goto out;
 	if (!s->dbs[0].open || !s->dbs[1].open) {
-		rv = cm_fail(
-		    d, CM_ECORRUPT,
-		    "%s holds no entries: an init was interrupted; remove "
-		    "the directory and run tally init again",
-		    dir);
+		/* init creates every core database in its one commit. */
+		rv = cm_fail(d, CM_ENOTFOUND,
+		             "%s is not a Tally ledger (an LMDB environment "
+		             "without the ledger's databases)",
+		             dir);
 		goto out;
 	}
 	core_dbs_bind(s);
 	if ((rv = genesis_load(s, t, d)) != CM_OK)
 		goto out;
-	if (s->writable) {
+	if (s->ckpt_key != NULL) {
 		cm_key_public(s->ckpt_key, pub);
 		if (memcmp(pub, s->vkey.pub, CM_PUBKEY_LEN) != 0) {
 			rv = cm_fail(
@@ -852,6 +924,8 @@ ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out, cm_diag *d)
 		if (!(opts && opts->reindex) &&
 		    (rv = indexers_check(t, ldg_size(t), d)) != CM_OK)
 			goto out;
+	}
+	if (s->writable) {
 		if ((rv = ldg_pool_new(opts && opts->threads
 		                           ? opts->threads
 		                           : ldg_pool_default_threads(),
@@ -864,7 +938,6 @@ ldg_open(const char *dir, const ldg_opts *opts, ldg_store **out, cm_diag *d)
 	t = NULL;
 out:
 	ldg_txn_end(t);
-	cm_free(data);
 	cm_free(keypath);
 	if (rv != CM_OK) {
 		ldg_close(s);
@@ -897,6 +970,20 @@ bool
 ldg_writable(const ldg_store *s)
 {
 	return (s->writable);
+}
+
+cm_err
+ldg_write_denied(const ldg_store *s)
+{
+	if (s->writable)
+		return (CM_OK);
+	return (s->denied != CM_OK ? s->denied : CM_EREADONLY);
+}
+
+bool
+ldg_lockless(const ldg_store *s)
+{
+	return (ldg_env_lockless(s->env));
 }
 
 const char *
@@ -934,38 +1021,34 @@ ldg_read_begin(ldg_store *s, ldg_txn **out)
 static cm_err
 dir_prepare(const char *dir, cm_diag *d)
 {
-	DIR           *dp;
-	struct dirent *e;
-	bool           empty = true, partial = false;
+	DIR           *dp = NULL;
+	ldg_data_state state;
+	size_t         n, ninit;
+	cm_diag        why;
 
 	if (mkdir(dir, 0700) == 0)
 		return (CM_OK);
-	if (errno != EEXIST)
-		return (cm_fail(d, CM_EIO, "cannot create %s: %s", dir,
+	if (errno != EEXIST || (dp = opendir(dir)) == NULL)
+		return (cm_fail(d, cm_err_from_errno(errno), "cannot %s %s: %s",
+		                errno == EEXIST ? "read" : "create", dir,
 		                strerror(errno)));
-	if ((dp = opendir(dir)) == NULL)
-		return (cm_fail(d, CM_EIO, "cannot read %s: %s", dir,
-		                strerror(errno)));
-	while ((e = readdir(dp)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		empty = false;
-		/* checkpoint.key, or its temporary while being written */
-		if (strncmp(e->d_name, CKPT_KEY_FILE, strlen(CKPT_KEY_FILE)) ==
-		        0 ||
-		    strcmp(e->d_name, "data.mdb") == 0 ||
-		    strcmp(e->d_name, "lock.mdb") == 0)
-			partial = true;
-	}
 	closedir(dp);
-	if (empty)
+	dir_count(dir, &n, &ninit);
+	if (n == 0)
 		return (CM_OK);
-	return (cm_fail(
-	    d, CM_EEXIST,
-	    partial ? "%s holds an interrupted or existing ledger; refusing to "
-	              "init (open it, or remove it if init was interrupted)"
-	            : "%s is not empty; refusing to init",
-	    dir));
+	if (ninit == 0)
+		return (cm_fail(d, CM_EEXIST,
+		                "%s is not empty; refusing to init", dir));
+	/* Say what is there, as open would. */
+	cm_diag_clear(&why);
+	if (ldg_env_probe(dir, &state, &why) != CM_OK)
+		return (cm_fail(d, CM_EEXIST, "%s; refusing to init", why.msg));
+	if (state == LDG_DATA_OK)
+		return (cm_fail(d, CM_EEXIST,
+		                "%s already holds a ledger; refusing to init",
+		                dir));
+	no_ledger(dir, state, &why);
+	return (cm_fail(d, CM_EEXIST, "%s; refusing to init", why.msg));
 }
 
 cm_err
