@@ -221,7 +221,10 @@ ldg_reindex(ldg_store *s, cm_diag *d)
 	cm_buf   note = {0};
 	cm_err   rv;
 
-	if (!s->writable)
+	if ((rv = ldg_write_denied(s)) == CM_EACCES || rv == CM_EROFS)
+		return (cm_fail(d, rv, "cannot write %s: %s", s->dir,
+		                cm_strerror(rv)));
+	if (rv != CM_OK)
 		return (cm_fail(d, CM_EREADONLY,
 		                "reindex needs the checkpoint "
 		                "key (the ledger is read-only)"));

@@ -940,6 +940,17 @@ out:
 	ldg_txn_end(t);
 	cm_free(keypath);
 	if (rv != CM_OK) {
+		/* LMDB's own refusals carry no message: name the store. */
+		if (rv == CM_ECORRUPT)
+			cm_diag_set(
+			    d,
+			    "%s is damaged: LMDB reports its pages or "
+			    "databases invalid; restore the ledger from a "
+			    "backup",
+			    dir);
+		else
+			cm_diag_set(d, "cannot open the ledger in %s: %s", dir,
+			            cm_strerror(rv));
 		ldg_close(s);
 		return (rv);
 	}

@@ -5,9 +5,11 @@
 #include "tools/cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- options ---- */
 
@@ -212,27 +214,103 @@ print_hex(FILE *f, const uint8_t *p, size_t len)
 
 /* ---- opening ---- */
 
-/* Opens DIR; a command that writes gives --checkpoint-key (NULL: the key
- * in DIR) and fails here with exit 1 when the ledger is read-only. */
+int
+exit_for(cm_err rv)
+{
+	switch (rv) {
+	case CM_ENOTFOUND:
+	case CM_ECORRUPT:
+	case CM_EIO:
+	case CM_EACCES:
+	case CM_EROFS:
+	case CM_ENOSPC:
+	case CM_ENOMEM:
+	case CM_EBUSY:
+	case CM_EMAPFULL:
+		return (EX_USAGE);
+	default:
+		return (EX_NO);
+	}
+}
+
+/* ldg_open refuses a data.mdb shorter than its last commit before LMDB
+ * maps it, but a page can still fail to read once mapped (the file cut
+ * short by another process while open, a media error): the first touch
+ * raises SIGBUS.  Then we say so and exit 2 rather than die of the signal.
+ * Nothing is recovered (LMDB's state is lost with the process), and only
+ * async-signal-safe calls run: the message is written beforehand. */
+static char   bus_msg[512];
+static size_t bus_len;
+
+static void
+on_sigbus(int sig)
+{
+	(void) sig;
+	if (bus_len > 0 && write(2, bus_msg, bus_len) < 0)
+		bus_len = 0;
+	_exit(EX_USAGE);
+}
+
+static void
+bus_watch(const char *dir)
+{
+	struct sigaction sa;
+	int              n;
+
+	n = snprintf(bus_msg, sizeof(bus_msg),
+	             "%s: %s/data.mdb could not be read (SIGBUS: a page past "
+	             "the end of the file, or a media error): the ledger is "
+	             "damaged; restore it from a backup\n",
+	             prog_cmd, dir);
+	bus_len = n < 0                          ? 0
+	          : (size_t) n < sizeof(bus_msg) ? (size_t) n
+	                                         : sizeof(bus_msg) - 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+ldg_store *
+store_open_opts(const char *dir, const ldg_opts *o, bool write)
+{
+	ldg_store *s = NULL;
+	cm_diag    d;
+	cm_err     rv;
+
+	cm_diag_clear(&d);
+	bus_watch(dir);
+	if ((rv = ldg_open(dir, o, &s, &d)) != CM_OK)
+		die(exit_for(rv), "%s", d.msg[0] ? d.msg : cm_strerror(rv));
+	if (ldg_lockless(s))
+		fprintf(
+		    stderr,
+		    "%s: note: %s/lock.mdb cannot be opened for writing "
+		    "here: reading without LMDB's lock, so no writer may run "
+		    "on this ledger meanwhile\n",
+		    prog_cmd, dir);
+	rv = ldg_write_denied(s);
+	if (write && rv == CM_EREADONLY)
+		die(EX_NO, "%s is read-only here: no checkpoint key (%s)", dir,
+		    o->checkpoint_key ? o->checkpoint_key
+		                      : "checkpoint.key in the directory");
+	if (write && rv != CM_OK)
+		die(exit_for(rv),
+		    "%s is read-only here: %s (reading and ledger audit work, "
+		    "writing does not)",
+		    dir, cm_strerror(rv));
+	return (s);
+}
+
 ldg_store *
 store_open_key(const char *dir, bool readonly, bool write, const char *ckpt_key)
 {
-	ldg_store *s = NULL;
-	ldg_opts   o;
-	cm_diag    d;
-	cm_err     rv;
+	ldg_opts o;
 
 	memset(&o, 0, sizeof(o));
 	o.readonly = readonly;
 	o.checkpoint_key = ckpt_key;
-	cm_diag_clear(&d);
-	if ((rv = ldg_open(dir, &o, &s, &d)) != CM_OK)
-		die(rv == CM_ENOTFOUND || rv == CM_EIO ? EX_USAGE : EX_NO, "%s",
-		    d.msg[0] ? d.msg : cm_strerror(rv));
-	if (write && !ldg_writable(s))
-		die(EX_NO, "%s is read-only here: no checkpoint key (%s)", dir,
-		    ckpt_key ? ckpt_key : "checkpoint.key in the directory");
-	return (s);
+	return (store_open_opts(dir, &o, write));
 }
 
 ldg_store *
@@ -332,6 +410,12 @@ append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json)
 	cm_err       rv;
 
 	rv = ldg_append(s, batches, n, now_ms(), rc, st, dg);
+	/* A failed commit leaves the ledger as it was. */
+	if (rv == CM_ENOSPC)
+		die(EX_USAGE,
+		    "append failed: %s: nothing was appended; free space on "
+		    "the ledger's file system and submit again",
+		    cm_strerror(rv));
 	if (rv != CM_OK)
 		die(EX_USAGE, "append failed: %s", cm_strerror(rv));
 	for (size_t i = 0; i < n; i++) {

@@ -60,8 +60,20 @@ void    hex_parse(const char *s, size_t want, uint8_t *out, const char *what);
 void    print_hex(FILE *f, const uint8_t *p, size_t len);
 
 /* ---- opening a ledger ---- */
-/* Opens DIR; a command that writes gives --checkpoint-key (NULL: the key
- * in DIR) and fails here with exit 1 when the ledger is read-only. */
+/* The exit code for a failure of opening or using a ledger: 2 when it
+ * cannot be opened or read (missing, not a ledger, an interrupted init,
+ * damaged, permission denied, read-only or full storage, out of memory),
+ * 1 when it opens but refuses (stale indexes, a key that is not its own,
+ * a key file too open). */
+int exit_for(cm_err rv);
+/* Opens DIR with o, or exits (exit_for).  A command that writes (write)
+ * exits here when the ledger is read-only: 1 without its checkpoint key,
+ * 2 on storage this process may not write.  Notes on stderr when the
+ * ledger is read without LMDB's lock.  From here on a SIGBUS (a mapped
+ * page that cannot be read) is reported as DIR's damaged data file and
+ * exits 2. */
+ldg_store *store_open_opts(const char *dir, const ldg_opts *o, bool write);
+/* The same with opts readonly and checkpoint_key (NULL: the key in DIR). */
 ldg_store *store_open_key(const char *dir, bool readonly, bool write,
                           const char *ckpt_key);
 ldg_store *store_open(const char *dir, bool readonly);

@@ -338,8 +338,7 @@ cli_ledger(int argc, char **argv)
 		memset(&lo, 0, sizeof(lo));
 		lo.reindex = true;
 		lo.checkpoint_key = opt(&o, "checkpoint-key");
-		if (ldg_open(need(&o, "data"), &lo, &s, &d) != CM_OK)
-			die(EX_NO, "%s", d.msg);
+		s = store_open_opts(need(&o, "data"), &lo, false);
 	} else if (strcmp(sub, "audit") == 0 && opt(&o, "readonly") == NULL) {
 		/* Opening for writing (when the key is here) also runs the
 		 * open-time checks: the latest checkpoint's root against the
@@ -446,16 +445,19 @@ cli_ledger(int argc, char **argv)
 	} else if (strcmp(sub, "stats") == 0) {
 		ex = ledger_stats(s, opt(&o, "json") != NULL);
 	} else if (strcmp(sub, "reindex") == 0) {
-		if (ldg_reindex(s, &d) != CM_OK)
-			die(EX_NO, "reindex failed: %s", d.msg);
+		cm_err rv = ldg_reindex(s, &d);
+
+		if (rv != CM_OK)
+			die(exit_for(rv), "reindex failed: %s", d.msg);
 		printf("reindexed\n");
 	} else if (strcmp(sub, "backup") == 0) {
 		const char *out = need(&o, "out");
 		ldg_store  *c;
 		ldg_stats   st;
+		cm_err      rv = ldg_backup(s, out, &d);
 
-		if (ldg_backup(s, out, &d) != CM_OK)
-			die(EX_NO, "%s", d.msg);
+		if (rv != CM_OK)
+			die(exit_for(rv), "%s", d.msg);
 		c = store_open(out, true);
 		if (ldg_stats_get(c, &st) != CM_OK)
 			die(EX_USAGE, "cannot read the copy");

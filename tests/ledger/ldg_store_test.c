@@ -454,6 +454,48 @@ test_init_refusals(void)
 	fix_fini(&f);
 }
 
+/* data.mdb cut short, emptied, removed: refused before LMDB maps it (a
+ * cut file used to end in SIGBUS), with the cause, and left as it was. */
+static void
+test_damaged_data_refused(void)
+{
+	fix         f;
+	ldg_store  *s = NULL;
+	ldg_opts    ro;
+	cm_diag     d;
+	char        path[96];
+	struct stat st;
+
+	fix_init(&f, false);
+	memset(&ro, 0, sizeof(ro));
+	ro.readonly = true;
+	snprintf(path, sizeof(path), "%s/data.mdb", f.dir);
+	TST_TRUE(stat(path, &st) == 0 && st.st_size > 16384);
+	TST_TRUE(truncate(path, 16384) == 0);
+	for (int i = 0; i < 2; i++) {
+		cm_diag_clear(&d);
+		TST_ERR(ldg_open(f.dir, i ? &ro : NULL, &s, &d), CM_ECORRUPT);
+		TST_TRUE(strstr(d.msg, "data.mdb is damaged: it has 16384 "
+		                       "bytes but its last commit") != NULL);
+	}
+	TST_TRUE(stat(path, &st) == 0 && st.st_size == 16384);
+	/* Empty: a writer's open must not make it a new environment. */
+	TST_TRUE(truncate(path, 0) == 0);
+	for (int i = 0; i < 2; i++) {
+		cm_diag_clear(&d);
+		TST_ERR(ldg_open(f.dir, i ? &ro : NULL, &s, &d), CM_ECORRUPT);
+		TST_TRUE(strstr(d.msg, "data.mdb is empty (0 bytes)") != NULL);
+	}
+	TST_TRUE(stat(path, &st) == 0 && st.st_size == 0);
+	/* Only init's files (the key, lock.mdb), nothing committed. */
+	TST_TRUE(unlink(path) == 0);
+	cm_diag_clear(&d);
+	TST_ERR(ldg_open(f.dir, NULL, &s, &d), CM_ENOTFOUND);
+	TST_TRUE(strstr(d.msg, "holds an interrupted init") != NULL);
+	TST_TRUE(stat(path, &st) != 0);
+	fix_fini(&f);
+}
+
 static void
 test_time_index(void)
 {
@@ -1024,7 +1066,8 @@ TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
          TST_CASE(test_indexer_set_change_needs_reindex),
          TST_CASE(test_map_full_grows), TST_CASE(test_readonly_without_key),
          TST_CASE(test_tampered_tree_refused_for_writing),
-         TST_CASE(test_init_refusals), TST_CASE(test_time_index),
-         TST_CASE(test_threads_same_result), TST_CASE(test_prepare_then_append),
+         TST_CASE(test_init_refusals), TST_CASE(test_damaged_data_refused),
+         TST_CASE(test_time_index), TST_CASE(test_threads_same_result),
+         TST_CASE(test_prepare_then_append),
          TST_CASE(test_prepare_on_another_thread),
          TST_CASE(test_map_grows_under_readers), TST_CASE(test_pool_jobs))
