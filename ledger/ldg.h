@@ -220,14 +220,19 @@ ldg_role    ldg_role_from_text(cm_bytes s); /* the same, for decoded text */
 #define LDG_MAX_SCOPES 16
 #define LDG_SCOPE_MAX 32
 #define LDG_NAME_MAX 256
+#define LDG_LABEL_MAX 64
 
-/* An identity's state as of a log position.  Filled by ldg_identity_get. */
+/* One key's state as of a log position.  Filled by ldg_identity_get.  The
+ * role, name, USCC and scopes are those its registration gave it (the
+ * organisation's, or fewer scopes); a rotation hands them and the label on
+ * to the new key. */
 typedef struct ldg_identity {
 	uint8_t  key_id[CM_KEYID_LEN];
 	uint8_t  pub[CM_PUBKEY_LEN];
 	ldg_role role;
 	char     uscc[LDG_USCC_LEN + 1]; /* "" for the operator */
 	char     name[LDG_NAME_MAX + 1];
+	char     label[LDG_LABEL_MAX + 1]; /* "" when it has none */
 	char     scopes[LDG_MAX_SCOPES][LDG_SCOPE_MAX + 1];
 	size_t   nscopes;
 	uint64_t reg_index; /* leaf that registered this key */
@@ -240,11 +245,45 @@ typedef struct ldg_identity {
  * registered. */
 cm_err ldg_identity_get(ldg_txn *t, const uint8_t key_id[CM_KEYID_LEN],
                         ldg_identity *out);
-/* The current (latest registered) key of organisation uscc. */
-cm_err ldg_identity_by_uscc(ldg_txn *t, const char *uscc, ldg_identity *out);
+
+/* An organisation (a USCC) is registered once, by the first register record
+ * that names it, which fixes its role, name and scopes; every later key of
+ * it must repeat the role and name and may hold fewer scopes (docs/format.md
+ * 5.1).  It may hold several active keys at once, each with its own label
+ * and sequence numbers. */
+typedef struct ldg_org {
+	char     uscc[LDG_USCC_LEN + 1];
+	ldg_role role;
+	char     name[LDG_NAME_MAX + 1];
+	char     scopes[LDG_MAX_SCOPES][LDG_SCOPE_MAX + 1];
+	size_t   nscopes;
+	uint64_t reg_index; /* leaf of its first registration */
+} ldg_org;
+
+/* The readers below need the identity indexes of this program's version:
+ * in a read transaction they check it first and return CM_EINVAL (the
+ * diag says to run tally ledger reindex) on a ledger indexed by an older
+ * tally. */
+/* Organisation uscc.  CM_ENOTFOUND if no key was ever registered for it. */
+cm_err ldg_org_get(ldg_txn *t, const char *uscc, ldg_org *out, cm_diag *d);
+/* Calls fn for each key of organisation uscc in registration order (a
+ * rotation's new key comes after the others), only the active ones with
+ * LDG_KEYS_ACTIVE.  A return other than CM_OK from fn stops the walk and
+ * is returned as is.  CM_OK for an unknown organisation (no keys). */
+#define LDG_KEYS_ACTIVE 0x1u
+typedef cm_err (*ldg_key_fn)(void *arg, const ldg_identity *key);
+cm_err ldg_org_keys(ldg_txn *t, const char *uscc, unsigned flags, ldg_key_fn fn,
+                    void *arg, cm_diag *d);
+/* Calls fn for each organisation in USCC order; as ldg_org_keys. */
+typedef cm_err (*ldg_org_fn)(void *arg, const ldg_org *org);
+cm_err ldg_org_each(ldg_txn *t, ldg_org_fn fn, void *arg, cm_diag *d);
 /* Whether scope (text, compared byte for byte with its length) is one of
- * the identity's scopes. */
+ * the key's scopes. */
 bool ldg_identity_has_scope(const ldg_identity *id, cm_bytes scope);
+/* Writes the map member "scopes": [texts], as the identity states and the
+ * CLI's JSON hold them. */
+void ldg_scopes_write(cm_cbor_wr *w, const char (*scopes)[LDG_SCOPE_MAX + 1],
+                      size_t      n);
 /* Whether the batch whose header leaf is header_index was signed at or
  * after the log time from which its key was reported compromised: such
  * batches stay in the log and count, but every query flags them.  *out
@@ -535,6 +574,7 @@ typedef struct ldg_id_register {
 	ldg_role           role;
 	const char        *name;
 	const char        *uscc;
+	const char        *label; /* NULL or "": none */
 	const char *const *scopes;
 	size_t             nscopes;
 	uint8_t            pub[CM_PUBKEY_LEN];

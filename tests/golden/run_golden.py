@@ -220,6 +220,44 @@ def cases():
         write(x, "noid.json", json.dumps(dict(
             json.loads(x["ledger_prove_record"]), identity=None)))])
 
+    # ---- several keys per organisation: the enterprise's plant 2 (leaves
+    # 10-11), its own batch (12-13); rotate by --uscc is ambiguous now;
+    # plant 2 revoked (14-15), refused, the first key still accepted
+    # (16-17) ----
+    add("id_pop_plant2", ["id", "pop", "--key", "plant2.pem"] + d +
+        ["--out", "plant2.pop"])
+    add("id_register_label", ["id", "register"] + d +
+        ["--signer", "op.pem", "--role", "enterprise", "--name",
+         "Golden Foods Co", "--uscc", ENT_USCC, "--label", "plant 2",
+         "--pubkey", "plant2.pub", "--pop", "plant2.pop"])
+    add("id_register_label_taken", ["id", "register"] + d +
+        ["--signer", "op.pem", "--role", "enterprise", "--name",
+         "Golden Foods Co", "--uscc", ENT_USCC, "--label", "plant 2",
+         "--pubkey", "reg.pub", "--pop", "reg.pop"])
+    add("id_register_other_role", ["id", "register"] + d +
+        ["--signer", "op.pem", "--role", "bank", "--name",
+         "Golden Foods Co", "--uscc", ENT_USCC, "--label", "plant 3",
+         "--pubkey", "reg.pub", "--pop", "reg.pop"])
+    add("submit_plant2", ["submit"] + d + ["--key", "plant2.pem",
+                                           "ent.json"])
+    add("id_rotate_ambiguous", ["id", "rotate"] + d +
+        ["--signer", "op.pem", "--uscc", ENT_USCC, "--pubkey", "reg.pub",
+         "--pop", "reg.pop"])
+    add("id_show_org", ["id", "show"] + d + ["--uscc", ENT_USCC])
+    add("id_show_org_json", ["id", "show"] + d + ["--uscc", ENT_USCC,
+                                                  "--json"])
+    add("id_revoke_key", lambda x: ["id", "revoke"] + d + [
+        "--signer", "op.pem", "--key-id",
+        json.loads(x["id_show_org_json"])["keys"][1]["key_id"]])
+    add("submit_revoked_plant2", ["submit"] + d + ["--key", "plant2.pem",
+                                                   "ent.json"])
+    add("submit_first_key", ["submit"] + d + ["--key", "ent.pem",
+                                              "ent.json"])
+    add("id_show_key_json", lambda x: ["id", "show"] + d + [
+        "--key-id", json.loads(x["id_show_org_json"])["keys"][1]["key_id"],
+        "--json"])
+    add("id_list_keys", ["id", "list"] + d)
+
     # ---- maintenance (last: backup, then reindex) ----
     add("ledger_backup", ["ledger", "backup"] + d + ["--out", "{DIR}/copy"])
     add("submit_readonly", ["submit"] + ["--data", "{DIR}/copy",

@@ -184,15 +184,20 @@ class Ledger:
             check("openssl pubout " + name, p.returncode == 0, p.stderr)
         return key
 
-    def register(self, name, code, role="enterprise", scopes=(), rc=0):
-        """Registers key name.pem (made if absent) for code."""
+    def register(self, name, code, role="enterprise", scopes=(), rc=0,
+                 org=None, label=None):
+        """Registers key name.pem (made if absent) for code; the
+        organisation's name is org, default name (a further key of an
+        organisation repeats it)."""
         key = self.keygen(name)
         pop = self.path(name + ".pop")
         must("pop " + name, self.t("id", "pop", "--key", key, "--data",
                                    self.data, "--out", pop))
         a = ["id", "register", "--data", self.data, "--signer", self.op,
-             "--role", role, "--name", name, "--uscc", code, "--pubkey",
-             self.path(name + ".pub"), "--pop", pop]
+             "--role", role, "--name", org or name, "--uscc", code,
+             "--pubkey", self.path(name + ".pub"), "--pop", pop]
+        if label is not None:
+            a += ["--label", label]
         for s in scopes:
             a += ["--scope", s]
         r = self.t(*a)

@@ -2,13 +2,16 @@
 # tests/integration/test_flow.py -- the happy path end to end: init,
 # register, submit, checkpoints kept outside, inclusion / consistency /
 # record proofs verified offline (and corrupted ones refused), audit,
-# backup, stats, genesis, key rotation and compromise.
+# backup, stats, genesis, key rotation and compromise, organisations with
+# several keys, and a ledger indexed by an older tally.
 # Run: python3 tests/integration/test_flow.py out/debug/tools/tally
 
 import base64
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -18,6 +21,10 @@ from harness import Ledger, batch_json, check, must  # noqa: E402
 
 ENT = "914403001922038216"
 OTHER = "91350100M000100Y43"
+HERE = os.path.dirname(os.path.abspath(__file__))
+VERIFY = os.path.join(HERE, "..", "outside", "verify.py")
+V1 = os.path.join(HERE, "..", "vectors", "ledger_v1")
+GOLDEN_KEYS = os.path.join(HERE, "..", "golden", "keys")
 
 
 
@@ -294,7 +301,8 @@ def test_rotate_revoke(d):
     r = must("show", L.t("id", "show", "--data", L.data, "--uscc", ENT,
                          "--json"))
     sj = json.loads(r.out)
-    check("show: active", sj.get("status") == "active", sj)
+    check("show: the rotated key, then the new one",
+          [k["status"] for k in sj["keys"]] == ["rotated", "active"], sj)
     # an older proof of possession cannot be replayed for another rotate
     r = L.t("id", "rotate", "--data", L.data, "--signer", L.op, "--uscc",
             ENT, "--pubkey", L.path("ent2.pub"), "--pop",
@@ -310,7 +318,7 @@ def test_rotate_revoke(d):
           "key not active" in r.err, r)
     r = must("show after compromise", L.t("id", "show", "--data", L.data,
                                           "--uscc", ENT, "--json"))
-    sj = json.loads(r.out)
+    sj = json.loads(r.out)["keys"][-1]
     check("show: compromised", sj.get("status") == "compromised", sj)
     check("show: compromised_since", sj.get("compromised_since") == since,
           sj)
@@ -320,6 +328,169 @@ def test_rotate_revoke(d):
     e2 = L.register("e2", OTHER)
     must("other enterprise works", L.submit_json(e2, batch_json(OTHER)))
     must("final audit", L.audit())
+
+
+def receipt(r):
+    """The header leaf and seq of a text receipt."""
+    w = r.text.split("\n")[0].replace(",", "").split()
+    return int(w[w.index("header") + 1]), int(w[w.index("seq") + 1])
+
+
+def outside_verify(data):
+    p = subprocess.run([sys.executable, VERIFY, data], capture_output=True,
+                       text=True)
+    return p.returncode, p.stdout
+
+
+def test_several_keys(d):
+    # an enterprise's two plants, each with its own key, label and
+    # sequence numbers; revoking one leaves the other working
+    L = Ledger(d)
+    p1 = L.register("plant1", ENT, org="Foods", label="plant 1")
+    p2 = L.register("plant2", ENT, org="Foods", label="二号厂")
+    h1, s1 = receipt(must("plant 1 submits", L.submit_json(p1, batch_json(
+        ENT, tag=1))))
+    h2, s2 = receipt(must("plant 2 submits", L.submit_json(p2, batch_json(
+        ENT, tag=2))))
+    check("each key its own sequence", (s1, s2) == (1, 1), (s1, s2))
+    r = must("show the organisation", L.t("id", "show", "--data", L.data,
+                                          "--uscc", ENT, "--json"))
+    org = json.loads(r.out)
+    check("show: the organisation once", (org["name"], org["role"],
+          org["uscc"], org["registered"]) == ("Foods", "enterprise", ENT, 2),
+          org)
+    check("show: its keys in registration order, labelled",
+          [(k["label"], k["registered"], k["status"]) for k in org["keys"]]
+          == [("plant 1", 2, "active"), ("二号厂", 4, "active")], org)
+    kid1, kid2 = (k["key_id"] for k in org["keys"])
+    r = must("list", L.t("id", "list", "--data", L.data))
+    lines = r.text.splitlines()
+    check("list: the operator, then the organisation and its two keys",
+          len(lines) == 5 and lines[0].startswith("- operator") and
+          lines[2].startswith(ENT + ' enterprise "Foods" registered at 2')
+          and lines[3] == "  %s label \"plant 1\" registered at 2" % kid1
+          and lines[4] == "  %s label \"二号厂\" registered at 4" % kid2,
+          r.text)
+    # a record signed by either key names the organisation
+    for h in (h1, h2):
+        r = must("prove record %d" % (h + 1), L.t(
+            "ledger", "prove", "--data", L.data, "--record", h + 1))
+        bp = L.write("b%d.json" % h, r.out)
+        vk = L.write("vk", L.t("ledger", "pubkey", "--data", L.data).out)
+        must("record %d bundle valid" % (h + 1), L.t(
+            "proof", "record", "--bundle", bp, "--vkey", vk))
+
+    must("revoke plant 2 by key ID", L.t(
+        "id", "revoke", "--data", L.data, "--signer", L.op, "--key-id",
+        kid2))
+    r = L.submit_json(p2, batch_json(ENT, tag=3))
+    check("the revoked key is refused with its reason", r.rc == 1 and
+          "key not active: revoked at leaf" in r.err, r)
+    _, s1 = receipt(must("plant 1 still accepted", L.submit_json(
+        p1, batch_json(ENT, tag=4))))
+    check("plant 1 at seq 2", s1 == 2, s1)
+    # one active key left: --uscc names it again; the new key keeps the
+    # label and starts its own sequence
+    n1 = L.keygen("plant1b")
+    must("pop plant1b", L.t("id", "pop", "--key", n1, "--data", L.data,
+                            "--out", L.path("plant1b.pop")))
+    must("rotate by --uscc", L.t(
+        "id", "rotate", "--data", L.data, "--signer", L.op, "--uscc", ENT,
+        "--pubkey", L.path("plant1b.pub"), "--pop", L.path("plant1b.pop")))
+    org = json.loads(must("show after", L.t(
+        "id", "show", "--data", L.data, "--uscc", ENT, "--json")).out)
+    check("show: rotated, revoked, and the new plant 1 key",
+          [(k["label"], k["status"]) for k in org["keys"]] ==
+          [("plant 1", "rotated"), ("二号厂", "revoked"),
+           ("plant 1", "active")], org)
+    _, s = receipt(must("new key submits", L.submit_json(n1, batch_json(
+        ENT, tag=5))))
+    check("new key at seq 1", s == 1, s)
+    r = must("show one key", L.t("id", "show", "--data", L.data,
+                                 "--key-id", kid2))
+    check("show --key-id: its organisation, then that key",
+          r.text.splitlines() == [
+              ENT + ' enterprise "Foods" registered at 2',
+              "  %s label \"二号厂\" registered at 4, revoked at %d" %
+              (kid2, h2 + 1 + 2)], r.text)
+
+    # a regulator's further key may hold fewer of its scopes
+    R = "11100000000013127D"
+    full = L.register("bureau", R, role="regulator",
+                      scopes=["tax", "market"])
+    desk = L.register("taxdesk", R, role="regulator", org="bureau",
+                      label="tax desk", scopes=["tax"])
+    must("the tax desk attests tax", L.submit_json(desk, batch_json(
+        ENT, typ="tax.paid")))
+    r = L.submit_json(desk, batch_json(ENT, typ="market.x"))
+    check("the tax desk may not attest market", r.rc == 1 and
+          "wrong scope" in r.err, r)
+    must("the bureau's first key attests market", L.submit_json(
+        full, batch_json(ENT, typ="market.x")))
+    must("audit", L.audit())
+    rc, out = outside_verify(L.data)
+    check("the outside verifier accepts it", rc == 0, out[-600:])
+
+
+def v1_ledger(d, dump):
+    """A data directory loaded from a ledger an older tally made
+    (tests/vectors/ledger_v1), with its checkpoint key."""
+    data = os.path.join(d, "dl")
+    os.mkdir(data, 0o700)
+    p = subprocess.run(["mdb_load", "-f", os.path.join(V1, dump), data],
+                       capture_output=True)
+    check("mdb_load " + dump, p.returncode == 0, p.stderr)
+    for f in os.listdir(data):
+        os.chmod(os.path.join(data, f), 0o600)
+    shutil.copyfile(os.path.join(GOLDEN_KEYS, "ck.pem"),
+                    os.path.join(data, "checkpoint.key"))
+    os.chmod(os.path.join(data, "checkpoint.key"), 0o600)
+    for k in ("op.pem", "ent.pem", "ent.pub"):
+        shutil.copyfile(os.path.join(GOLDEN_KEYS, k), os.path.join(d, k))
+        os.chmod(os.path.join(d, k), 0o600)
+    L = Ledger(d, init=False)
+    L.origin = "fixture.test/v1"
+    return L
+
+
+def test_upgrade_from_one_key(d):
+    # a ledger indexed by a tally with one key per organisation
+    L = v1_ledger(d, "clean.dump")
+    r = L.submit_json(L.path("ent.pem"), batch_json(ENT))
+    check("a writer asks for a reindex", r.rc == 1 and
+          "run tally ledger reindex" in r.err, r)
+    r = L.t("id", "show", "--data", L.data, "--uscc", ENT)
+    check("so does a reader of organisations", r.rc == 1 and
+          "run tally ledger reindex" in r.err, r)
+    r = must("reindex", L.t("ledger", "reindex", "--data", L.data))
+    org = json.loads(must("show the regulator", L.t(
+        "id", "show", "--data", L.data, "--uscc", OTHER, "--json")).out)
+    check("the regulator: one organisation, its rotated and new key",
+          (org["registered"], org["scopes"],
+           [(k["status"], k["registered"]) for k in org["keys"]]) ==
+          (4, ["tax", "market"], [("rotated", 4), ("active", 8)]), org)
+    must("audit after the reindex", L.audit())
+    must("the enterprise's key still signs", L.submit_json(
+        L.path("ent.pem"), batch_json(ENT)))
+    L.register("plant2", ENT, org="Golden Foods Co", label="plant 2")
+    must("and the audit passes", L.audit())
+
+
+def test_upgrade_refused_rule(d):
+    # an older tally let a USCC be registered again with another role
+    # after its key ended; this one refuses the log, and changes nothing
+    L = v1_ledger(d, "reregister.dump")
+    before = L.snapshot()
+    r = L.t("ledger", "reindex", "--data", L.data)
+    check("reindex refuses it", r.rc == 1 and "reindex failed" in r.err and
+          "an organisation keeps its role" in r.err, r)
+    # Opening for the reindex made this tally's new database, empty.
+    new_db = (b"database=id_org_keys\ntype=btree\nmapsize=68719476736\n"
+              b"maxreaders=254\ndb_pagesize=4096\nHEADER=END\nDATA=END\n"
+              b"VERSION=3\nformat=bytevalue\n")
+    after = L.snapshot()
+    check("reindex changed no data", after.replace(new_db, b"", 1) ==
+          before, after[:3000])
 
 
 def test_external_checkpoint_key(d):
@@ -420,5 +591,6 @@ def test_keygen_files(d):
 
 
 harness.run_tests([test_proofs, test_backup_stats_genesis,
-                   test_rotate_revoke, test_external_checkpoint_key,
-                   test_keygen_files])
+                   test_rotate_revoke, test_several_keys,
+                   test_upgrade_from_one_key, test_upgrade_refused_rule,
+                   test_external_checkpoint_key, test_keygen_files])

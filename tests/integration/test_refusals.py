@@ -70,10 +70,17 @@ def test_revoked_key(d):
     refused(L, "revoked key",
             lambda: L.submit_json(ent, batch_json(ENT, tag=1)),
             ["key not active", "revoked"])
-    # the operator cannot revoke it twice
-    refused(L, "revoke twice",
+    # the operator cannot revoke it twice: --uscc finds no active key,
+    # and the key itself is refused by the ledger
+    refused(L, "revoke twice by --uscc",
             lambda: L.t("id", "revoke", "--data", L.data, "--signer", L.op,
-                        "--uscc", ENT), "already revoked")
+                        "--uscc", ENT), ENT + " has no active key")
+    kid = json.loads(L.t("id", "show", "--data", L.data, "--uscc", ENT,
+                         "--json").out)["keys"][0]["key_id"]
+    refused(L, "revoke twice by --key-id",
+            lambda: L.t("id", "revoke", "--data", L.data, "--signer", L.op,
+                        "--key-id", kid), ["key not active",
+                                           "already revoked"])
 
 
 def test_wrong_scope(d):
@@ -373,19 +380,39 @@ def test_bad_identities(d):
                         "--out", L.path("ent.pop2")))
 
     def reg(signer="op.pem", code=OTHER, pub="new.pub", pop="new.pop",
-            role="enterprise"):
+            role="enterprise", name="N", extra=()):
         return lambda: L.t("id", "register", "--data", L.data, "--signer",
-                           L.path(signer), "--role", role, "--name", "N",
+                           L.path(signer), "--role", role, "--name", name,
                            "--uscc", code, "--pubkey", L.path(pub),
-                           "--pop", L.path(pop))
+                           "--pop", L.path(pop), *extra)
     refused(L, "register: proof of possession of another key",
             reg(pop="ent.pop2"), "proof of possession does not verify")
     refused(L, "register: proof of possession for another origin",
             reg(pop="new_other.pop"), "proof of possession does not verify")
     refused(L, "register: signed by an enterprise", reg(signer="ent.pem"),
             "only the operator writes identity records")
-    refused(L, "register: USCC already has an active key", reg(code=ENT),
-            "already has an active key")
+    # a further key of the enterprise "ent" (base registered it)
+    refused(L, "register: a second key without a label",
+            reg(code=ENT, name="ent"),
+            ["already exists", "already has an active key without a "
+             "label (leaf 2)"])
+    refused(L, "register: a further key with another role",
+            reg(code=ENT, name="ent", role="bank", extra=("--label", "b")),
+            ["not permitted", "registered as enterprise (leaf 2)",
+             "keeps its role"])
+    refused(L, "register: a further key under another name",
+            reg(code=ENT, extra=("--label", "b")),
+            ["not permitted", "registered under another name"])
+    refused(L, "register: a further key with a scope the organisation "
+            "lacks", reg(code=ENT, name="ent",
+                         extra=("--label", "b", "--scope", "tax")),
+            ["not permitted", "scope \"tax\" is not one of", "never widen"])
+    refused(L, "register: a label of 65 bytes",
+            reg(code=ENT, name="ent", extra=("--label", "x" * 65)),
+            ["malformed input", "label must be 1..64 bytes"])
+    refused(L, "register: an empty label",
+            reg(code=ENT, name="ent", extra=("--label", "")),
+            "--label must not be empty", rc=2)
     refused(L, "register: key already registered",
             reg(pub="ent.pub", pop="ent.pop2"), "already registered")
     refused(L, "register: unknown role", reg(role="king"), "--role", rc=2)
@@ -482,6 +509,38 @@ def test_nul_in_text_json(d):
                                                          type="tax.x")]})))
 
 
+def test_several_keys(d):
+    # with two active keys, --uscc no longer names one key
+    L, ent = base(d)
+    L.register("plant2", ENT, org="ent", label="plant 2")
+    keys = json.loads(L.t("id", "show", "--data", L.data, "--uscc", ENT,
+                          "--json").out)["keys"]
+    new = L.keygen("new")
+    must("pop new", L.t("id", "pop", "--key", new, "--data", L.data,
+                        "--out", L.path("new.pop")))
+    listing = ["has 2 active keys; choose one with --key-id",
+               keys[0]["key_id"] + " (no label)",
+               keys[1]["key_id"] + ' "plant 2"']
+    refused(L, "rotate by --uscc with two active keys", lambda: L.t(
+        "id", "rotate", "--data", L.data, "--signer", L.op, "--uscc", ENT,
+        "--pubkey", L.path("new.pub"), "--pop", L.path("new.pop")),
+        listing, rc=2)
+    refused(L, "revoke by --uscc with two active keys", lambda: L.t(
+        "id", "revoke", "--data", L.data, "--signer", L.op, "--uscc", ENT),
+        listing, rc=2)
+    refused(L, "a second key labelled plant 2", lambda: L.t(
+        "id", "register", "--data", L.data, "--signer", L.op, "--role",
+        "enterprise", "--name", "ent", "--uscc", ENT, "--label", "plant 2",
+        "--pubkey", L.path("new.pub"), "--pop", L.path("new.pop")),
+        "already has an active key labelled \"plant 2\"")
+    # each key its own stream: plant 2's seq 1 is not the first key's
+    must("first key seq 1", L.submit_json(ent, batch_json(ENT, tag=1)))
+    _, p = L.sign(L.path("plant2.pem"), batch_json(ENT, tag=2), "p2",
+                  seq=2)
+    refused(L, "plant 2 skips to seq 2", lambda: L.submit(p),
+            "sequence gap")
+
+
 def test_atomic_per_batch(d):
     # batches of one submit are judged one by one (format.md 8.1, 8.3): a
     # refused batch leaves no trace and does not undo the good one
@@ -505,5 +564,5 @@ harness.run_tests([
     test_time_window, test_noncanonical_cbor, test_bad_json,
     test_bad_references, test_oversize, test_bad_uscc, test_key_file_mode,
     test_bad_records, test_bad_identities, test_nul_in_text_cbor,
-    test_nul_in_text_json, test_atomic_per_batch,
+    test_nul_in_text_json, test_several_keys, test_atomic_per_batch,
 ])

@@ -5,7 +5,8 @@
  * read-only opening, a tampered tree refused for writing, durable flags,
  * init refusals, the time index, and the append path on several threads:
  * the same answers and bytes with one thread or four, ldg_prepare before
- * the state changes, and ldg_prepare on another thread. */
+ * the state changes, ldg_prepare on another thread, and organisations with
+ * several keys (their rules, and an index from an older tally). */
 #include "ledger/ldg_impl.h" /* ldg_txn_begin: to tamper in one test */
 #include "tests/tst.h"
 
@@ -823,6 +824,268 @@ test_prepare_then_append(void)
 	fix_fini(&f);
 }
 
+/* ---- several keys per organisation ---- */
+
+/* Appends the one batch in b; its fate (and seq, if accepted). */
+static cm_err
+append_one(ldg_store *s, const cm_buf *b, uint64_t now, uint64_t *out_seq,
+           cm_diag *d)
+{
+	cm_bytes    bb = cm_buf_bytes(b);
+	ldg_receipt rc;
+	cm_err      st = CM_EINVAL;
+
+	memset(&rc, 0, sizeof(rc));
+	cm_diag_clear(d);
+	TST_OK(ldg_append(s, &bb, 1, now, &rc, &st, d));
+	if (out_seq != NULL)
+		*out_seq = rc.seq;
+	ldg_receipt_fini(&rc);
+	return (st);
+}
+
+/* One operator batch at oseq registering k for USCC; its fate. */
+static cm_err
+org_register(ldg_store *s, const fix *f, uint64_t oseq, const cm_key *k,
+             ldg_role role, const char *name, const char *label,
+             const char *const *scopes, size_t ns, cm_diag *d)
+{
+	ldg_id_register r;
+	cm_buf          pop = {0}, rec = {0}, b = {0};
+	cm_err          st;
+
+	memset(&r, 0, sizeof(r));
+	r.role = role;
+	r.name = name;
+	r.uscc = USCC;
+	r.label = label;
+	r.scopes = scopes;
+	r.nscopes = ns;
+	cm_key_public(k, r.pub);
+	TST_OK(ldg_pop_make(ldg_origin(s), k, &pop));
+	r.pop = cm_buf_bytes(&pop);
+	TST_OK(ldg_id_register_record(ldg_origin(s), f->op, &r, &rec, NULL));
+	op_batch(s, f, oseq, &rec, &b);
+	st = append_one(s, &b, T0 + 20, NULL, d);
+	cm_buf_fini(&pop);
+	cm_buf_fini(&rec);
+	cm_buf_fini(&b);
+	return (st);
+}
+
+/* A toy batch by k at seq; its fate. */
+static cm_err
+toy_submit(ldg_store *s, const cm_key *k, uint64_t seq, cm_diag *d)
+{
+	uint64_t two = 2, got = 0;
+	cm_buf   b = {0};
+	cm_err   st;
+
+	toy_batch(s, k, seq, &two, 1, &b);
+	st = append_one(s, &b, T0 + 30, &got, d);
+	if (st == CM_OK)
+		TST_EQ_U(got, seq);
+	cm_buf_fini(&b);
+	return (st);
+}
+
+static cm_err
+keys_collect(void *arg, const ldg_identity *k)
+{
+	ldg_identity *out = arg;
+	size_t        i = 0;
+
+	while (out[i].reg_index != 0)
+		i++;
+	if (i == 3)
+		return (CM_ETOOBIG);
+	out[i] = *k;
+	return (CM_OK);
+}
+
+static size_t
+org_keys_n(ldg_store *s, unsigned flags, ldg_identity out[4])
+{
+	ldg_txn *t = NULL;
+	size_t   n = 0;
+
+	memset(out, 0, 4 * sizeof(*out));
+	TST_OK(ldg_read_begin(s, &t));
+	TST_OK(ldg_org_keys(t, USCC, flags, keys_collect, out, NULL));
+	ldg_txn_end(t);
+	while (n < 3 && out[n].reg_index != 0)
+		n++;
+	return (n);
+}
+
+static void
+test_org_several_keys(void)
+{
+	fix                f;
+	ldg_store         *s;
+	cm_key            *p2 = NULL, *p3 = NULL;
+	ldg_identity       k[4];
+	ldg_org            o;
+	ldg_txn           *t = NULL;
+	cm_diag            d;
+	uint64_t           before;
+	uint8_t            pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
+	cm_buf             rv = {0}, b = {0};
+	const char *const  widen[] = {"market"};
+	static const char *long_label =
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "4";
+
+	fix_init(&f, true);
+	s = open_toy(&f, true);
+	if (s == NULL)
+		return;
+	TST_OK(cm_key_generate(&p2));
+	TST_OK(cm_key_generate(&p3));
+	/* A second key of the fixture's enterprise, with its own label. */
+	TST_OK(org_register(s, &f, 2, p2, LDG_ROLE_ENTERPRISE, "Demo Foods",
+	                    "plant 2", NULL, 0, &d));
+	/* Refused, each naming its rule, nothing written: */
+	before = size_of(s);
+	TST_ERR(org_register(s, &f, 3, p3, LDG_ROLE_ENTERPRISE, "Demo Foods",
+	                     "plant 2", NULL, 0, &d),
+	        CM_EEXIST); /* a label taken among the active keys */
+	TST_TRUE(strstr(d.msg, "labelled \"plant 2\" (leaf 4)") != NULL);
+	TST_ERR(org_register(s, &f, 3, p3, LDG_ROLE_ENTERPRISE, "Demo Foods",
+	                     NULL, NULL, 0, &d),
+	        CM_EEXIST); /* no label is one too: the first key's */
+	TST_TRUE(strstr(d.msg, "without a label (leaf 2)") != NULL);
+	TST_ERR(org_register(s, &f, 3, p3, LDG_ROLE_BANK, "Demo Foods",
+	                     "plant 3", NULL, 0, &d),
+	        CM_EDENIED);
+	TST_TRUE(strstr(d.msg, "keeps its role") != NULL);
+	TST_ERR(org_register(s, &f, 3, p3, LDG_ROLE_ENTERPRISE, "Demo Food",
+	                     "plant 3", NULL, 0, &d),
+	        CM_EDENIED);
+	TST_TRUE(strstr(d.msg, "repeat the organisation's name") != NULL);
+	TST_ERR(org_register(s, &f, 3, p3, LDG_ROLE_ENTERPRISE, "Demo Foods",
+	                     "plant 3", widen, 1, &d),
+	        CM_EDENIED);
+	TST_TRUE(strstr(d.msg, "never widen") != NULL);
+	TST_ERR(org_register(s, &f, 3, p3, LDG_ROLE_ENTERPRISE, "Demo Foods",
+	                     long_label, NULL, 0, &d),
+	        CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "label must be 1..64 bytes") != NULL);
+	TST_EQ_U(size_of(s), before);
+
+	/* The organisation: registered once, two keys in registration
+	 * order, each signing its own sequence from 1. */
+	TST_OK(ldg_read_begin(s, &t));
+	TST_OK(ldg_org_get(t, USCC, &o, NULL));
+	TST_EQ_U(o.reg_index, 2);
+	TST_EQ_STR(o.name, "Demo Foods");
+	TST_EQ_U(o.role, LDG_ROLE_ENTERPRISE);
+	TST_ERR(ldg_org_get(t, "914403001922038216", &o, NULL), CM_ENOTFOUND);
+	ldg_txn_end(t);
+	t = NULL;
+	TST_EQ_U(org_keys_n(s, 0, k), 2);
+	TST_EQ_STR(k[0].label, "");
+	TST_EQ_STR(k[1].label, "plant 2");
+	TST_EQ_U(k[1].reg_index, 4);
+	TST_OK(toy_submit(s, f.ent, 1, &d));
+	TST_OK(toy_submit(s, p2, 1, &d));
+	TST_OK(toy_submit(s, p2, 2, &d));
+
+	/* Revoking plant 2 leaves the first key working. */
+	cm_key_public(p2, pub);
+	cm_key_id(pub, kid);
+	TST_OK(ldg_id_revoke_record(ldg_origin(s), f.op, kid, 0, &rv, NULL));
+	op_batch(s, &f, 3, &rv, &b);
+	TST_OK(append_one(s, &b, T0 + 40, NULL, &d));
+	TST_ERR(toy_submit(s, p2, 3, &d), CM_EKEYREVOKED);
+	TST_OK(toy_submit(s, f.ent, 2, &d));
+	TST_EQ_U(org_keys_n(s, LDG_KEYS_ACTIVE, k), 1);
+	TST_EQ_U(k[0].reg_index, 2);
+	TST_EQ_U(org_keys_n(s, 0, k), 2);
+	TST_EQ_STR(k[1].end_reason, "revoked");
+	/* Its label is free again among the active keys. */
+	TST_OK(org_register(s, &f, 4, p3, LDG_ROLE_ENTERPRISE, "Demo Foods",
+	                    "plant 2", NULL, 0, &d));
+	TST_EQ_U(org_keys_n(s, LDG_KEYS_ACTIVE, k), 2);
+	{
+		uint64_t bad = 0;
+		cm_buf   rep = {0};
+
+		TST_OK(ldg_audit(s, NULL, 0, &bad, &rep, &d));
+		cm_buf_fini(&rep);
+	}
+	ldg_close(s);
+	cm_key_free(p2);
+	cm_key_free(p3);
+	cm_buf_fini(&rv);
+	cm_buf_fini(&b);
+	fix_fini(&f);
+}
+
+/* A ledger indexed by an older tally (identity indexer version 1):
+ * writers must reindex, readers of organisations are told to. */
+static void
+test_org_index_version(void)
+{
+	fix        f;
+	ldg_store *s = NULL;
+	ldg_txn   *t = NULL;
+	ldg_opts   o;
+	ldg_org    org;
+	uint8_t    val[12];
+	cm_bytes   v;
+	cm_diag    d;
+
+	fix_init(&f, false);
+	TST_OK(ldg_open(f.dir, NULL, &s, NULL));
+	if (s == NULL)
+		return;
+	TST_OK(ldg_txn_begin(s, NULL, true, &t));
+	TST_OK(ldg_meta_get(t, "idx/identity", &v));
+	TST_EQ_U(v.len == 12 ? cm_get_u32be(v.p) : 0, 2);
+	memcpy(val, v.p, 12);
+	cm_put_u32be(val, 1);
+	TST_OK(ldg_meta_put(t, "idx/identity", CM_BYTES(val, 12)));
+	TST_OK(ldg_txn_commit(t));
+	ldg_close(s);
+	s = NULL;
+
+	cm_diag_clear(&d);
+	TST_ERR(ldg_open(f.dir, NULL, &s, &d), CM_EINVAL);
+	TST_TRUE(strstr(d.msg, "reindex") != NULL);
+	memset(&o, 0, sizeof(o));
+	o.readonly = true;
+	TST_OK(ldg_open(f.dir, &o, &s, NULL));
+	if (s != NULL) {
+		TST_OK(ldg_read_begin(s, &t));
+		cm_diag_clear(&d);
+		TST_ERR(ldg_org_get(t, USCC, &org, &d), CM_EINVAL);
+		TST_TRUE(strstr(d.msg, "run tally ledger reindex") != NULL);
+		cm_diag_clear(&d);
+		TST_ERR(ldg_org_keys(t, USCC, 0, keys_collect, NULL, &d),
+		        CM_EINVAL);
+		TST_TRUE(strstr(d.msg, "reindex") != NULL);
+		ldg_txn_end(t);
+		ldg_close(s);
+	}
+	memset(&o, 0, sizeof(o));
+	o.reindex = true;
+	s = NULL;
+	TST_OK(ldg_open(f.dir, &o, &s, NULL));
+	TST_OK(ldg_reindex(s, NULL));
+	ldg_close(s);
+	s = NULL;
+	TST_OK(ldg_open(f.dir, NULL, &s, NULL));
+	if (s != NULL) {
+		TST_OK(ldg_read_begin(s, &t));
+		TST_OK(ldg_org_get(t, USCC, &org, NULL));
+		TST_EQ_U(org.reg_index, 2);
+		ldg_txn_end(t);
+		ldg_close(s);
+	}
+	fix_fini(&f);
+}
+
 /* ldg_prepare on one thread while another appends (tallyd's writer
  * pipeline), then a full audit. */
 #define PIPE_N 30
@@ -1070,4 +1333,5 @@ TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
          TST_CASE(test_time_index), TST_CASE(test_threads_same_result),
          TST_CASE(test_prepare_then_append),
          TST_CASE(test_prepare_on_another_thread),
-         TST_CASE(test_map_grows_under_readers), TST_CASE(test_pool_jobs))
+         TST_CASE(test_map_grows_under_readers), TST_CASE(test_pool_jobs),
+         TST_CASE(test_org_several_keys), TST_CASE(test_org_index_version))

@@ -620,7 +620,7 @@ class Ledger:
         self.sigs = sigs
         self.bad = {}  # leaf -> first reason
         self.keys = {}  # kid -> state dict
-        self.orgs = {}  # uscc -> kid
+        self.orgs = {}  # uscc -> organisation: role, name, scopes, keys
         self.exceptions = set()
         self.last_seq = {}
         self.nbatches = 0
@@ -671,8 +671,8 @@ class Ledger:
                       m["stmt"], m["sig"])
         opkid = key_id(self.op_pub)
         self.keys[opkid] = {"pub": self.op_pub, "role": "operator",
-                            "uscc": "", "name": "operator", "scopes": [],
-                            "reg": 0, "end": 0}
+                            "uscc": "", "name": "operator", "label": "",
+                            "scopes": [], "reg": 0, "end": 0}
         self.op_kid = opkid
         self.ckpt_kid = key_id(self.ckpt_pub)
 
@@ -866,7 +866,8 @@ class Ledger:
             raise Bad("only the operator writes identity records")
         st = cbor_decode(r["stmt"])
         allowed = {
-            "register": {"pop", "pub", "name", "role", "uscc", "scopes"},
+            "register": {"pop", "pub", "name", "role", "uscc", "scopes",
+                         "label"},
             "rotate": {"kid", "pop", "pub"},
             "revoke": {"kid", "reason", "since"},
             "except": {"uscc", "reason"},
@@ -875,6 +876,7 @@ class Ledger:
                     "kid": (32, False), "pop": ("bytes", False),
                     "pub": (32, False), "name": ("text", False),
                     "role": ("text", False), "uscc": ("text", False),
+                    "label": ("text", False),
                     "since": ("uint", False), "origin": ("text", True),
                     "reason": ("text", False), "scopes": ("array", False)},
                T_IDENTITY, "identity statement")
@@ -884,7 +886,7 @@ class Ledger:
         for k in st:
             if k not in ("t", "op", "origin") and k not in allowed[op]:
                 raise Bad("identity %s: unexpected %r" % (op, k))
-        for k in allowed[op] - {"since"}:
+        for k in allowed[op] - {"since", "label"}:
             if k not in st:
                 raise Bad("identity %s: missing %r" % (op, k))
         if st["origin"] != self.origin:
@@ -901,17 +903,42 @@ class Ledger:
                     not isinstance(s, str) or not 1 <= len(s.encode()) <= 32
                     or "\x00" in s for s in st["scopes"]):
                 raise Bad("bad scopes")
+            label = st.get("label", "")
+            if "label" in st and (not 1 <= len(label.encode()) <= 64 or
+                                  "\x00" in label):
+                raise Bad("label must be 1..64 bytes without NUL")
             if not self.admitted(st["uscc"]):
                 raise Bad("USCC %r not admitted" % st["uscc"])
-            cur = self.orgs.get(st["uscc"])
-            if cur is not None and self.keys[cur]["end"] == 0:
-                raise Bad("%s already has an active key" % st["uscc"])
+            org = self.orgs.get(st["uscc"])
+            if org is not None:
+                # A further key of the organisation: its role and name,
+                # some of its scopes, a label free among its active keys.
+                if st["role"] != org["role"]:
+                    raise Bad("%s is registered as %s; a further key "
+                              "keeps its role" % (st["uscc"], org["role"]))
+                if st["name"] != org["name"]:
+                    raise Bad("%s is registered under another name" %
+                              st["uscc"])
+                for sc in st["scopes"]:
+                    if sc not in org["scopes"]:
+                        raise Bad("scope %r is not one of %s's scopes" %
+                                  (sc, st["uscc"]))
+                for k in org["keys"]:
+                    if self.keys[k]["end"] == 0 and \
+                            self.keys[k]["label"] == label:
+                        raise Bad("%s already has an active key labelled "
+                                  "%r" % (st["uscc"], label))
             kid = self.newkey(j, st["pub"], st["origin"], st["pop"])
             self.keys[kid] = {"pub": st["pub"], "role": st["role"],
                               "uscc": st["uscc"], "name": st["name"],
+                              "label": label,
                               "scopes": list(st["scopes"]), "reg": j,
                               "end": 0}
-            self.orgs[st["uscc"]] = kid
+            if org is None:
+                org = self.orgs[st["uscc"]] = {
+                    "role": st["role"], "name": st["name"],
+                    "scopes": list(st["scopes"]), "reg": j, "keys": []}
+            org["keys"].append(kid)
         elif op in ("rotate", "revoke"):
             cur = self.keys.get(st["kid"])
             if cur is None:
@@ -927,7 +954,7 @@ class Ledger:
                 cur["end"] = j
                 self.keys[kid] = new
                 if cur["uscc"]:
-                    self.orgs[cur["uscc"]] = kid
+                    self.orgs[cur["uscc"]]["keys"].append(kid)
             else:
                 if st["reason"] not in ("retired", "compromised"):
                     raise Bad("revoke: bad reason")
