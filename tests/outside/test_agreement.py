@@ -47,8 +47,9 @@ def dbs(datadir):
 
 class Base:
     """A ledger built by tally (or from a raw genesis with other params)
-    with an enterprise, a second enterprise, a regulator, a revoked key
-    and one attestation; the keys and sequence numbers the vectors use."""
+    with an enterprise (two keys, the second labelled "plant 2"), a second
+    enterprise, a regulator, a revoked key and one attestation; the keys
+    and sequence numbers the vectors use."""
 
     def __init__(self, d, params=None):
         env = {"TALLY_NOW_MS": T0}
@@ -70,7 +71,9 @@ class Base:
         self.old = L.register("old", self.old_code)
         must("revoke old", L.t("id", "revoke", "--data", L.data, "--signer",
                                L.op, "--uscc", self.old_code))
-        self.op_seq = 6    # the operator signed five batches above
+        # the enterprise's second key, labelled
+        self.plant = L.register("plant", ENT, org="ent", label="plant 2")
+        self.op_seq = 7    # the operator signed six batches above
         must("an attestation", L.submit_json(self.ent, batch_json(ENT)))
         self.ent_seq = 2
         self.target = L.size() - 1   # the attestation's record leaf
@@ -253,11 +256,45 @@ VECTORS = [
          "name": "N", "role": "enterprise", "uscc": FREE,
          "scopes": []}))]),
      "not signed by the operator"),
-    ("register: USCC with an active key", "default",
-     lambda b: b.batch(b.L.op, [b.register(uscc=ENT)]),
-     "already has an active key"),
+    # -- an organisation's further keys (format.md 5.1) --
+    ("register: a second key without a label", "default",
+     lambda b: b.batch(b.L.op, [b.register(uscc=ENT, name="ent")]),
+     "already has an active key without a label"),
+    ("register: a label an active key has", "default",
+     lambda b: b.batch(b.L.op, [b.register(uscc=ENT, name="ent",
+                                           label="plant 2")]),
+     'already has an active key labelled "plant 2"'),
+    ("register: a further key with another role", "default",
+     lambda b: b.batch(b.L.op, [b.register(uscc=ENT, name="ent",
+                                           role="bank", label="b")]),
+     "keeps its role"),
+    ("register: a further key under another name", "default",
+     lambda b: b.batch(b.L.op, [b.register(uscc=ENT, label="b")]),
+     "registered under another name"),
+    ("register: a further key with a scope its organisation lacks",
+     "default",
+     lambda b: b.batch(b.L.op, [b.register(
+         uscc=REG, name="reg", role="regulator", label="b",
+         scopes=["tax", "food"])]), "never widen"),
+    ("register: a USCC whose key ended, under another role", "default",
+     lambda b: b.batch(b.L.op, [b.register(uscc=b.old_code, name="old",
+                                           role="bank")]),
+     "keeps its role"),
+    ("register: an empty label", "default",
+     lambda b: b.batch(b.L.op, [b.register(label="")]), "label must be"),
+    ("register: a label of 65 bytes", "default",
+     lambda b: b.batch(b.L.op, [b.register(label="x" * 65)]),
+     "label must be"),
+    ("NUL in a label", "default",
+     lambda b: b.batch(b.L.op, [b.register(label="a\x00b")]), NUL),
+    ("rotate: a label", "default",
+     lambda b: b.batch(b.L.op, [b.ident({
+         "op": "rotate", "kid": rawlog.key_id(b.ent),
+         "pop": rawlog.pop(b.new, ORIGIN), "pub": rawlog.pubkey(b.new),
+         "label": "x"})]), 'unexpected "label"'),
     ("register: key already registered", "default",
-     lambda b: b.batch(b.L.op, [b.register(key=b.ent, uscc=b.old_code)]),
+     lambda b: b.batch(b.L.op, [b.register(key=b.ent, uscc=b.old_code,
+                                           name="old")]),
      "already registered"),
     ("register: proof of possession for another origin", "default",
      lambda b: b.batch(b.L.op, [b.register(pop=rawlog.pop(
@@ -415,7 +452,10 @@ def test_raw_append_is_tally_submit(d):
                 refs=[{"h": b.target_hash, "i": b.target}])]),
             ("regulator in scope", b.reg, [b.att(typ="tax.x")]),
             ("identity", b.L.op, [b.register(role="regulator",
-                                             scopes=["tax"])])]):
+                                             scopes=["tax"])]),
+            ("a further, labelled key", b.L.op, [b.register(
+                uscc=REG, name="reg", role="regulator", label="tax desk",
+                scopes=["tax"])])]):
         batch_file = b.batch(key, recs)
         L = Ledger(os.path.join(d, "v%d" % k), origin=ORIGIN,
                    env={"TALLY_NOW_MS": T1}, init=False)
