@@ -119,15 +119,17 @@ ldg_env_flags_durable(unsigned flags)
  * LMDB's API tells nothing before the map (mdb_env_info needs an open
  * environment, and mapping past the end is allowed: only touching faults),
  * so we read the two meta pages with pread, which reports a short file
- * instead of faulting, and refuse a file that ends before the last page
- * of its last commit.  A durable LMDB commit writes all its pages before
- * its meta page, so an undamaged file always reaches that page, with one
- * exception that a ledger never meets: pages LMDB allocates and frees in
- * the same commit ("loose" pages, and overflow pages of a value replaced
- * in the commit that wrote it) are never written.  Ledger commits free no
- * page they allocated (they delete nothing and never replace a leaf), so
- * the check is exact for them; a module that deletes in the transaction
- * that wrote a page could leave a harmless short file that it refuses.
+ * instead of faulting, and refuse a file that ends before a page its
+ * newest commit certainly holds: the roots of its two B-trees (the free
+ * list and the main tree, whose root every commit rewrites).  A live page
+ * was written by the commit that made it, before that commit's meta page,
+ * so an undamaged file always reaches past both roots.  The file may end
+ * before the meta page's last page number, though: pages LMDB allocates
+ * and frees within one commit ("loose" pages, overflow pages of a value
+ * replaced in the commit that wrote it) are counted there but never
+ * written, so that bound would refuse sound ledgers.  A cut that leaves
+ * both roots but loses other pages is caught when a page is touched: the
+ * CLI turns that SIGBUS into the same advice (ldg.h).
  *
  * The layout is LMDB's data format version 1 (mdb.c: MDB_page's header,
  * then MDB_meta), with pgno_t and txnid_t as size_t as in Debian's build
@@ -144,6 +146,8 @@ struct lmdb_page_head {
 	uint16_t lower;
 	uint16_t upper;
 };
+
+#define LMDB_P_INVALID ((size_t) -1) /* the root of an empty tree */
 
 struct lmdb_db {
 	uint32_t pad; /* the free DB's: the page size */
@@ -193,6 +197,7 @@ probe_fd(const char *dir, int fd, ldg_data_state *out, cm_diag *d)
 	struct stat      st;
 	struct lmdb_meta m[2];
 	uint64_t         psize, need;
+	size_t           root;
 	int              rc, newest;
 
 	if (fstat(fd, &st) != 0)
@@ -238,18 +243,27 @@ probe_fd(const char *dir, int fd, ldg_data_state *out, cm_diag *d)
 		*out = LDG_DATA_FRESH;
 		return (CM_OK);
 	}
-	if (m[newest].last_pg >= UINT64_MAX / psize)
+	root = 0;
+	for (int i = 0; i < 2; i++) {
+		size_t r = m[newest].dbs[i].root;
+
+		if (r != LMDB_P_INVALID && r > root)
+			root = r;
+	}
+	if (root >= UINT64_MAX / psize - 1)
 		need = UINT64_MAX;
 	else
-		need = ((uint64_t) m[newest].last_pg + 1) * psize;
+		need = ((uint64_t) root + 1) * psize;
 	if ((uint64_t) st.st_size < need)
-		return (cm_fail(d, CM_ECORRUPT,
-		                "%s/data.mdb is damaged: it has %llu bytes but "
-		                "its last commit (transaction %llu) uses %llu; "
-		                "restore the ledger from a backup",
-		                dir, (unsigned long long) st.st_size,
-		                (unsigned long long) m[newest].txnid,
-		                (unsigned long long) need));
+		return (cm_fail(
+		    d, CM_ECORRUPT,
+		    "%s/data.mdb is damaged: it has %llu bytes but "
+		    "its last commit (transaction %llu) has a tree "
+		    "root at page %llu, which needs %llu; restore the "
+		    "ledger from a backup",
+		    dir, (unsigned long long) st.st_size,
+		    (unsigned long long) m[newest].txnid,
+		    (unsigned long long) root, (unsigned long long) need));
 	*out = LDG_DATA_OK;
 	return (CM_OK);
 }

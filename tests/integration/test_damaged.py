@@ -51,15 +51,23 @@ def files(d):
 
 
 def meta(path):
-    """(page size, transaction ID, bytes used) of data.mdb's newest meta
-    page (LMDB data format 1 on a 64-bit build: the page header is 16
-    bytes; the page size at 40, last page at 136, txnid at 144)."""
+    """(page size, transaction ID, highest root page, bytes it needs) of
+    data.mdb's newest meta page (LMDB data format 1 on a 64-bit build: the
+    page header is 16 bytes; the page size at 40, the free tree's root at
+    80, the main tree's at 128, txnid at 144; an empty tree's root is
+    2^64-1)."""
     with open(path, "rb") as f:
         b = f.read(65536 * 2)
     psize = struct.unpack_from("<I", b, 40)[0]
-    metas = [struct.unpack_from("<QQ", b, off + 136) for off in (0, psize)]
-    last, txn = max(metas, key=lambda m: m[1])
-    return psize, txn, (last + 1) * psize
+    metas = []
+    for off in (0, psize):
+        free_root = struct.unpack_from("<Q", b, off + 80)[0]
+        main_root = struct.unpack_from("<Q", b, off + 128)[0]
+        txn = struct.unpack_from("<Q", b, off + 144)[0]
+        roots = [r for r in (free_root, main_root) if r != 2 ** 64 - 1]
+        metas.append((txn, max(roots, default=0)))
+    txn, root = max(metas)
+    return psize, txn, root, (root + 1) * psize
 
 
 def grown(d):
@@ -119,13 +127,13 @@ def test_truncated(d):
     L, key = grown(d)
     cut = os.path.join(d, "cut")
     shutil.copytree(L.data, cut)
-    psize, txn, need = meta(os.path.join(cut, "data.mdb"))
-    check("the ledger is larger than 64 KiB", need > 65536, need)
+    psize, txn, root, need = meta(os.path.join(cut, "data.mdb"))
+    check("the last commit's roots lie past 64 KiB", need > 65536, need)
     os.truncate(os.path.join(cut, "data.mdb"), 65536)
     before = files(cut)
     msg = ("%s/data.mdb is damaged: it has 65536 bytes but its last commit "
-           "(transaction %d) uses %d; restore the ledger from a backup" %
-           (cut, txn, need))
+           "(transaction %d) has a tree root at page %d, which needs %d; "
+           "restore the ledger from a backup" % (cut, txn, root, need))
     run_each(L, cut, READERS + [("ledger", "reindex"),
                                 ("ledger", "backup", "--out",
                                  os.path.join(d, "bk"))],
