@@ -254,6 +254,14 @@ probe_fd(const char *dir, int fd, ldg_data_state *out, cm_diag *d)
 		need = UINT64_MAX;
 	else
 		need = ((uint64_t) root + 1) * psize;
+	/* The size is taken again now, after the meta pages: a writer in
+	 * another process may have committed since the first look, and its
+	 * pages are written before its meta page, so the file seen after the
+	 * meta page holds every page that meta page names. */
+	if (fstat(fd, &st) != 0)
+		return (cm_fail(d, err_from_mdb(errno),
+		                "cannot read %s/data.mdb: %s", dir,
+		                strerror(errno)));
 	if ((uint64_t) st.st_size < need)
 		return (cm_fail(
 		    d, CM_ECORRUPT,
