@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* trace/trc.h -- the trace module: identifiers of traced things (GS1 keys as
+ * EPC URNs, Digital Link URIs or element strings; China's drug codes and
+ * enterprise batches; opaque URIs) and the EPCIS event hash.  The forms and
+ * the canonical key are described in docs/trace.md.  Thread safety: all
+ * functions are reentrant; objects are not shared without the caller's
+ * locking.  The module reaches the ledger only through ledger/ldg.h. */
+#ifndef TRACE_TRC_H
+#define TRACE_TRC_H
+
+#include "ledger/cm.h"
+
+/* ==== Identifiers (trace/trc_id.c) =======================================
+ * trc_id_parse turns one identifier's text into its canonical key: for a GS1
+ * key the path of its constrained canonical Digital Link without the host
+ * ("/01/10614141073464/21/2017"), prefixed "@<USCC>" for a
+ * restricted-circulation GTIN; "urn:tally:cndrug:<20 digits>" and
+ * "urn:tally:batch:<USCC>:<product>:<lot>" for the Chinese forms; the text
+ * itself for an opaque URI.  Keys are at most TRC_ID_KEY_MAX bytes of
+ * printable ASCII, so they serve as LMDB index keys as they are. */
+#define TRC_ID_TEXT_MAX 400 /* longest identifier text accepted */
+#define TRC_ID_KEY_MAX 160
+#define TRC_ID_PART_MAX 31 /* longest GS1 value: 30 characters */
+
+typedef enum trc_id_kind {
+	TRC_ID_GS1,    /* a GS1 key (ai, value and qualifiers below) */
+	TRC_ID_EPC,    /* an EPC without a GS1 key: urn:epc:id:gid */
+	TRC_ID_CNDRUG, /* China's 20-digit drug traceability code */
+	TRC_ID_BATCH,  /* an enterprise's own batch (a class) */
+	TRC_ID_OPAQUE  /* any other absolute URI, kept as written */
+} trc_id_kind;
+
+/* How the identifier was written. */
+typedef enum trc_id_src {
+	TRC_SRC_URN,     /* urn:epc:id:, urn:epc:class:, urn:epc:idpat: */
+	TRC_SRC_DL,      /* a GS1 Digital Link URI on any host */
+	TRC_SRC_ELEMENT, /* a GS1 element string (scans) */
+	TRC_SRC_TALLY,   /* urn:tally:..., or 20 bare numerals (scans) */
+	TRC_SRC_OTHER    /* an opaque URI */
+} trc_id_src;
+
+/* The form an answer is written in (trc_id_format). */
+typedef enum trc_id_form {
+	TRC_FORM_DL,      /* canonical Digital Link on id.gs1.org (default) */
+	TRC_FORM_URN,     /* EPC URN; Digital Link if the prefix length is
+	                     unknown */
+	TRC_FORM_ORIGINAL /* the text as it was given */
+} trc_id_form;
+
+typedef struct trc_id {
+	trc_id_kind kind;
+	trc_id_src  src;
+	bool        is_class;   /* names a class: GTIN, LGTIN, batch */
+	bool        is_pattern; /* written as urn:epc:idpat: */
+	bool        restricted; /* restricted-circulation GTIN, keyed by uscc */
+	/* GS1 keys: the primary key's AI ("01", "00", "414", "417", "8003",
+	 * ...), its value (the digits with check digit, or the characters),
+	 * the serial component (AI 21, 235 or 8011, or the serial part of a
+	 * GRAI, GDTI or SGCN), the lot (AI 10), the CPV (AI 22), the GLN
+	 * extension (AI 254; "" is none) and the piece/total of an ITIP.
+	 * Values are decoded (no percent escapes), NUL-terminated. */
+	char ai[5];
+	char value[TRC_ID_PART_MAX];
+	char serial[TRC_ID_PART_MAX];
+	char lot[TRC_ID_PART_MAX];
+	char cpv[TRC_ID_PART_MAX];
+	char ext[TRC_ID_PART_MAX];
+	char piece[5];
+	char serial_ai[5]; /* the AI of serial ("21", "235", "8011", "8019";
+	                      "" when it sits inside the value) */
+	/* GS1 company-prefix length (6-12), 0 if unknown. */
+	uint8_t gcp_len;
+	char    uscc[19]; /* the USCC of a restricted GTIN's key or batch */
+	size_t  key_len;
+	char    key[TRC_ID_KEY_MAX + 1];
+	size_t  orig_len;
+	char    orig[TRC_ID_TEXT_MAX + 1];
+} trc_id;
+
+/* What the parser may consult.  All fields are optional (zero them). */
+typedef struct trc_id_ctx {
+	/* Names the field in refusals ("epcList[2]"); NULL for none. */
+	const char *field;
+	/* The submitter's USCC, which scopes restricted-circulation GTINs;
+	 * empty if none (such GTINs are then refused). */
+	cm_bytes uscc;
+	/* Also accept GS1 element strings ("(01)...(21)..." or "]d2..." with
+	 * GS separators) and 20 bare numerals, as scanned: for verify and
+	 * import of scans, not for EPCIS fields. */
+	bool scans;
+	/* The GS1 company-prefix length of the digits at p (at least 12 of
+	 * them: the key's digits from where its prefix starts), from master
+	 * data or an earlier URN; 0 if unknown.  NULL for none. */
+	unsigned (*gcp_len)(void *arg, const char *p, size_t len);
+	void *arg;
+} trc_id_ctx;
+
+/* Parses text (at most TRC_ID_TEXT_MAX bytes) into *out.  CM_EPROTO if it
+ * is malformed, a check digit is wrong, a Digital Link is out of order, a
+ * restricted GTIN has no valid USCC to scope it, or a batch's USCC fails
+ * ldg_uscc_check; the diag names the field and the part. */
+CM_MUST_CHECK cm_err trc_id_parse(cm_bytes text, const trc_id_ctx *ctx,
+                                  trc_id *out, cm_diag *d);
+/* Appends id in the form asked for to out (not NUL-terminated).  URN form
+ * needs the company-prefix length; without it the answer is in Digital
+ * Link form.  Forms without a GS1 key are written as they are in every
+ * form.  CM_ENOMEM only. */
+cm_err trc_id_format(const trc_id *id, trc_id_form form, cm_buf *out);
+/* "dl", "urn" or "original"; CM_EINVAL otherwise. */
+CM_MUST_CHECK cm_err trc_id_form_parse(cm_bytes name, trc_id_form *out);
+/* The key as a byte view (borrowed from id). */
+cm_bytes trc_id_key(const trc_id *id);
+
+/* Where an identifier stands in an event: an instance position (epcList,
+ * parentID, childEPCs, inputEPCList, outputEPCList) or a class position
+ * (quantity elements' epcClass). */
+typedef enum trc_id_pos { TRC_POS_INSTANCE, TRC_POS_CLASS } trc_id_pos;
+/* CM_OK if id may stand at pos: EPC patterns and classes only as an
+ * epcClass, instances (SGTIN, SSCC, drug codes...) never as one; opaque
+ * URIs anywhere.  CM_EPROTO with the reason (after ctx's field) otherwise. */
+CM_MUST_CHECK cm_err trc_id_check_pos(const trc_id *id, trc_id_pos pos,
+                                      const char *field, cm_diag *d);
+
+/* The GS1 mod-10 check digit ('0'-'9') of the n digits at p (the digits
+ * before the check digit).  p must hold only digits. */
+char trc_gs1_check_digit(const char *p, size_t n);
+
+#endif /* TRACE_TRC_H */
