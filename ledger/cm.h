@@ -176,8 +176,9 @@ void cm_key_public(const cm_key *k, uint8_t out[CM_PUBKEY_LEN]);
 CM_MUST_CHECK cm_err cm_key_from_pem(cm_bytes pem, cm_key **out);
 cm_err               cm_key_to_pem(const cm_key *k, cm_buf *out);
 /* Reads a private key file.  CM_EPERM if group or others may read it (the
- * diag names the mode), CM_EIO if unreadable, CM_EPROTO if not a PKCS#8
- * Ed25519 PEM. */
+ * diag names the mode), CM_EIO if unreadable or not a regular file (a FIFO
+ * is refused without waiting for a writer), CM_ETOOBIG past 16 KiB,
+ * CM_EPROTO if not a PKCS#8 Ed25519 PEM. */
 CM_MUST_CHECK cm_err cm_key_load(const char *path, cm_key **out, cm_diag *d);
 /* Writes k to path with O_CREAT|O_EXCL and mode 0600, fsyncs file and dir. */
 cm_err cm_key_save(const cm_key *k, const char *path, cm_diag *d);
@@ -334,6 +335,7 @@ cm_json    *cm_json_at(const cm_json *arr, size_t i);
 size_t      cm_json_len(const cm_json *arr_or_obj);
 bool        cm_json_is_object(const cm_json *j);
 bool        cm_json_is_array(const cm_json *j);
+bool        cm_json_is_null(const cm_json *j); /* JSON null, not absent */
 const char *cm_json_str(const cm_json *j, size_t *out_len); /* NULL if not */
 bool        cm_json_int(const cm_json *j, int64_t *out);
 /* The i-th member of an object in the document's order: its key (borrowed),

@@ -286,7 +286,10 @@ cm_key_load(const char *path, cm_key **out, cm_diag *d)
 	cm_err      rv;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0 ||
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then
+	 * refuses it, and a regular file reads the same either way. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) <
+	        0 ||
 	    fstat(fd, &st) != 0) {
 		errno_text(errno, etext, sizeof(etext));
 		rv = cm_fail(d, CM_EIO, "cannot read key file %s: %s", path,
@@ -306,6 +309,8 @@ cm_key_load(const char *path, cm_key **out, cm_diag *d)
 		    (unsigned) (st.st_mode & 07777));
 		goto out;
 	}
+	if ((uint64_t) st.st_size > KEY_TEXT_MAX)
+		goto big;
 	/* One allocation up front, so the secret is never realloc'ed. */
 	if ((rv = cm_buf_reserve(&b, KEY_TEXT_MAX + 1)) != CM_OK)
 		goto out;
@@ -322,14 +327,17 @@ cm_key_load(const char *path, cm_key **out, cm_diag *d)
 		if (n == 0)
 			break;
 		b.len += (size_t) n;
-		if (b.len > KEY_TEXT_MAX) {
-			rv = cm_fail(d, CM_EPROTO, "key file %s is too large",
-			             path);
-			goto out;
-		}
+		if (b.len > KEY_TEXT_MAX)
+			goto big;
 	}
 	if ((rv = cm_key_from_pem(cm_buf_bytes(&b), out)) == CM_EPROTO)
 		cm_diag_set(d, "key file %s is not a PKCS#8 Ed25519 PEM", path);
+	goto out;
+big:
+	rv = cm_fail(d, CM_ETOOBIG,
+	             "key file %s is too large: more than %d bytes, the "
+	             "limit for a key file",
+	             path, KEY_TEXT_MAX);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -30,26 +30,62 @@ near_token(const char *text)
 	return (CM_BYTES(p, len - 1));
 }
 
+static bool number_find(cm_bytes t, bool real, cm_bytes *out_tok, int *out_line,
+                        int *out_col);
+
 /* Maps a jansson parse error to a diag that names the problem and where. */
 static cm_err
-error_report(const json_error_t *e, cm_diag *d)
+error_report(const json_error_t *e, cm_bytes text, cm_diag *d)
 {
 	cm_bytes tok = near_token(e->text);
 	int      tl = (int) (tok.len > 64 ? 64 : tok.len);
 	int      line = e->line, col = e->column;
+	size_t   digits;
 
 	switch (json_error_code(e)) {
 	case json_error_duplicate_key:
+		/* jansson quotes at most 20 bytes of a token: a longer key
+		 * is the string that ends where the error is (the unescaped
+		 * '"' before starts it), quoted as jansson quotes one. */
+		if (tok.len == 0 && e->position >= 2 &&
+		    (size_t) e->position <= text.len &&
+		    text.p[e->position - 1] == '"') {
+			size_t end = (size_t) e->position - 1, i = end;
+
+			while (i > 0) {
+				size_t bs = 0;
+
+				i--;
+				while (i - bs > 0 && text.p[i - bs - 1] == '\\')
+					bs++;
+				if (text.p[i] == '"' && bs % 2 == 0)
+					break;
+			}
+			tok = CM_BYTES(text.p + i, end - i + 1);
+			tl = (int) (tok.len > 64 ? 64 : tok.len);
+		}
 		return (cm_fail(d, CM_EPROTO,
 		                "JSON: duplicate key %.*s (line %d, column %d)",
 		                tl, (const char *) tok.p, line, col));
 	case json_error_numeric_overflow:
-		if (strncmp(e->text, "too big", 7) == 0)
+		if (strncmp(e->text, "too big", 7) == 0) {
+			/* The same 20 bytes: find the token; its place is
+			 * then where it starts, as for reals. */
+			(void) number_find(text, false, &tok, &line, &col);
+			digits = tok.len - (tok.len > 0 && tok.p[0] == '-');
+			if (digits > 40)
+				return (cm_fail(
+				    d, CM_EPROTO,
+				    "JSON: integer does not fit int64: "
+				    "%.20s... "
+				    "(%zu digits) (line %d, column %d)",
+				    (const char *) tok.p, digits, line, col));
 			return (cm_fail(
 			    d, CM_EPROTO,
 			    "JSON: integer does not fit int64: %.*s (line %d, "
 			    "column %d)",
-			    tl, (const char *) tok.p, line, col));
+			    (int) tok.len, (const char *) tok.p, line, col));
+		}
 		return (cm_fail(
 		    d, CM_EPROTO,
 		    "JSON: number with fraction or exponent not allowed: "
@@ -77,10 +113,31 @@ error_report(const json_error_t *e, cm_diag *d)
 	}
 }
 
-/* Finds the first number token with a fraction or exponent in valid JSON
- * text, to name it and its place (jansson keeps neither for reals). */
+/* True if the integer token t (JSON: -?digits) is outside int64. */
 static bool
-real_find(cm_bytes t, cm_bytes *out_tok, int *out_line, int *out_col)
+int_too_big(cm_bytes t)
+{
+	static const char max[] = "9223372036854775807";
+	bool              neg = t.len > 0 && t.p[0] == '-';
+	const uint8_t    *p = t.p + neg;
+	size_t            n = t.len - neg;
+	int               c;
+
+	while (n > 1 && p[0] == '0')
+		p++, n--;
+	if (n != sizeof(max) - 1)
+		return (n > sizeof(max) - 1);
+	c = memcmp(p, max, n);
+	/* -9223372036854775808 is the one more that fits. */
+	return (c > 0 && !(neg && memcmp(p, "9223372036854775808", n) == 0));
+}
+
+/* Finds the first number token in valid JSON text that has a fraction or
+ * exponent (real) or else is an integer beyond int64, to name it and its
+ * place: jansson keeps neither for reals, nor the text of a long integer. */
+static bool
+number_find(cm_bytes t, bool real, cm_bytes *out_tok, int *out_line,
+            int *out_col)
 {
 	int  line = 1, col = 1;
 	bool str = false, esc = false;
@@ -102,16 +159,18 @@ real_find(cm_bytes t, cm_bytes *out_tok, int *out_line, int *out_col)
 			col = 0;
 		} else if (c == '-' || (c >= '0' && c <= '9')) {
 			size_t j = i;
-			bool   real = false;
+			bool   isreal = false;
 
 			while (j < t.len && strchr("+-.0123456789eE", t.p[j]) &&
 			       t.p[j] != '\0') {
 				if (t.p[j] == '.' || t.p[j] == 'e' ||
 				    t.p[j] == 'E')
-					real = true;
+					isreal = true;
 				j++;
 			}
-			if (real) {
+			if (real ? isreal
+			         : !isreal &&
+			               int_too_big(CM_BYTES(t.p + i, j - i))) {
 				*out_tok = CM_BYTES(t.p + i, j - i);
 				*out_line = line;
 				*out_col = col;
@@ -281,12 +340,12 @@ cm_json_to_cbor(cm_bytes json, cm_buf *out, cm_diag *d)
 	if (root == NULL &&
 	    (json_error_code(&e) != json_error_numeric_overflow ||
 	     strncmp(e.text, "too big", 7) == 0)) {
-		rv = error_report(&e, d);
+		rv = error_report(&e, json, d);
 		goto out;
 	}
 	/* Reals (also those too big for a double, which jansson refuses):
 	 * name the token where it starts. */
-	if (real_find(json, &tok, &line, &col)) {
+	if (number_find(json, true, &tok, &line, &col)) {
 		rv = cm_fail(
 		    d, CM_EPROTO,
 		    "JSON: number with fraction or exponent not allowed: %.*s "
@@ -296,7 +355,7 @@ cm_json_to_cbor(cm_bytes json, cm_buf *out, cm_diag *d)
 		goto out;
 	}
 	if (root == NULL) {
-		rv = error_report(&e, d);
+		rv = error_report(&e, json, d);
 		goto out;
 	}
 	rv = cm_json_encode_cbor((const cm_json *) root, out, d);
@@ -467,7 +526,7 @@ cm_json_parse(cm_bytes text, cm_json **out, cm_diag *d)
 	root = json_loadb(text.len > 0 ? (const char *) text.p : "", text.len,
 	                  JSON_LOAD_FLAGS, &e);
 	if (root == NULL)
-		return (error_report(&e, d));
+		return (error_report(&e, text, d));
 	*out = (cm_json *) root;
 	return (CM_OK);
 }
@@ -518,6 +577,12 @@ bool
 cm_json_is_array(const cm_json *j)
 {
 	return (j != NULL && json_is_array((const json_t *) j));
+}
+
+bool
+cm_json_is_null(const cm_json *j)
+{
+	return (j != NULL && json_is_null((const json_t *) j));
 }
 
 const char *

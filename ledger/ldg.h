@@ -134,7 +134,8 @@ CM_MUST_CHECK cm_err ldg_checkpoint_parse(cm_bytes note, ldg_checkpoint *out,
  * positions 3-8 digits; positions 9-17 a GB 11714 organisation code with
  * its check character; position 18 the mod-31 check character.  CM_OK if
  * valid; CM_EINVAL with the reason in the diag otherwise.  The reason for
- * lower-case input is exactly "lowercase". */
+ * lower-case input is exactly "lowercase".  Lengths and positions count
+ * characters: UTF-8 sequences, and each byte that is not UTF-8 as one. */
 #define LDG_USCC_LEN 18
 CM_MUST_CHECK cm_err ldg_uscc_check(cm_bytes code, cm_diag *d);
 

@@ -325,7 +325,11 @@ prep_head(ldg_store *s, ldg_txn *rt, cm_bytes bytes, ldg_prepared **out,
 	p->s = s;
 	if ((rv = ldg_batchfile_decode(bytes, &p->b, d)) != CM_OK)
 		goto fail;
-	if (p->b.nrecs == 0 || p->b.nrecs > s->params.max_records) {
+	if (p->b.nrecs == 0) {
+		rv = cm_fail(d, CM_EPROTO, "a batch needs at least one record");
+		goto fail;
+	}
+	if (p->b.nrecs > s->params.max_records) {
 		rv = cm_fail(d, CM_ETOOBIG,
 		             "batch holds %llu records (1 to %llu allowed)",
 		             (unsigned long long) p->b.nrecs,

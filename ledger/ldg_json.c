@@ -83,9 +83,12 @@ record_encode(const cm_json *obj, size_t ri, cm_buf *out, const ldg_params *p,
 		                "records[%zu]: \"t\" is added by "
 		                "tally, do not give it",
 		                ri));
-	if (cm_json_str(cm_json_get(obj, "kind"), NULL) == NULL)
+	if (cm_json_get(obj, "kind") == NULL)
 		return (
 		    cm_fail(d, CM_EPROTO, "records[%zu]: needs \"kind\"", ri));
+	if (cm_json_str(cm_json_get(obj, "kind"), NULL) == NULL)
+		return (cm_fail(d, CM_EPROTO,
+		                "records[%zu]: \"kind\" must be text", ri));
 	if ((m = cm_calloc(n + 1, sizeof(*m))) == NULL)
 		return (CM_ENOMEM);
 	for (size_t i = 0; i < n; i++) {
@@ -157,7 +160,11 @@ ldg_json_records(cm_bytes json, cm_buf *out, size_t **out_offs, size_t *out_n,
 		goto out;
 	}
 	n = cm_json_len(recs);
-	if (n == 0 || n > p->max_records) {
+	if (n == 0) {
+		rv = cm_fail(d, CM_EPROTO, "a batch needs at least one record");
+		goto out;
+	}
+	if (n > p->max_records) {
 		rv = cm_fail(d, CM_ETOOBIG,
 		             "a batch holds 1 to %llu records, "
 		             "got %zu",

@@ -96,14 +96,36 @@ uscc_check_char(const uint8_t *p)
 	return (uscc_alphabet[(USCC_NSYM - sum % USCC_NSYM) % USCC_NSYM]);
 }
 
-/* Order of checks, so each input has one reason: lowercase anywhere, length,
- * alphabet (first bad position), authority, entity type, division digits
- * (3-8), organisation code check (17), final check (18). */
+/* The bytes of the character at p[i]: a valid UTF-8 sequence, else 1 (an
+ * ASCII character, or a byte that is not UTF-8, each counted as one). */
+static size_t
+char_len(const uint8_t *p, size_t len, size_t i)
+{
+	size_t n = p[i] >= 0xf0 ? 4 : p[i] >= 0xe0 ? 3 : p[i] >= 0xc0 ? 2 : 1;
+
+	return (n > 1 && n <= len - i && cm_utf8_valid(p + i, n) ? n : 1);
+}
+
+/* The code point of the valid n-byte UTF-8 sequence p[0..n), n >= 2. */
+static uint32_t
+char_value(const uint8_t *p, size_t n)
+{
+	uint32_t v = p[0] & (0x7f >> n);
+
+	for (size_t i = 1; i < n; i++)
+		v = v << 6 | (p[i] & 0x3f);
+	return (v);
+}
+
+/* Order of checks, so each input has one reason: lowercase anywhere, length
+ * (in characters: UTF-8 sequences, and any other byte as one), alphabet
+ * (first bad position, in characters), authority, entity type, division
+ * digits (3-8), organisation code check (17), final check (18). */
 cm_err
 ldg_uscc_check(cm_bytes code, cm_diag *d)
 {
 	const uint8_t *p = code.p;
-	size_t         i, k;
+	size_t         i, k, n;
 	char           want;
 
 	if (p == NULL && code.len != 0)
@@ -112,22 +134,30 @@ ldg_uscc_check(cm_bytes code, cm_diag *d)
 		if (p[i] >= 'a' && p[i] <= 'z')
 			return (cm_fail(d, CM_EINVAL, "lowercase"));
 	}
-	if (code.len != LDG_USCC_LEN) {
+	for (i = 0, k = 0; i < code.len; k++)
+		i += char_len(p, code.len, i);
+	if (k != LDG_USCC_LEN) {
 		return (cm_fail(d, CM_EINVAL, "must be %d characters, got %zu",
-		                LDG_USCC_LEN, code.len));
+		                LDG_USCC_LEN, k));
 	}
-	for (i = 0; i < LDG_USCC_LEN; i++) {
+	for (i = 0, k = 1; i < code.len; i += n, k++) {
+		n = char_len(p, code.len, i);
+		if (n > 1) {
+			return (
+			    cm_fail(d, CM_EINVAL,
+			            "invalid character U+%04X at position %zu",
+			            (unsigned) char_value(p + i, n), k));
+		}
 		if (symbol_value(p[i]) >= 0)
 			continue;
 		if (p[i] > 0x20 && p[i] < 0x7f) {
-			return (
-			    cm_fail(d, CM_EINVAL,
-			            "invalid character '%c' at position %zu",
-			            p[i], i + 1));
+			return (cm_fail(
+			    d, CM_EINVAL,
+			    "invalid character '%c' at position %zu", p[i], k));
 		}
 		return (cm_fail(d, CM_EINVAL,
 		                "invalid byte 0x%02X at position %zu", p[i],
-		                i + 1));
+		                k));
 	}
 	for (k = 0; k < sizeof(uscc_pairs) / sizeof(uscc_pairs[0]); k++) {
 		if ((uint8_t) uscc_pairs[k].authority == p[0])

@@ -112,6 +112,24 @@ def must(name, r, rc=0):
     return r
 
 
+def refused(L, name, fn, substrs, rc=1):
+    """Runs fn(); checks exit rc, each substring on stderr, no change to
+    the ledger (mdb_dump of every database and the latest checkpoint)."""
+    subs = substrs if isinstance(substrs, (list, tuple)) else [substrs]
+    check("%s: the test names the reason" % name, all(subs) and subs)
+    before = L.snapshot()
+    r = fn()
+    check("%s: exit %d" % (name, rc), r.rc == rc, r)
+    for s in subs:
+        check("%s: message has %r" % (name, s), s in r.err, r)
+    after = L.snapshot()
+    check("%s: nothing changed" % name, before == after,
+          "snapshot differs (%d vs %d bytes)" % (len(before), len(after)))
+    check("%s: no acceptance printed" % name,
+          b"accepted" not in r.out, r)
+    return r
+
+
 # GB 32100 unified social credit codes
 _USCC_CH = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]

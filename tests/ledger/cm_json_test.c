@@ -105,12 +105,29 @@ test_refusals(void)
 	                     "exponent not allowed: -2E-1 (line 1, column 2)");
 	JSON_CBOR("1e400", "CM_EPROTO: JSON: number with fraction or exponent "
 	                   "not allowed: 1e400 (line 1, column 1)");
+	/* An integer is named where it starts, as reals are. */
 	JSON_CBOR("9223372036854775808",
 	          "CM_EPROTO: JSON: integer does not fit int64: "
-	          "9223372036854775808 (line 1, column 19)");
+	          "9223372036854775808 (line 1, column 1)");
 	JSON_CBOR("[-9223372036854775809]",
 	          "CM_EPROTO: JSON: integer does not fit int64: "
-	          "-9223372036854775809 (line 1, column 21)");
+	          "-9223372036854775809 (line 1, column 2)");
+	/* Past jansson's 20-byte quote, the token is still named (it was
+	 * printed empty); past 40 digits, its start and its length. */
+	JSON_CBOR("[1, 99999999999999999999999]",
+	          "CM_EPROTO: JSON: integer does not fit int64: "
+	          "99999999999999999999999 (line 1, column 5)");
+	JSON_CBOR("{\"a\":\n -1000000000000000000000000000000000000000000}",
+	          "CM_EPROTO: JSON: integer does not fit int64: "
+	          "-1000000000000000000... (43 digits) (line 2, column 2)");
+	JSON_CBOR("{\"a-9223372036854775808\":9223372036854775808}",
+	          "CM_EPROTO: JSON: integer does not fit int64: "
+	          "9223372036854775808 (line 1, column 26)");
+	/* A duplicate key past 20 bytes is named too, escapes and all. */
+	JSON_CBOR("{\"aaaaaaaaaaaaaaaaaaaaaaa\\\"\":1,"
+	          "\"aaaaaaaaaaaaaaaaaaaaaaa\\\"\":2}",
+	          "CM_EPROTO: JSON: duplicate key "
+	          "\"aaaaaaaaaaaaaaaaaaaaaaa\\\"\" (line 1, column 58)");
 	JSON_CBOR("\"\xff\"",
 	          "CM_EPROTO: JSON: invalid UTF-8 (line 1, column 1)");
 	JSON_CBOR("\"\xc0\xaf\"",

@@ -306,6 +306,27 @@ test_length(void)
 	TST_EQ_STR(d.msg, "must be 18 characters, got 17");
 	TST_ERR(check_str("9144030019220382160", &d), CM_EINVAL);
 	TST_EQ_STR(d.msg, "must be 18 characters, got 19");
+	/* Characters, not bytes: 16 + one 2-byte character is 17 (18
+	 * bytes), 17 + one is 18 (19 bytes) and names the character. */
+	TST_ERR(check_str("9144030019220382\xc3\xa9", &d), CM_EINVAL);
+	TST_EQ_STR(d.msg, "must be 18 characters, got 17");
+	TST_ERR(check_str("91440300192203821\xc3\xa9", &d), CM_EINVAL);
+	TST_EQ_STR(d.msg, "invalid character U+00E9 at position 18");
+	TST_ERR(check_str("9144\xe4\xb8\xad"
+	                  "0300192203821",
+	                  &d),
+	        CM_EINVAL);
+	TST_EQ_STR(d.msg, "invalid character U+4E2D at position 5");
+	TST_ERR(check_str("\xf0\x9f\x98\x80"
+	                  "14403001922038216",
+	                  &d),
+	        CM_EINVAL);
+	TST_EQ_STR(d.msg, "invalid character U+1F600 at position 1");
+	/* A byte that is not UTF-8 counts as one character. */
+	TST_ERR(check_str("9144030019220382\xff\xfe", &d), CM_EINVAL);
+	TST_EQ_STR(d.msg, "invalid byte 0xFF at position 17");
+	TST_ERR(check_str("914403001922038\xff\xfe", &d), CM_EINVAL);
+	TST_EQ_STR(d.msg, "must be 18 characters, got 17");
 }
 
 static void

@@ -174,7 +174,7 @@ VECTORS = [
      lambda b: b.batch(b.ent, [b.att()], time=T1 + WINDOW + 1),
      "claimed time outside the window"),
     ("header counts 0 records", "default",
-     lambda b: b.batch(b.ent, []), "records"),
+     lambda b: b.batch(b.ent, []), "at least one record"),
     ("header counts 2, batch holds 1", "default",
      lambda b: b.batch(b.ent, [b.att()], n=2), "header counts 2"),
     ("non-minimal header", "default", v_nonminimal_hdr, "not minimal"),
