@@ -335,8 +335,8 @@ cm_key_load(const char *path, cm_key **out, cm_diag *d)
 	goto out;
 big:
 	rv = cm_fail(d, CM_ETOOBIG,
-	             "key file %s is too large: more than %d bytes, the "
-	             "limit for a key file",
+	             "key file %s is too large (limit %d bytes for a key "
+	             "file)",
 	             path, KEY_TEXT_MAX);
 out:
 	if (fd >= 0)

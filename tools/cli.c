@@ -5,10 +5,12 @@
 #include "tools/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- options ---- */
@@ -115,6 +117,32 @@ need(const opts *o, const char *name)
 	return (v);
 }
 
+/* The first option of the space-separated list that o holds, or NULL. */
+static const char *
+opt_first(const opts *o, const char *list)
+{
+	char pat[64];
+
+	for (size_t i = 0; i < o->n; i++) {
+		snprintf(pat, sizeof(pat), " %s ", o->name[i]);
+		if (strstr(list, pat) != NULL)
+			return (o->name[i]);
+	}
+	return (NULL);
+}
+
+void
+opt_exclusive(const opts *o, const char *a, const char *b)
+{
+	char        la[128], lb[128];
+	const char *x, *y;
+
+	snprintf(la, sizeof(la), " %s ", a);
+	snprintf(lb, sizeof(lb), " %s ", b);
+	if ((x = opt_first(o, la)) != NULL && (y = opt_first(o, lb)) != NULL)
+		die(EX_USAGE, "give only one of --%s and --%s", x, y);
+}
+
 uint64_t
 parse_u64(const char *s, const char *what)
 {
@@ -150,21 +178,51 @@ now_ms(void)
 /* ---- files ---- */
 
 void
-file_read(const char *path, cm_buf *out)
+file_read(const char *path, uint64_t limit, const char *what, cm_buf *out)
 {
-	FILE  *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char   chunk[65536];
-	size_t n;
+	bool        in = strcmp(path, "-") == 0;
+	const char *name = in ? "stdin" : path;
+	size_t      start = out->len;
+	struct stat st;
+	ssize_t     n;
+	int         fd;
 
-	if (f == NULL)
-		die(EX_USAGE, "cannot read %s: %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (cm_buf_append(out, chunk, n) != CM_OK)
+	/* A FIFO is read as stdin is: opening it waits for its writer, as
+	 * cat's open does, and its bytes are bounded the same.  Only a key
+	 * file must be regular (cm_key_load). */
+	fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		die(EX_USAGE, "cannot read %s: %s", name, strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t) st.st_size > limit)
+		goto big;
+	for (;;) {
+		/* Read up to one byte past the limit, in chunks. */
+		size_t want = 65536;
+
+		if (out->len - start + want > limit + 1)
+			want = (size_t) (limit + 1 - (out->len - start));
+		if (cm_buf_reserve(out, want) != CM_OK)
 			die(EX_USAGE, "out of memory");
-	if (ferror(f))
-		die(EX_USAGE, "cannot read %s", path);
-	if (f != stdin)
-		fclose(f);
+		n = read(fd, out->p + out->len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EX_USAGE, "cannot read %s: %s", name,
+			    strerror(errno));
+		if (n == 0)
+			break;
+		out->len += (size_t) n;
+		if (out->len - start > limit)
+			goto big;
+	}
+	out->p[out->len] = 0; /* as cm_buf_append leaves it */
+	if (!in)
+		close(fd);
+	return;
+big:
+	die(EX_NO, "%s is too large (limit %llu bytes for %s)", name,
+	    (unsigned long long) limit, what);
 }
 
 cm_key *
@@ -176,7 +234,7 @@ key_load(const char *path)
 
 	cm_diag_clear(&d);
 	if ((rv = cm_key_load(path, &k, &d)) != CM_OK)
-		die(rv == CM_EPERM ? EX_NO : EX_USAGE, "%s",
+		die(rv == CM_EPERM || rv == CM_ETOOBIG ? EX_NO : EX_USAGE, "%s",
 		    d.msg[0] ? d.msg : cm_strerror(rv));
 	return (k);
 }
@@ -188,7 +246,7 @@ pubkey_load(const char *path, uint8_t pub[CM_PUBKEY_LEN])
 	cm_diag d;
 
 	cm_diag_clear(&d);
-	file_read(path, &b);
+	file_read(path, SMALL_FILE_MAX, "a public key file", &b);
 	if (cm_pubkey_parse(cm_buf_bytes(&b), pub, &d) != CM_OK)
 		die(EX_NO, "%s: %s", path, d.msg);
 	cm_buf_fini(&b);
@@ -210,6 +268,38 @@ print_hex(FILE *f, const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		fprintf(f, "%02x", p[i]);
+}
+
+const char *
+text_show(cm_bytes s, char buf[SHOW_MAX])
+{
+	size_t o = 0, i;
+	bool   plain = s.len > 0;
+
+	for (i = 0; i < s.len && plain; i++)
+		plain = s.p[i] > 0x20 && s.p[i] < 0x7f && s.p[i] != '"' &&
+		        s.p[i] != '\\';
+	if (plain && s.len < SHOW_MAX) {
+		memcpy(buf, s.p, s.len);
+		buf[s.len] = '\0';
+		return (buf);
+	}
+	buf[o++] = '"';
+	/* Room for the widest escape, then "...\"" and the NUL. */
+	for (i = 0; i < s.len && o + 4 + 5 < SHOW_MAX; i++) {
+		uint8_t c = s.p[i];
+
+		if (c == '"' || c == '\\')
+			o +=
+			    (size_t) snprintf(buf + o, SHOW_MAX - o, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			o += (size_t) snprintf(buf + o, SHOW_MAX - o, "\\x%02x",
+			                       c);
+		else
+			buf[o++] = (char) c;
+	}
+	snprintf(buf + o, SHOW_MAX - o, "%s\"", i < s.len ? "..." : "");
+	return (buf);
 }
 
 /* ---- opening ---- */
@@ -400,16 +490,13 @@ receipt_print(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json)
 	return (EX_OK);
 }
 
-int
-append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json)
+/* ldg_append, or an exit when the commit failed. */
+static void
+append_commit(ldg_store *s, const cm_bytes *batches, size_t n, ldg_receipt *rc,
+              cm_err *st, cm_diag *dg)
 {
-	ldg_receipt *rc = xalloc(cm_calloc(n, sizeof(*rc)));
-	cm_err      *st = xalloc(cm_calloc(n, sizeof(*st)));
-	cm_diag     *dg = xalloc(cm_calloc(n, sizeof(*dg)));
-	int          ex = EX_OK;
-	cm_err       rv;
+	cm_err rv = ldg_append(s, batches, n, now_ms(), rc, st, dg);
 
-	rv = ldg_append(s, batches, n, now_ms(), rc, st, dg);
 	/* A failed commit leaves the ledger as it was. */
 	if (rv == CM_ENOSPC)
 		die(EX_USAGE,
@@ -418,6 +505,17 @@ append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json)
 		    cm_strerror(rv));
 	if (rv != CM_OK)
 		die(EX_USAGE, "append failed: %s", cm_strerror(rv));
+}
+
+int
+append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json)
+{
+	ldg_receipt *rc = xalloc(cm_calloc(n, sizeof(*rc)));
+	cm_err      *st = xalloc(cm_calloc(n, sizeof(*st)));
+	cm_diag     *dg = xalloc(cm_calloc(n, sizeof(*dg)));
+	int          ex = EX_OK;
+
+	append_commit(s, batches, n, rc, st, dg);
 	for (size_t i = 0; i < n; i++) {
 		int e = receipt_print(&rc[i], st[i], &dg[i], json);
 
@@ -431,30 +529,53 @@ append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json)
 	return (ex);
 }
 
-/* Signs recs with k at its next sequence number and appends them. */
+/* How many sequence numbers sign_and_append tries: each conflict means
+ * another writer with the same key committed in between, so this many
+ * concurrent writers of one key always get through. */
+#define SIGN_ATTEMPTS 8
+
 int
 sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
                 bool json)
 {
-	uint8_t  pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
-	uint64_t seq;
-	ldg_txn *t = rtxn(s);
-	cm_buf   batch = {0};
-	cm_diag  d;
-	cm_bytes b;
-	int      ex;
+	uint8_t     pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
+	uint64_t    seq;
+	cm_buf      batch = {0};
+	ldg_receipt rc;
+	cm_err      st = CM_OK;
+	cm_diag     d;
+	cm_bytes    b;
+	int         ex;
 
-	cm_diag_clear(&d);
 	cm_key_public(k, pub);
 	cm_key_id(pub, kid);
-	if (ldg_next_seq(t, kid, &seq) != CM_OK)
-		die(EX_USAGE, "cannot read the sequence index");
-	ldg_txn_end(t);
-	if (ldg_batch_build(ldg_origin(s), k, seq, now_ms(), recs, n, &batch,
-	                    &d) != CM_OK)
-		die(EX_NO, "cannot build the batch: %s", d.msg);
-	b = cm_buf_bytes(&batch);
-	ex = append_batches(s, &b, 1, json);
+	for (int attempt = 1;; attempt++) {
+		ldg_txn *t = rtxn(s);
+
+		if (ldg_next_seq(t, kid, &seq) != CM_OK)
+			die(EX_USAGE, "cannot read the sequence index");
+		ldg_txn_end(t);
+		cm_diag_clear(&d);
+		cm_buf_reset(&batch);
+		if (ldg_batch_build(ldg_origin(s), k, seq, now_ms(), recs, n,
+		                    &batch, &d) != CM_OK)
+			die(EX_NO, "cannot build the batch: %s", d.msg);
+		b = cm_buf_bytes(&batch);
+		memset(&rc, 0, sizeof(rc));
+		append_commit(s, &b, 1, &rc, &st, &d);
+		/* tally chose seq, so a conflict is a race it lost: the
+		 * number went to another writer's batch; take the next. */
+		if (st != CM_ESEQCONFLICT || attempt == SIGN_ATTEMPTS)
+			break;
+		ldg_receipt_fini(&rc);
+	}
+	if (st == CM_ESEQCONFLICT)
+		cm_diag_set(&d,
+		            "%d sequence numbers in a row (up to %llu) were "
+		            "taken by other writers with this key; try again",
+		            SIGN_ATTEMPTS, (unsigned long long) seq);
+	ex = receipt_print(&rc, st, &d, json);
+	ldg_receipt_fini(&rc);
 	cm_buf_fini(&batch);
 	return (ex);
 }

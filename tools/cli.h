@@ -46,18 +46,38 @@ int group_parse(int argc, char **argv, const char *allowed, const char *usage,
 const char *opt(const opts *o, const char *name);
 /* The same, or a usage exit when it is missing. */
 const char *need(const opts *o, const char *name);
-uint64_t    parse_u64(const char *s, const char *what);
-uint64_t    opt_u64(const opts *o, const char *name, uint64_t def);
+/* a and b are the space-separated options of two forms of a command: a
+ * usage exit ("give only one of --x and --y") when both forms are given. */
+void     opt_exclusive(const opts *o, const char *a, const char *b);
+uint64_t parse_u64(const char *s, const char *what);
+uint64_t opt_u64(const opts *o, const char *name, uint64_t def);
 /* The writer's clock. */
 uint64_t now_ms(void);
 
 /* ---- files and keys ---- */
-/* Appends the whole file (or stdin for "-") to out. */
-void    file_read(const char *path, cm_buf *out);
+/* What each input may hold (docs/cli.md section 1, Limits).  A batch file
+ * is bounded by its ledger's params.batch, a JSON batch by JSON_BATCH_MAX
+ * of it; a key file by cm_key_load's own bound. */
+#define SMALL_FILE_MAX 4096     /* --pubkey, --pop, --vkey files */
+#define NOTE_FILE_MAX 65536     /* checkpoint notes: 100 signatures fit */
+#define LEAF_FILE_MAX 65535     /* --leaf: the largest params.leaf */
+#define BUNDLE_FILE_MAX 1048576 /* record bundles (cli_proof.c) */
+#define JSON_BATCH_MAX(batch_bytes) (4 * (uint64_t) (batch_bytes))
+
+/* Appends the whole file (or stdin for "-") to out; what names the input
+ * ("a batch file") in the message when it holds more than limit bytes
+ * (exit 1: "F is too large (limit N bytes for a batch file)").  A FIFO is
+ * read as stdin is, bounded the same. */
+void file_read(const char *path, uint64_t limit, const char *what, cm_buf *out);
 cm_key *key_load(const char *path);
 void    pubkey_load(const char *path, uint8_t pub[CM_PUBKEY_LEN]);
 void    hex_parse(const char *s, size_t want, uint8_t *out, const char *what);
 void    print_hex(FILE *f, const uint8_t *p, size_t len);
+/* s for a message, never raw: as is when it is printable ASCII without
+ * space, '"' or '\\'; else quoted, with \\, \" and \xHH for other bytes
+ * (and cut with "..." to fit).  Returns buf. */
+#define SHOW_MAX 160
+const char *text_show(cm_bytes s, char buf[SHOW_MAX]);
 
 /* ---- opening a ledger ---- */
 /* The exit code for a failure of opening or using a ledger: 2 when it

@@ -211,6 +211,15 @@ key_by_id(ldg_txn *t, const char *hex, ldg_identity *out)
 		ids_die(rv, &d);
 }
 
+/* rotate, revoke and show take exactly one of --uscc and --key-id. */
+static void
+uscc_or_key_id(const opts *o)
+{
+	opt_exclusive(o, "uscc", "key-id");
+	if (opt(o, "uscc") == NULL && opt(o, "key-id") == NULL)
+		die(EX_USAGE, "give --uscc CODE or --key-id HEX");
+}
+
 /* The key that rotate or revoke names: --key-id, or --uscc when that
  * organisation has exactly one active key. */
 static void
@@ -223,8 +232,7 @@ key_pick(ldg_txn *t, const opts *o, ldg_identity *out)
 	cm_diag     d;
 	cm_err      rv;
 
-	if ((u == NULL) == (k == NULL))
-		die(EX_USAGE, "give exactly one of --uscc and --key-id");
+	uscc_or_key_id(o);
 	if (k != NULL) {
 		key_by_id(t, k, out);
 		return;
@@ -268,7 +276,7 @@ pop_read(const char *path, cm_buf *out)
 	cm_buf b = {0};
 	size_t n;
 
-	file_read(path, &b);
+	file_read(path, SMALL_FILE_MAX, "a proof of possession file", &b);
 	n = b.len;
 	while (n > 0 && (b.p[n - 1] == '\n' || b.p[n - 1] == ' '))
 		n--;
@@ -323,12 +331,17 @@ cli_id(int argc, char **argv)
 			return (o.help ? EX_OK : EX_USAGE);
 		}
 		for (size_t i = 0; i < o.npos; i++) {
+			cm_bytes code = CM_BYTES(o.pos[i], strlen(o.pos[i]));
+			char     show[SHOW_MAX];
+
 			cm_diag_clear(&d);
-			if (ldg_uscc_check(CM_BYTES(o.pos[i], strlen(o.pos[i])),
-			                   &d) == CM_OK) {
-				printf("%s valid\n", o.pos[i]);
+			/* The code as typed, unless it holds bytes that a
+			 * terminal would act on or mangle: then escaped. */
+			text_show(code, show);
+			if (ldg_uscc_check(code, &d) == CM_OK) {
+				printf("%s valid\n", show);
 			} else {
-				printf("%s invalid: %s\n", o.pos[i], d.msg);
+				printf("%s invalid: %s\n", show, d.msg);
 				ex = EX_NO;
 			}
 		}
@@ -435,9 +448,7 @@ cli_id(int argc, char **argv)
 		ldg_org      org;
 		keyset       one = {&id, 1, 1};
 
-		if ((u == NULL) == (k == NULL))
-			die(EX_USAGE,
-			    "give exactly one of --uscc and --key-id");
+		uscc_or_key_id(&o);
 		t = rtxn(s);
 		if (u != NULL) {
 			if ((rv = ldg_org_get(t, u, &org, &d)) != CM_OK)

@@ -166,6 +166,9 @@ ledger_prove(ldg_store *s, const opts *o)
 	uint8_t    root[CM_HASH_LEN], root2[CM_HASH_LEN], lh[CM_HASH_LEN];
 	cm_bytes   leaf;
 
+	/* Three forms; --size belongs to --index. */
+	opt_exclusive(o, "record", "index size from to");
+	opt_exclusive(o, "index size", "from to");
 	if (opt(o, "record") != NULL) {
 		bundle_record(t, opt_u64(o, "record", 0));
 	} else if (opt(o, "index") != NULL) {
@@ -415,7 +418,8 @@ cli_ledger(int argc, char **argv)
 
 		for (size_t i = 0; i < o.n; i++)
 			if (strcmp(o.name[i], "checkpoint") == 0) {
-				file_read(o.val[i], &notes[nn]);
+				file_read(o.val[i], NOTE_FILE_MAX,
+				          "a checkpoint note", &notes[nn]);
 				nb[nn] = cm_buf_bytes(&notes[nn]);
 				nn++;
 			}

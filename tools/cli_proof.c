@@ -59,7 +59,7 @@ vkey_arg(const char *text, ldg_vkey *vk)
 
 	cm_diag_clear(&d);
 	if (stat(text, &st) == 0)
-		file_read(text, &b);
+		file_read(text, SMALL_FILE_MAX, "a vkey file", &b);
 	else
 		cm_buf_append(&b, text, strlen(text));
 	if (ldg_vkey_parse(cm_buf_bytes(&b), vk, &d) != CM_OK)
@@ -74,7 +74,7 @@ checkpoint_arg(const char *path, const ldg_vkey *vk, ldg_checkpoint *c)
 	cm_diag d;
 
 	cm_diag_clear(&d);
-	file_read(path, &b);
+	file_read(path, NOTE_FILE_MAX, "a checkpoint note", &b);
 	if (ldg_checkpoint_verify(cm_buf_bytes(&b), vk, c, &d) != CM_OK)
 		die(EX_NO, "invalid: checkpoint %s: %s", path, d.msg);
 	cm_buf_fini(&b);
@@ -121,6 +121,78 @@ jint(const cm_json *obj, const char *key)
 	return ((uint64_t) v);
 }
 
+/* True if the space-separated list holds the name k[0..len). */
+static bool
+list_has(const char *list, const char *k, size_t len)
+{
+	for (const char *p = list + strspn(list, " "); *p != '\0';
+	     p += strspn(p, " ")) {
+		size_t l = strcspn(p, " ");
+
+		if (l == len && memcmp(p, k, len) == 0)
+			return (true);
+		p += l;
+	}
+	return (false);
+}
+
+/* obj holds exactly the keys of the space-separated list (what names it). */
+static void
+jkeys(const cm_json *obj, const char *keys, const char *what)
+{
+	char        name[64], show[SHOW_MAX];
+	const char *k;
+	size_t      len;
+
+	for (size_t i = 0; (k = cm_json_key_at(obj, i, NULL, &len)) != NULL;
+	     i++) {
+		if (!list_has(keys, k, len))
+			die(EX_NO, "invalid: %s has an unknown key %s", what,
+			    text_show(CM_BYTES(k, len), show));
+	}
+	for (const char *p = keys + strspn(keys, " "); *p != '\0';
+	     p += strspn(p, " ")) {
+		int l = (int) strcspn(p, " ");
+
+		snprintf(name, sizeof(name), "%.*s", l, p);
+		if (cm_json_get(obj, name) == NULL)
+			die(EX_NO, "invalid: %s has no %s", what, name);
+		p += l;
+	}
+}
+
+/* A bundle is checked whole before any step: the keys of it and of each
+ * leaf object, "size", "checkpoint", and "identity" an object or null; the
+ * leaf objects' fields and "batch_path" are typed where they are read
+ * (every one is read before "valid"). */
+static void
+bundle_shape(const cm_json *b)
+{
+	static const char *const leaves[] = {"header", "record", "genesis",
+	                                     "identity"};
+
+	if (!cm_json_is_object(b))
+		die(EX_NO, "invalid: a bundle is a JSON object");
+	jkeys(b, " size header record genesis identity batch_path checkpoint ",
+	      "the bundle");
+	(void) jint(b, "size");
+	if (cm_json_str(cm_json_get(b, "checkpoint"), NULL) == NULL)
+		die(EX_NO, "invalid: bundle field checkpoint must be a string");
+	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		cm_json *l = cm_json_get(b, leaves[i]);
+		char     what[32];
+
+		if (i == 3 && cm_json_is_null(l))
+			continue;
+		if (!cm_json_is_object(l))
+			die(EX_NO, "invalid: bundle field %s must be %s",
+			    leaves[i],
+			    i == 3 ? "a leaf object or null" : "a leaf object");
+		snprintf(what, sizeof(what), "bundle field %s", leaves[i]);
+		jkeys(l, " leaf index proof ", what);
+	}
+}
+
 /* Verifies one {leaf, index, proof} against the checkpoint; leaf to out. */
 static uint64_t
 bundle_leaf_check(const cm_json *b, const char *key, const ldg_checkpoint *c,
@@ -131,8 +203,6 @@ bundle_leaf_check(const cm_json *b, const char *key, const ldg_checkpoint *c,
 	uint8_t  lh[CM_HASH_LEN];
 	uint64_t idx;
 
-	if (!cm_json_is_object(l))
-		die(EX_NO, "invalid: bundle has no %s", key);
 	jhex(l, "leaf", out);
 	jhashes(l, "proof", &proof);
 	idx = jint(l, "index");
@@ -164,15 +234,20 @@ proof_record(const opts *o)
 
 	cm_diag_clear(&d);
 	vkey_arg(need(o, "vkey"), &vk);
-	file_read(need(o, "bundle"), &text);
+	file_read(need(o, "bundle"), BUNDLE_FILE_MAX, "a record bundle", &text);
 	if (cm_json_parse(cm_buf_bytes(&text), &b, &d) != CM_OK)
 		die(EX_NO, "invalid: bundle: %s", d.msg);
+	bundle_shape(b);
 	ns = cm_json_str(cm_json_get(b, "checkpoint"), &nlen);
-	if (ns == NULL)
-		die(EX_NO, "invalid: bundle has no checkpoint");
 	cm_buf_append(&note, ns, nlen);
 	if (ldg_checkpoint_verify(cm_buf_bytes(&note), &vk, &c, &d) != CM_OK)
 		die(EX_NO, "invalid: checkpoint: %s", d.msg);
+	if (jint(b, "size") != c.size)
+		die(EX_NO,
+		    "invalid: bundle field size is %llu, the checkpoint's "
+		    "size %llu",
+		    (unsigned long long) jint(b, "size"),
+		    (unsigned long long) c.size);
 	ri = bundle_leaf_check(b, "record", &c, &rl);
 	hi = bundle_leaf_check(b, "header", &c, &hl);
 	gi = bundle_leaf_check(b, "genesis", &c, &gl);
@@ -201,7 +276,7 @@ proof_record(const opts *o)
 	if (cm_verify(g.op_pub, "genesis", g.stmt, g.sig.p) != CM_OK)
 		die(EX_NO, "invalid: genesis: bad signature");
 	memcpy(pub, g.op_pub, CM_PUBKEY_LEN);
-	if (cm_json_is_object(cm_json_get(b, "identity"))) {
+	if (!cm_json_is_null(cm_json_get(b, "identity"))) {
 		if (bundle_leaf_check(b, "identity", &c, &il) >= hi)
 			die(EX_NO, "invalid: the signer's key was registered "
 			           "after the batch");
@@ -250,10 +325,13 @@ cli_proof(int argc, char **argv)
 		uint64_t       size;
 		ldg_checkpoint c;
 
+		opt_exclusive(&o, "leaf", "leaf-hash");
+		opt_exclusive(&o, "checkpoint", "size root");
 		if (opt(&o, "leaf") != NULL) {
 			cm_buf leaf = {0};
 
-			file_read(opt(&o, "leaf"), &leaf);
+			file_read(opt(&o, "leaf"), LEAF_FILE_MAX, "a leaf",
+			          &leaf);
 			ldg_leaf_hash(cm_buf_bytes(&leaf), lh);
 			cm_buf_fini(&leaf);
 		} else {
@@ -279,6 +357,8 @@ cli_proof(int argc, char **argv)
 		uint8_t  r1[CM_HASH_LEN], r2[CM_HASH_LEN];
 		uint64_t s1, s2;
 
+		opt_exclusive(&o, "checkpoint1 checkpoint2",
+		              "size1 size2 root1 root2");
 		if (opt(&o, "checkpoint1") != NULL) {
 			ldg_checkpoint c1, c2;
 

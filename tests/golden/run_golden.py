@@ -215,6 +215,14 @@ def cases():
         "proof", "record", "--vkey", "vkey.txt", "--bundle",
         write(x, "tampered.json", x["ledger_prove_record"].replace(
             '"index":8', '"index":9'))])
+    add("proof_record_wrong_size", lambda x: [
+        "proof", "record", "--vkey", "vkey.txt", "--bundle",
+        write(x, "size11.json", json.dumps(dict(
+            json.loads(x["ledger_prove_record"]), size=11)))])
+    add("proof_inclusion_two_leaves", ["proof", "inclusion", "--leaf",
+                                       "leaf2.bin", "--leaf-hash", "00",
+                                       "--index", "2", "--size", "3",
+                                       "--root", "00"])
     add("proof_record_no_identity", lambda x: [
         "proof", "record", "--vkey", "vkey.txt", "--bundle",
         write(x, "noid.json", json.dumps(dict(
@@ -274,6 +282,14 @@ def cases():
     add("usage_missing_option", ["ledger", "get"] + d)
     add("usage_not_a_number", ["ledger", "get"] + d + ["--index", "x"])
     add("usage_id_check_none", ["id", "check"])
+    add("usage_prove_two_forms", ["ledger", "prove"] + d +
+        ["--index", "2", "--record", "8"])
+    add("usage_submit_json_no_key", ["submit"] + d + ["ent.json"])
+    add("usage_batch_sign_other_origin", ["batch", "sign", "--key", "reg.pem",
+                                          "--origin", "other.test/x"] + d +
+        ["reg.json"])
+    add("id_check_escaped", ["id", "check", "9144030019220382\u00e9",
+                             "91440300192203821\x01"])
     # Only writers read the clock: a reader ignores a bad TALLY_NOW_MS.
     add("now_ignored_by_reader", ["ledger", "checkpoint"] + d, env={
         "TALLY_NOW_MS": "soon"})

@@ -332,6 +332,27 @@ def test_bad_uscc(d):
     check("id check with one bad of two exits 1", r.rc == 1, r)
     r = L.t("id", "check", ENT, OTHER)
     check("id check valid codes exits 0", r.rc == 0, r)
+    # characters, not bytes; and never a raw byte on the terminal
+    for code, line in [
+        ("9144030019220382\u00e9",
+         '"9144030019220382\\xc3\\xa9" invalid: must be 18 characters, '
+         'got 17'),
+        ("91440300192203821\u00e9",
+         '"91440300192203821\\xc3\\xa9" invalid: invalid character '
+         'U+00E9 at position 18'),
+        ("91440300192203821\x01",
+         '"91440300192203821\\x01" invalid: invalid byte 0x01 at '
+         'position 18'),
+        ("\x1b[2J" + ENT[4:],
+         '"\\x1b[2J' + ENT[4:] + '" invalid: invalid byte 0x1B at '
+         'position 1'),
+        ("9144 0300192203821",
+         '"9144 0300192203821" invalid: invalid byte 0x20 at position 5'),
+    ]:
+        r = L.t("id", "check", code)
+        check("id check %r: exit 1, the true message" % code,
+              r.rc == 1 and r.out == (line + "\n").encode() and r.err == "",
+              (r, line))
 
 
 def test_key_file_mode(d):
