@@ -338,6 +338,21 @@ bool        cm_json_is_array(const cm_json *j);
 bool        cm_json_is_null(const cm_json *j); /* JSON null, not absent */
 const char *cm_json_str(const cm_json *j, size_t *out_len); /* NULL if not */
 bool        cm_json_int(const cm_json *j, int64_t *out);
+/* A value's JSON type.  NULL (an absent child) is CM_JSON_ABSENT. */
+typedef enum cm_json_type {
+	CM_JSON_ABSENT,
+	CM_JSON_OBJECT,
+	CM_JSON_ARRAY,
+	CM_JSON_STRING,
+	CM_JSON_INTEGER, /* fits int64 (larger integers are refused) */
+	CM_JSON_REAL,    /* has a fraction or exponent: a double */
+	CM_JSON_TRUE,
+	CM_JSON_FALSE,
+	CM_JSON_NULL
+} cm_json_type;
+cm_json_type cm_json_typeof(const cm_json *j);
+/* The double of a CM_JSON_REAL; false for any other type. */
+bool cm_json_real(const cm_json *j, double *out);
 /* The i-th member of an object in the document's order: its key (borrowed),
  * its length in *out_len (may be NULL; compare keys with it), and its value
  * in *out_val.  NULL past the end. */

@@ -633,3 +633,41 @@ cm_json_int(const cm_json *j, int64_t *out)
 	*out = (int64_t) json_integer_value(v);
 	return (true);
 }
+
+cm_json_type
+cm_json_typeof(const cm_json *j)
+{
+	const json_t *v = (const json_t *) j;
+
+	if (v == NULL)
+		return (CM_JSON_ABSENT);
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return (CM_JSON_OBJECT);
+	case JSON_ARRAY:
+		return (CM_JSON_ARRAY);
+	case JSON_STRING:
+		return (CM_JSON_STRING);
+	case JSON_INTEGER:
+		return (CM_JSON_INTEGER);
+	case JSON_REAL:
+		return (CM_JSON_REAL);
+	case JSON_TRUE:
+		return (CM_JSON_TRUE);
+	case JSON_FALSE:
+		return (CM_JSON_FALSE);
+	default:
+		return (CM_JSON_NULL);
+	}
+}
+
+bool
+cm_json_real(const cm_json *j, double *out)
+{
+	const json_t *v = (const json_t *) j;
+
+	if (v == NULL || !json_is_real(v))
+		return (false);
+	*out = json_real_value(v);
+	return (true);
+}

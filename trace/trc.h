@@ -93,6 +93,9 @@ typedef struct trc_id_ctx {
 	 * data or an earlier URN; 0 if unknown.  NULL for none. */
 	unsigned (*gcp_len)(void *arg, const char *p, size_t len);
 	void *arg;
+	/* Accept restricted-circulation GTINs without a USCC, unscoped (the
+	 * event hash: its Digital Link carries no scope). */
+	bool unscoped;
 } trc_id_ctx;
 
 /* Parses text (at most TRC_ID_TEXT_MAX bytes) into *out.  CM_EPROTO if it
@@ -124,5 +127,29 @@ CM_MUST_CHECK cm_err trc_id_check_pos(const trc_id *id, trc_id_pos pos,
 /* The GS1 mod-10 check digit ('0'-'9') of the n digits at p (the digits
  * before the check digit).  p must hold only digits. */
 char trc_gs1_check_digit(const char *p, size_t n);
+
+/* ==== The event hash (trace/trc_hash.c) ==================================
+ * CBV 2.0 section 8.9 as its published vectors compute it (docs/trace.md
+ * section 2): a canonical pre-hash string per event, and its ID
+ * "ni:///sha-256;<hex>?ver=CBV2.0".  eventID, recordTime, errorDeclaration
+ * (and certificationInfo) are left out, so a declaration hashes like its
+ * original.  doc is the EPCIS document (for its @context; may be NULL). */
+
+/* The events of an EPCIS document (epcisBody.eventList, or a query
+ * document's epcisBody.queryResults.resultsBody.eventList), borrowed from
+ * doc; NULL with the reason in the diag if there is none. */
+const cm_json *trc_hash_events(const cm_json *doc, cm_diag *d);
+/* Appends event's pre-hash string to out.  CM_EPROTO if the event is not an
+ * object, has no type or an unknown one, has no eventTime or one that is
+ * not a date-time with a zone, or nests extensions too deep; out is then
+ * unchanged.  CM_ENOMEM. */
+CM_MUST_CHECK cm_err trc_hash_prehash(const cm_json *doc, const cm_json *event,
+                                      cm_buf *out, cm_diag *d);
+/* Appends the hash ID of a pre-hash string to out.  CM_ENOMEM only. */
+cm_err trc_hash_id(cm_bytes prehash, cm_buf *out);
+/* The event's ID: its eventID as given if that is an ni: hash (never
+ * checked against the event), else its computed hash ID. */
+CM_MUST_CHECK cm_err trc_hash_event_id(const cm_json *doc, const cm_json *event,
+                                       cm_buf *out, cm_diag *d);
 
 #endif /* TRACE_TRC_H */

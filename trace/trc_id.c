@@ -480,8 +480,11 @@ gs1_build(trc_id *id, ai_pair *pv, size_t n, bool dl, unsigned gcp_len,
 	else if (strcmp(id->ai, "8003") == 0 || strcmp(id->ai, "253") == 0 ||
 	         strcmp(id->ai, "255") == 0)
 		id->is_class = id->serial[0] == '\0';
+	/* Unscoped (the hash's Digital Link) leaves a restricted GTIN as it
+	 * is; otherwise it is keyed within the submitter's USCC. */
 	if ((strcmp(id->ai, "01") == 0 || strcmp(id->ai, "8006") == 0) &&
-	    restricted_gtin(id->value)) {
+	    restricted_gtin(id->value) &&
+	    !(ctx != NULL && ctx->unscoped && ctx->uscc.len == 0)) {
 		cm_diag ud;
 
 		cm_diag_clear(&ud);
