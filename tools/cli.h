@@ -116,5 +116,6 @@ int cli_batch(int argc, char **argv);  /* cli_batch.c */
 int cli_submit(int argc, char **argv); /* cli_batch.c */
 int cli_ledger(int argc, char **argv); /* cli_ledger.c */
 int cli_proof(int argc, char **argv);  /* cli_proof.c */
+int cli_trace(int argc, char **argv);  /* cli_trace.c */
 
 #endif

@@ -19,7 +19,8 @@ static const char usage_main[] =
     "  submit    append signed batches, print receipts\n"
     "  ledger    get, checkpoint, pubkey, prove, audit, stats, reindex,\n"
     "            backup, size-at\n"
-    "  proof     verify inclusion, consistency and record proofs offline\n\n"
+    "  proof     verify inclusion, consistency and record proofs offline\n"
+    "  trace     hash: EPCIS event hash IDs of a JSON-LD document\n\n"
     "Exit codes: 0 success, 1 a negative answer (invalid, not found,\n"
     "refused), 2 usage or I/O error.  docs/cli.md has every JSON shape.\n";
 
@@ -32,7 +33,7 @@ main(int argc, char **argv)
 	} cmds[] = {{"init", cli_init},     {"keygen", cli_keygen},
 	            {"id", cli_id},         {"batch", cli_batch},
 	            {"submit", cli_submit}, {"ledger", cli_ledger},
-	            {"proof", cli_proof}};
+	            {"proof", cli_proof},   {"trace", cli_trace}};
 	static char name[64];
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||

@@ -15,6 +15,10 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+VECTORS = os.path.join(HERE, "..", "vectors", "epcis-hash")
+# Event-hash vector documents copied into DIR (tests/vectors/epcis-hash).
+TRACE_DOCS = {"various.jsonld": "epcisDocWithVariousEventTypes.jsonld",
+              "query.jsonld": "epcisQueryDocument.jsonld"}
 KEYS = os.path.join(HERE, "keys")
 EXPECTED = os.path.join(HERE, "expected")
 
@@ -297,9 +301,41 @@ def cases():
                                "--operator-key", "op.pem"],
         env={"TALLY_NOW_MS": "soon"})
 
+    # ---- trace hash: the vectors' IDs and pre-hashes, and refusals (which
+    # print nothing on stdout). ----
+    ev = ('{"type":"ObjectEvent","eventTime":"2020-01-01T00:00:00Z",'
+          '"action":"OBSERVE"}')
+    add("trace_hash", ["trace", "hash", "various.jsonld"])
+    add("trace_hash_prehash", ["trace", "hash", "--prehash", "query.jsonld"])
+    add("trace_hash_query", ["trace", "hash", "query.jsonld"])
+    add("trace_hash_event", lambda ctx: [
+        "trace", "hash", write(ctx, "one.json", ev)])
+    add("trace_hash_bad_json", lambda ctx: [
+        "trace", "hash", write(ctx, "bad.jsonld", '{"type": "EPCISDoc')])
+    add("trace_hash_no_time", lambda ctx: [
+        "trace", "hash", write(ctx, "notime.jsonld", json.dumps(
+            {"type": "EPCISDocument", "epcisBody": {"eventList": [
+                json.loads(ev), {"type": "ObjectEvent"}]}}))])
+    add("trace_hash_no_type", lambda ctx: [
+        "trace", "hash", write(ctx, "notype.jsonld", json.dumps(
+            {"type": "EPCISDocument", "epcisBody": {"eventList": [
+                {"eventTime": "2020-01-01T00:00:00Z"}]}}))])
+    add("trace_hash_bad_type", lambda ctx: [
+        "trace", "hash", write(ctx, "badtype.jsonld", json.dumps(
+            {"type": "EPCISDocument", "epcisBody": {"eventList": [
+                {"type": "ShippingEvent",
+                 "eventTime": "2020-01-01T00:00:00Z"}]}}))])
+    add("trace_hash_not_doc", lambda ctx: [
+        "trace", "hash", write(ctx, "notdoc.jsonld",
+                               '{"type":"EPCISDocument","epcisBody":{}}')])
+    add("trace_hash_missing", ["trace", "hash", "absent.jsonld"])
+    add("trace_hash_no_file", ["trace", "hash"])
+    add("trace_unknown", ["trace", "verify", "x"])
+
     # ---- help: every command and subcommand. ----
     helps = [["--help"], ["-h"], ["init"], ["keygen"], ["submit"],
-             ["batch"], ["batch", "sign"], ["id"], ["ledger"], ["proof"]]
+             ["batch"], ["batch", "sign"], ["id"], ["ledger"], ["proof"],
+             ["trace"], ["trace", "hash"]]
     helps += [["id", s] for s in ("pop", "register", "rotate", "revoke",
                                   "except", "show", "list", "check")]
     helps += [["ledger", s] for s in ("get", "checkpoint", "pubkey", "prove",
@@ -319,6 +355,8 @@ def setup(tmp):
         shutil.copyfile(os.path.join(KEYS, name), dst)
         # git keeps no modes; tally refuses private keys others can read.
         os.chmod(dst, 0o600 if name.endswith(".pem") else 0o644)
+    for name, src in TRACE_DOCS.items():
+        shutil.copyfile(os.path.join(VECTORS, src), os.path.join(tmp, name))
     for name, doc in INPUTS.items():
         with open(os.path.join(tmp, name), "w") as f:
             json.dump(doc, f, separators=(",", ":"))
