@@ -74,8 +74,7 @@ fuzz_hleaf(cm_bytes in)
 
 	if (ldg_hleaf_decode(in, &hl, NULL) != CM_OK)
 		return;
-	if (ldg_hleaf_encode(hl.hdr, hl.sig, hl.first, hl.log_time, &out) !=
-	    CM_OK)
+	if (ldg_hleaf_encode(&hl, &out) != CM_OK)
 		abort();
 	same_or_die(&out, in);
 	cm_buf_fini(&out);

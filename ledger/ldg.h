@@ -379,13 +379,19 @@ CM_MUST_CHECK cm_err ldg_record_refs_check(ldg_txn *t, const ldg_record *r,
 
 /* ==== The store ========================================================= */
 typedef struct ldg_params {
-	uint64_t window_ms;       /* claimed time vs log time */
+	uint64_t window_ms;       /* claimed time vs the writer's clock */
 	uint64_t max_leaf;        /* bytes */
 	uint64_t max_records;     /* per batch */
 	uint64_t max_batch_bytes; /* per batch */
 	uint64_t max_body;        /* bytes of a record body */
 } ldg_params;
 void ldg_params_default(ldg_params *out);
+/* The bounds of genesis parameters (docs/format.md section 4): checked when
+ * a genesis is made and whenever one is decoded.  CM_EINVAL naming the
+ * parameter otherwise. */
+#define LDG_WINDOW_MIN 1000                /* ms: one second */
+#define LDG_WINDOW_MAX (24 * 3600 * 1000u) /* ms: one day */
+CM_MUST_CHECK cm_err ldg_params_check(const ldg_params *p, cm_diag *d);
 
 typedef struct ldg_opts {
 	bool               readonly;
@@ -402,7 +408,9 @@ typedef struct ldg_opts {
 /* Creates a ledger in dir (must be empty or absent): key files with O_EXCL
  * and mode 0600, then the genesis leaf signed by op, committed last.  If
  * ckpt_key_path is NULL the checkpoint key is made in dir.  origin NULL:
- * "tally.invalid/<16 random hex>".  log_time 0: the clock. */
+ * "tally.invalid/<16 random hex>".  params NULL: the defaults; parameters
+ * out of bounds are refused before anything is written.  log_time 0: the
+ * clock (tests give one; the tally command always reads the clock). */
 cm_err ldg_init(const char *dir, const cm_key *op, const char *origin,
                 const char *ckpt_key_path, const ldg_params *params,
                 uint64_t log_time, cm_diag *d);
@@ -480,11 +488,13 @@ void ldg_receipt_fini(ldg_receipt *r);
 
 /* Appends batches (batch files, docs/format.md) in one durable commit; each
  * batch is applied in a nested transaction, so a refused batch leaves the
- * others.  The log time is max(previous log time, now_ms): the caller reads
- * the clock, validators never do.  status[i] and diag[i] (may be NULL) tell
- * each batch's fate; receipts[i] is filled for accepted (and already-accepted)
- * ones. Returns CM_OK if the commit happened (even if every batch was refused),
- * else the commit's error. */
+ * others.  now_ms is the writer's clock reading for this commit: the caller
+ * reads the clock, validators never do.  Each header leaf records it
+ * ("clock"); claimed times are checked against it, and the log time is
+ * max(previous log time, now_ms) (docs/format.md section 8.2).  status[i]
+ * and diag[i] (may be NULL) tell each batch's fate; receipts[i] is filled
+ * for accepted (and already-accepted) ones.  Returns CM_OK if the commit
+ * happened (even if every batch was refused), else the commit's error. */
 cm_err ldg_append(ldg_store *s, const cm_bytes *batches, size_t n,
                   uint64_t now_ms, ldg_receipt *receipts, cm_err *status,
                   cm_diag *diags);
@@ -519,10 +529,14 @@ typedef struct ldg_hdr {
 CM_MUST_CHECK cm_err ldg_hdr_decode(cm_bytes hdr, ldg_hdr *out, cm_diag *d);
 
 /* A header leaf: the signed header, its signature, the first record
- * leaf and the log time. */
+ * leaf, the writer's clock reading and the log time.  v1: the earlier
+ * form (tally/header-leaf/v1, without the clock), read but never written;
+ * its clock reads as its log time, which makes the window and log-time
+ * rules the ones it was written under (docs/format.md section 8.2). */
 typedef struct ldg_hleaf {
 	cm_bytes hdr, sig;
-	uint64_t first, log_time;
+	uint64_t clock, first, log_time;
+	bool     v1;
 } ldg_hleaf;
 CM_MUST_CHECK cm_err ldg_hleaf_decode(cm_bytes leaf, ldg_hleaf *out,
                                       cm_diag *d);

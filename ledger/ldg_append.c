@@ -26,7 +26,9 @@ seq_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 	cm_err    rv;
 
 	if (!cm_bytes_eq(leaf->type,
-	                 CM_BYTES(LDG_T_HLEAF, strlen(LDG_T_HLEAF))))
+	                 CM_BYTES(LDG_T_HLEAF, strlen(LDG_T_HLEAF))) &&
+	    !cm_bytes_eq(leaf->type,
+	                 CM_BYTES(LDG_T_HLEAF_V1, strlen(LDG_T_HLEAF_V1))))
 		return (CM_OK);
 	if ((rv = ldg_hleaf_decode(leaf->bytes, &hl, d)) != CM_OK ||
 	    (rv = ldg_hdr_decode(hl.hdr, &h, d)) != CM_OK ||
@@ -492,7 +494,9 @@ typedef struct leaf_chunk {
 
 typedef struct apply_ctx {
 	ldg_store *s;
-	uint64_t   ltime;
+	uint64_t   clock;    /* the writer's clock reading for this commit */
+	uint64_t   ltime;    /* max(previous log time, clock) */
+	bool       hleaf_v1; /* replay of an old leaf: build the v1 form */
 	cm_buf     hleaf;
 	bool       replay_in_place; /* reindex: entries exist, compare them */
 	uint64_t   replay_size;     /* leaves replayed so far */
@@ -718,6 +722,15 @@ records_apply(apply_ctx *a, ldg_txn *t, const ldg_identity *signer, cm_diag *d)
 	return (rv);
 }
 
+/* |claim - clock| <= window, written without an addition that could
+ * wrap near 2^64. */
+static bool
+time_in_window(uint64_t claim, uint64_t clock, uint64_t window)
+{
+	return (claim <= clock ? clock - claim <= window
+	                       : claim - clock <= window);
+}
+
 static bool
 hleaf_same(ldg_txn *t, uint64_t hidx, const ldg_batchfile *b)
 {
@@ -736,11 +749,12 @@ batch_apply(apply_ctx *a, ldg_txn *t, const ldg_prepared *p, ldg_receipt *rc,
 	ldg_store           *s = a->s;
 	const ldg_batchfile *b = &p->b;
 	ldg_identity         signer;
-	uint64_t size = a->replay_in_place ? a->replay_size : ldg_size(t);
-	uint64_t hidx, next;
-	uint8_t  hh[CM_HASH_LEN];
-	ldg_leaf lv;
-	cm_err   rv;
+	uint64_t  size = a->replay_in_place ? a->replay_size : ldg_size(t);
+	uint64_t  hidx, next;
+	uint8_t   hh[CM_HASH_LEN];
+	ldg_hleaf hl;
+	ldg_leaf  lv;
+	cm_err    rv;
 
 	rv = ldg_identity_get(t, b->h.kid.p, &signer);
 	if (rv == CM_ENOTFOUND)
@@ -780,17 +794,27 @@ batch_apply(apply_ctx *a, ldg_txn *t, const ldg_prepared *p, ldg_receipt *rc,
 		return (cm_fail(d, CM_ESEQGAP, "got seq %llu, expected %llu",
 		                (unsigned long long) b->h.seq,
 		                (unsigned long long) next));
-	if (b->h.time + s->params.window_ms < a->ltime ||
-	    b->h.time > a->ltime + s->params.window_ms)
-		return (cm_fail(d, CM_ETIME,
-		                "claimed %llu, log time %llu, window %llu ms",
-		                (unsigned long long) b->h.time,
-		                (unsigned long long) a->ltime,
-		                (unsigned long long) s->params.window_ms));
+	/* Against this commit's clock reading, not the log time: the log
+	 * time never decreases, so after a forward step of the clock a check
+	 * against it would refuse honest batches until real time caught up
+	 * (docs/format.md section 8.2). */
+	if (!time_in_window(b->h.time, a->clock, s->params.window_ms))
+		return (
+		    cm_fail(d, CM_ETIME,
+		            "claimed %llu, writer's clock %llu, window %llu "
+		            "ms",
+		            (unsigned long long) b->h.time,
+		            (unsigned long long) a->clock,
+		            (unsigned long long) s->params.window_ms));
 	hidx = size;
 	cm_buf_reset(&a->hleaf);
-	if ((rv = ldg_hleaf_encode(b->h.hdr, b->h.sig, hidx + 1, a->ltime,
-	                           &a->hleaf)) != CM_OK)
+	hl.hdr = b->h.hdr;
+	hl.sig = b->h.sig;
+	hl.clock = a->clock;
+	hl.first = hidx + 1;
+	hl.log_time = a->ltime;
+	hl.v1 = a->hleaf_v1;
+	if ((rv = ldg_hleaf_encode(&hl, &a->hleaf)) != CM_OK)
 		return (rv);
 	if (a->hleaf.len > s->params.max_leaf)
 		return (cm_fail(d, CM_ETOOBIG, "header leaf too large"));
@@ -801,7 +825,8 @@ batch_apply(apply_ctx *a, ldg_txn *t, const ldg_prepared *p, ldg_receipt *rc,
 	memset(&lv, 0, sizeof(lv));
 	lv.index = hidx;
 	lv.bytes = cm_buf_bytes(&a->hleaf);
-	lv.type = CM_BYTES(LDG_T_HLEAF, strlen(LDG_T_HLEAF));
+	lv.type = hl.v1 ? CM_BYTES(LDG_T_HLEAF_V1, strlen(LDG_T_HLEAF_V1))
+	                : CM_BYTES(LDG_T_HLEAF, strlen(LDG_T_HLEAF));
 	lv.log_time = a->ltime;
 	if ((rv = ldg_run_indexers(t, &lv, d)) != CM_OK)
 		return (rv);
@@ -861,6 +886,7 @@ append_once(ldg_store *s, ldg_prepared *const *p, size_t n, uint64_t now_ms,
 	start = ldg_size(t);
 	if ((rv = ldg_last_log_time(t, &last_time)) != CM_OK)
 		goto out;
+	a.clock = now_ms;
 	a.ltime = now_ms > last_time ? now_ms : last_time;
 	for (size_t i = 0; i < n; i++) {
 		cm_diag *d = diags ? &diags[i] : NULL;
@@ -1155,11 +1181,18 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 		if ((rv = ldg_hleaf_decode(leaf, &hl, d)) != CM_OK ||
 		    (rv = ldg_hdr_decode(hl.hdr, &h, d)) != CM_OK)
 			goto out;
-		if (hl.log_time < prev_time) {
+		/* The writer's rule, so the window (checked against the
+		 * clock reading by batch_apply) and the log time are both
+		 * what the writer had to produce. */
+		if (hl.log_time !=
+		    (hl.clock > prev_time ? hl.clock : prev_time)) {
 			rv = cm_fail(d, CM_ECORRUPT,
-			             "log time decreases at "
-			             "leaf %llu",
-			             (unsigned long long) i);
+			             "header leaf %llu: log time %llu is not "
+			             "max(previous log time %llu, clock %llu)",
+			             (unsigned long long) i,
+			             (unsigned long long) hl.log_time,
+			             (unsigned long long) prev_time,
+			             (unsigned long long) hl.clock);
 			goto out;
 		}
 		if (h.n == 0 || h.n > n - i - 1 || hl.first != i + 1) {
@@ -1194,7 +1227,9 @@ ldg_replay(ldg_txn *src, ldg_txn *dst, bool in_place, uint64_t *out_bad,
 		if ((rv = ldg_batchfile_encode(hl.hdr, hl.sig.p, recs, h.n,
 		                               &batch)) != CM_OK)
 			goto out;
+		a.clock = hl.clock;
 		a.ltime = hl.log_time;
+		a.hleaf_v1 = hl.v1;
 		a.replay_size = i;
 		rv = prep_head(dst->s, NULL, cm_buf_bytes(&batch), &prep, d);
 		if (rv == CM_OK)

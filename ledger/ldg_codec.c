@@ -330,20 +330,31 @@ ldg_batchfile_decode(cm_bytes in, ldg_batchfile *out, cm_diag *d)
 cm_err
 ldg_hleaf_decode(cm_bytes leaf, ldg_hleaf *out, cm_diag *d)
 {
-	enum { T, HDR, SIG, FIRST, LTIME, NF };
-	ldg_field f[NF] = {{"t", true},
-	                   {"hdr", true},
-	                   {"sig", true},
-	                   {"first", true},
-	                   {"ltime", true}};
+	/* clock last: the v1 form is the same fields without it. */
+	enum { T, HDR, SIG, FIRST, LTIME, CLOCK, NF };
+	ldg_field f[NF] = {{"t", true},     {"hdr", true},   {"sig", true},
+	                   {"first", true}, {"ltime", true}, {"clock", true}};
+	cm_bytes  type;
 	cm_err    rv;
 
-	if ((rv = check_canonical(leaf, "header leaf", d)) != CM_OK ||
-	    (rv = ldg_fields_decode(leaf, LDG_T_HLEAF, f, NF, d)) != CM_OK ||
+	if ((rv = check_canonical(leaf, "header leaf", d)) != CM_OK)
+		return (rv);
+	out->v1 =
+	    ldg_leaf_type(leaf, &type) == CM_OK &&
+	    cm_bytes_eq(type, CM_BYTES(LDG_T_HLEAF_V1, strlen(LDG_T_HLEAF_V1)));
+	if ((rv =
+	         ldg_fields_decode(leaf, out->v1 ? LDG_T_HLEAF_V1 : LDG_T_HLEAF,
+	                           f, out->v1 ? NF - 1 : NF, d)) != CM_OK ||
 	    (rv = ldg_field_bytes(&f[HDR], &out->hdr, d)) != CM_OK ||
 	    (rv = ldg_field_bytes(&f[SIG], &out->sig, d)) != CM_OK ||
 	    (rv = ldg_field_uint(&f[FIRST], &out->first, d)) != CM_OK ||
 	    (rv = ldg_field_uint(&f[LTIME], &out->log_time, d)) != CM_OK)
+		return (rv);
+	/* A v1 leaf's clock reading is its log time: the window and the
+	 * log-time rule are then the ones it was written under. */
+	if (out->v1)
+		out->clock = out->log_time;
+	else if ((rv = ldg_field_uint(&f[CLOCK], &out->clock, d)) != CM_OK)
 		return (rv);
 	if (out->sig.len != CM_SIG_LEN)
 		return (
@@ -519,11 +530,26 @@ params_decode(cm_bytes item, ldg_params *p, cm_diag *d)
 	    (rv = ldg_field_uint(&f[WINDOW], &p->window_ms, d)) != CM_OK ||
 	    (rv = ldg_field_uint(&f[RECORDS], &p->max_records, d)) != CM_OK)
 		return (rv);
+	return (ldg_params_check(p, d) == CM_OK ? CM_OK : CM_EPROTO);
+}
+
+cm_err
+ldg_params_check(const ldg_params *p, cm_diag *d)
+{
+	/* A window beyond a day checks next to nothing, and one under a
+	 * second refuses honest batches over ordinary delays.  (The window
+	 * check itself cannot wrap whatever the window: ldg_append.c.) */
+	if (p->window_ms < LDG_WINDOW_MIN || p->window_ms > LDG_WINDOW_MAX)
+		return (cm_fail(d, CM_EINVAL,
+		                "genesis: window %llu ms out of range (%u..%u)",
+		                (unsigned long long) p->window_ms,
+		                (unsigned) LDG_WINDOW_MIN,
+		                (unsigned) LDG_WINDOW_MAX));
 	if (p->max_leaf > 65535 || p->max_leaf < 1024 || p->max_records == 0 ||
 	    p->max_records > 10000 || p->max_batch_bytes > (16u << 20) ||
 	    p->max_body > p->max_leaf)
 		return (
-		    cm_fail(d, CM_EPROTO, "genesis: parameters out of range"));
+		    cm_fail(d, CM_EINVAL, "genesis: parameters out of range"));
 	return (CM_OK);
 }
 
@@ -648,23 +674,26 @@ out:
 }
 
 cm_err
-ldg_hleaf_encode(cm_bytes hdr, cm_bytes sig, uint64_t first, uint64_t ltime,
-                 cm_buf *out)
+ldg_hleaf_encode(const ldg_hleaf *hl, cm_buf *out)
 {
 	cm_cbor_wr w;
 
 	cm_cbor_wr_init(&w, out);
-	cm_cbor_wr_map(&w, 5);
+	cm_cbor_wr_map(&w, hl->v1 ? 5 : 6);
 	cm_cbor_wr_cstr(&w, "t");
-	cm_cbor_wr_cstr(&w, LDG_T_HLEAF);
+	cm_cbor_wr_cstr(&w, hl->v1 ? LDG_T_HLEAF_V1 : LDG_T_HLEAF);
 	cm_cbor_wr_cstr(&w, "hdr");
-	cm_cbor_wr_bytes(&w, hdr);
+	cm_cbor_wr_bytes(&w, hl->hdr);
 	cm_cbor_wr_cstr(&w, "sig");
-	cm_cbor_wr_bytes(&w, sig);
+	cm_cbor_wr_bytes(&w, hl->sig);
+	if (!hl->v1) {
+		cm_cbor_wr_cstr(&w, "clock");
+		cm_cbor_wr_uint(&w, hl->clock);
+	}
 	cm_cbor_wr_cstr(&w, "first");
-	cm_cbor_wr_uint(&w, first);
+	cm_cbor_wr_uint(&w, hl->first);
 	cm_cbor_wr_cstr(&w, "ltime");
-	cm_cbor_wr_uint(&w, ltime);
+	cm_cbor_wr_uint(&w, hl->log_time);
 	return (cm_cbor_wr_finish(&w, NULL));
 }
 

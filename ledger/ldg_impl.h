@@ -182,8 +182,8 @@ CM_MUST_CHECK cm_err ldg_record_head(cm_bytes rec, cm_bytes *out_kind,
 /* Encoders (ldg_codec.c); each appends one canonical item to out. */
 cm_err ldg_genesis_encode(const ldg_genesis *g, const cm_key *op, cm_buf *out,
                           cm_diag *d);
-cm_err ldg_hleaf_encode(cm_bytes hdr, cm_bytes sig, uint64_t first,
-                        uint64_t ltime, cm_buf *out);
+/* In hl's form: v2, or v1 (no clock) when hl->v1 (replay of old leaves). */
+cm_err ldg_hleaf_encode(const ldg_hleaf *hl, cm_buf *out);
 cm_err ldg_rleaf_encode(const uint8_t hh[CM_HASH_LEN], uint64_t hi,
                         uint64_t pos, cm_bytes rec, cm_buf *out);
 cm_err ldg_hdr_encode(const char *origin, const uint8_t kid[CM_KEYID_LEN],
@@ -238,7 +238,8 @@ cm_err ldg_dbs_open(ldg_store *s, ldg_txn *t, bool create);
 /* Leaf type names. */
 #define LDG_T_GENESIS "tally/genesis-leaf/v1"
 #define LDG_T_GENESIS_STMT "tally/genesis/v1"
-#define LDG_T_HLEAF "tally/header-leaf/v1"
+#define LDG_T_HLEAF "tally/header-leaf/v2"
+#define LDG_T_HLEAF_V1 "tally/header-leaf/v1" /* read, never written */
 #define LDG_T_HDR "tally/batch-header/v1"
 #define LDG_T_RLEAF "tally/record-leaf/v1"
 #define LDG_T_RECORD "tally/record/v1"

@@ -1100,6 +1100,9 @@ ldg_init(const char *dir, const cm_key *op, const char *origin,
 		g.params = *params;
 	else
 		ldg_params_default(&g.params);
+	/* Before anything is written: open would refuse this genesis. */
+	if ((rv = ldg_params_check(&g.params, d)) != CM_OK)
+		return (rv);
 	g.log_time = log_time ? log_time : cm_now_ms();
 	if ((rv = dir_prepare(dir, d)) != CM_OK)
 		return (rv);

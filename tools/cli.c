@@ -166,13 +166,13 @@ opt_u64(const opts *o, const char *name, uint64_t def)
 	return (v ? parse_u64(v, name) : def);
 }
 
-/* The writer's clock; TALLY_NOW_MS injects one (tests, determinism). */
+/* The writer's clock: the system clock only.  No option or variable may
+ * set it, since whoever sets the writer's clock sets the log time (tests
+ * set it from outside the binary: tests/clock/clockshim.c). */
 uint64_t
 now_ms(void)
 {
-	const char *v = getenv("TALLY_NOW_MS");
-
-	return (v && *v ? parse_u64(v, "TALLY_NOW_MS") : cm_now_ms());
+	return (cm_now_ms());
 }
 
 /* ---- files ---- */

@@ -51,7 +51,7 @@ const char *need(const opts *o, const char *name);
 void     opt_exclusive(const opts *o, const char *a, const char *b);
 uint64_t parse_u64(const char *s, const char *what);
 uint64_t opt_u64(const opts *o, const char *name, uint64_t def);
-/* The writer's clock. */
+/* The writer's clock (the system clock; nothing else). */
 uint64_t now_ms(void);
 
 /* ---- files and keys ---- */

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # tests/integration/harness.py -- tiny harness for the CLI integration
 # tests: a check() counter, each test function in a fresh temp directory,
-# helpers to run the tally binary and to set up a ledger.  The last line
+# helpers to run the tally binary (at a clock reading of the test's choice:
+# env=at(ms), tests/fakeclock.py) and to set up a ledger.  The last line
 # printed is "<file>: N passed, N failed"; exit status 1 if any failed.
 
 import os
@@ -12,6 +13,11 @@ import tempfile
 import time
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import fakeclock  # noqa: E402
+
+at = fakeclock.at
 _passed = 0
 _failed = 0
 _file = os.path.basename(sys.argv[0]) if sys.argv else "?"
@@ -53,6 +59,11 @@ def setup():
         print("FATAL: tally binary %s is missing or not executable (build "
               "with ninja)" % TALLY, file=sys.stderr)
         check("tally binary exists", False, TALLY)
+        finish()
+    try:
+        fakeclock.use(TALLY)
+    except RuntimeError as e:
+        check("clock shim exists", False, str(e))
         finish()
     return TALLY
 

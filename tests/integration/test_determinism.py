@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 # tests/integration/test_determinism.py -- the same keys, origin, commands
-# and writer clock (TALLY_NOW_MS per step) build byte-identical ledgers:
-# every leaf, the latest checkpoint, the root and every database.  With
-# out/asan/tools/tally present, a run with it must match the debug run.
+# and writer clock (set per step from outside the binary, tests/fakeclock.py;
+# one step has the clock ten years ahead, the next has it back) build
+# byte-identical ledgers: every leaf, the latest checkpoint, the root and
+# every database.  With out/asan/tools/tally present, a run with it must
+# match the debug run.
 # Run: python3 tests/integration/test_determinism.py out/debug/tools/tally
 
 import hashlib
@@ -14,10 +16,11 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import batch_json, check, tally, uscc  # noqa: E402
+from harness import at, batch_json, check, tally, uscc  # noqa: E402
 
 ORIGIN = "determinism.test/log"
 T0 = 1800000000000
+STEP = 10 * 365 * 24 * 3600 * 1000  # a forward step of the writer's clock
 ENT = "914403001922038216"
 E2 = uscc(3)
 REG = "11100000000013127D"
@@ -57,12 +60,12 @@ def build(run, kd, exe):
     steps = []
     now = [T0]
 
-    def step(*args, rc=0, out=None):
+    def step(*args, rc=0, out=None, ahead=0):
         if args[0] == "submit" or args[:2] == ("ledger", "audit") or \
                 (args[0] == "id" and args[1] != "pop"):
             # writing commands name the checkpoint key kept outside DIR
             args = args + ("--checkpoint-key", p("ckpt.pem"))
-        r = tally(*args, env={"TALLY_NOW_MS": now[0]}, exe=exe)
+        r = tally(*args, env=at(now[0] + ahead), exe=exe)
         check("%s: step %d (%s) exits %d" % (os.path.basename(exe),
                                               len(steps), args[0], rc),
               r.rc == rc, (args, r))
@@ -96,10 +99,15 @@ def build(run, kd, exe):
          w("j1.json", batch_json(ENT)))
     step("submit", "--data", data, "--key", p("ent.pem"),
          w("j2.json", batch_json(ENT, n=7, tag=2)))
+    # the writer's clock steps forward (the log time with it), then back
+    step("submit", "--data", data, "--key", p("ent.pem"),
+         w("ja.json", batch_json(ENT, tag=3)), ahead=STEP)
+    step("submit", "--data", data, "--key", p("ent.pem"),
+         w("jb.json", batch_json(ENT, tag=4)))
     # signed batch files, two of them in one commit (group commit)
     for i, (key, code, n) in enumerate([("ent", ENT, 3), ("e2", E2, 2)]):
         step("batch", "sign", "--key", p(key + ".pem"), "--origin", ORIGIN,
-             "--seq", 3 if key == "ent" else 1, "--time", now[0],
+             "--seq", 5 if key == "ent" else 1, "--time", now[0],
              w("s%d.json" % i, batch_json(code, n=n, tag=10 + i)),
              out="s%d.cbor" % i)
     step("submit", "--data", data, p("s0.cbor"), p("s1.cbor"))

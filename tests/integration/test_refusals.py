@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "outside"))
 import harness  # noqa: E402
 import rawlog  # noqa: E402  (raw batch files, built without tally)
-from harness import Ledger, batch_json, check, must, refused  # noqa: E402
+from harness import Ledger, at, batch_json, check, must, refused  # noqa
 from harness import uscc  # noqa: E402
 
 ENT = "914403001922038216"     # the enterprise of the examples
@@ -177,8 +177,7 @@ def test_sequence_conflict(d):
 
 
 def test_time_window(d):
-    env = {"TALLY_NOW_MS": T0}
-    L, ent = base(d, env=env)
+    L, ent = base(d, env=at(T0))
     for k, (claim, now) in enumerate([(T0, T0 + WINDOW + 1),
                                       (T0 + 2 * WINDOW + 2,
                                        T0 + WINDOW + 1),
@@ -186,16 +185,16 @@ def test_time_window(d):
         _, p = L.sign(ent, batch_json(ENT, tag=k), "tw%d" % k, seq=1,
                       when=claim)
         refused(L, "claimed %d at log time %d" % (claim, now),
-                lambda: L.submit(p, env={"TALLY_NOW_MS": now}),
+                lambda: L.submit(p, env=at(now)),
                 "claimed time outside the window")
     # the edges are inclusive: exactly window early / late is accepted
     _, p = L.sign(ent, batch_json(ENT, tag=10), "edge1", seq=1, when=T0)
     r = must("claimed exactly window early",
-             L.submit(p, env={"TALLY_NOW_MS": T0 + WINDOW}))
+             L.submit(p, env=at(T0 + WINDOW)))
     _, p = L.sign(ent, batch_json(ENT, tag=11), "edge2", seq=2,
                   when=T0 + 2 * WINDOW)
     must("claimed exactly window late",
-         L.submit(p, env={"TALLY_NOW_MS": T0 + WINDOW}))
+         L.submit(p, env=at(T0 + WINDOW)))
 
 
 def test_noncanonical_cbor(d):
@@ -446,8 +445,7 @@ def test_nul_in_text_cbor(d):
     # A raw CBOR batch (rawlog builds and signs it without tally) with
     # U+0000 in a text field is refused at the door, whatever the field:
     # format.md section 2 rule 11.  Before, "tax\0.x" passed scope "tax".
-    env = {"TALLY_NOW_MS": T0}
-    L, ent = base(d, env=env)
+    L, ent = base(d, env=at(T0))
     reg = L.register("reg", REG, role="regulator", scopes=["tax"])
     new = L.keygen("new")
     org = L.origin

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* tests/ledger/ldg_codec_test.c -- the leaves' codecs: typed fields, the
- * refusal of other types, unknown fields and other crypto suites, and
- * round trips of batch files, headers, header and record leaves. */
+ * refusal of other types, unknown fields, other crypto suites and windows
+ * out of bounds, and round trips of batch files, headers, header and record
+ * leaves. */
 #include "ledger/ldg_impl.h"
 #include "tests/tst.h"
 
 static void
-wr_params(cm_cbor_wr *w)
+wr_params(cm_cbor_wr *w, uint64_t window)
 {
 	cm_cbor_wr_map(w, 5);
 	cm_cbor_wr_cstr(w, "body");
@@ -16,15 +17,15 @@ wr_params(cm_cbor_wr *w)
 	cm_cbor_wr_cstr(w, "batch");
 	cm_cbor_wr_uint(w, 16u << 20);
 	cm_cbor_wr_cstr(w, "window");
-	cm_cbor_wr_uint(w, 600000);
+	cm_cbor_wr_uint(w, window);
 	cm_cbor_wr_cstr(w, "records");
 	cm_cbor_wr_uint(w, 10000);
 }
 
-/* A genesis leaf with the given suite, signed by op. */
+/* A genesis leaf with the given suite and window, signed by op. */
 static void
-genesis_with_suite(const cm_key *op, const char *sig, const char *hash,
-                   cm_buf *out)
+genesis_with(const cm_key *op, const char *sig, const char *hash,
+             uint64_t window, cm_buf *out)
 {
 	cm_buf     stmt = {0};
 	cm_cbor_wr w;
@@ -50,7 +51,7 @@ genesis_with_suite(const cm_key *op, const char *sig, const char *hash,
 	cm_cbor_wr_cstr(&w, "origin");
 	cm_cbor_wr_cstr(&w, "test.invalid/codec");
 	cm_cbor_wr_cstr(&w, "params");
-	wr_params(&w);
+	wr_params(&w, window);
 	TST_OK(cm_cbor_wr_finish(&w, NULL));
 	TST_OK(cm_sign(op, "genesis", cm_buf_bytes(&stmt), s));
 	cm_cbor_wr_init(&w, out);
@@ -74,21 +75,148 @@ test_genesis_suites(void)
 	cm_diag     d;
 
 	TST_OK(cm_key_generate(&op));
-	genesis_with_suite(op, "ed25519", "sha-256", &leaf);
+	genesis_with(op, "ed25519", "sha-256", 600000, &leaf);
 	TST_OK(ldg_genesis_decode(cm_buf_bytes(&leaf), &g, NULL));
 	TST_EQ_STR(g.origin, "test.invalid/codec");
 	TST_EQ_U(g.params.max_records, 10000);
 	/* Others are refused: SM2 + SM3 is for a later ledger. */
 	cm_buf_reset(&leaf);
-	genesis_with_suite(op, "sm2", "sm3", &leaf);
+	genesis_with(op, "sm2", "sm3", 600000, &leaf);
 	cm_diag_clear(&d);
 	TST_ERR(ldg_genesis_decode(cm_buf_bytes(&leaf), &g, &d), CM_EPROTO);
 	TST_TRUE(strstr(d.msg, "sm2 + sm3 not supported") != NULL);
 	cm_buf_reset(&leaf);
-	genesis_with_suite(op, "ed25519", "sha-512", &leaf);
+	genesis_with(op, "ed25519", "sha-512", 600000, &leaf);
 	TST_ERR(ldg_genesis_decode(cm_buf_bytes(&leaf), &g, NULL), CM_EPROTO);
 	cm_buf_fini(&leaf);
 	cm_key_free(op);
+}
+
+/* A genesis read from a ledger (open, audit) with a window out of bounds
+ * is refused like one being made (ldg_init, in ldg_store_test): one second
+ * to one day, inclusive. */
+static void
+test_genesis_window_bounds(void)
+{
+	static const struct {
+		uint64_t window;
+		bool     ok;
+	} cases[] = {{0, false},
+	             {LDG_WINDOW_MIN - 1, false},
+	             {LDG_WINDOW_MIN, true},
+	             {600000, true},
+	             {LDG_WINDOW_MAX, true},
+	             {LDG_WINDOW_MAX + 1ull, false},
+	             {UINT64_MAX, false}};
+	cm_key     *op = NULL;
+	cm_buf      leaf = {0};
+	ldg_genesis g;
+	ldg_params  p;
+
+	TST_OK(cm_key_generate(&op));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cm_diag d = {{0}};
+
+		cm_buf_reset(&leaf);
+		genesis_with(op, "ed25519", "sha-256", cases[i].window, &leaf);
+		if (cases[i].ok) {
+			TST_OK(ldg_genesis_decode(cm_buf_bytes(&leaf), &g, &d));
+			TST_EQ_U(g.params.window_ms, cases[i].window);
+			continue;
+		}
+		TST_ERR(ldg_genesis_decode(cm_buf_bytes(&leaf), &g, &d),
+		        CM_EPROTO);
+		TST_TRUE(strstr(d.msg, "genesis: window") != NULL);
+		TST_TRUE(strstr(d.msg, "out of range (1000..86400000)") !=
+		         NULL);
+		/* ldg_params_check is the same rule. */
+		ldg_params_default(&p);
+		p.window_ms = cases[i].window;
+		TST_ERR(ldg_params_check(&p, NULL), CM_EINVAL);
+	}
+	ldg_params_default(&p);
+	TST_OK(ldg_params_check(&p, NULL));
+	cm_buf_fini(&leaf);
+	cm_key_free(op);
+}
+
+/* A five-member header leaf (no clock) of type t. */
+static void
+hleaf_five(const char *t, cm_bytes hdr, const uint8_t *sig, cm_buf *out)
+{
+	cm_cbor_wr w;
+
+	cm_cbor_wr_init(&w, out);
+	cm_cbor_wr_map(&w, 5);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, t);
+	cm_cbor_wr_cstr(&w, "hdr");
+	cm_cbor_wr_bytes(&w, hdr);
+	cm_cbor_wr_cstr(&w, "sig");
+	cm_cbor_wr_bytes(&w, CM_BYTES(sig, CM_SIG_LEN));
+	cm_cbor_wr_cstr(&w, "first");
+	cm_cbor_wr_uint(&w, 2);
+	cm_cbor_wr_cstr(&w, "ltime");
+	cm_cbor_wr_uint(&w, 5);
+	TST_OK(cm_cbor_wr_finish(&w, NULL));
+}
+
+/* A header leaf (v2) holds the writer's clock reading beside the log time,
+ * and one without it is refused; the earlier v1 form (no clock) is still
+ * read, its clock being its log time, and re-encodes to the same bytes;
+ * a v1 leaf with a clock is refused. */
+static void
+test_hleaf_clock(void)
+{
+	uint8_t   sig[CM_SIG_LEN] = {7}, kid[CM_KEYID_LEN] = {1};
+	uint8_t   root[CM_HASH_LEN] = {2};
+	cm_buf    hdr = {0}, hl = {0}, five = {0}, again = {0};
+	ldg_hleaf v;
+	cm_diag   d = {{0}};
+
+	TST_OK(ldg_hdr_encode("o.test/x", kid, 1, 1000, 1, root, &hdr));
+	memset(&v, 0, sizeof(v));
+	v.hdr = cm_buf_bytes(&hdr);
+	v.sig = CM_BYTES(sig, CM_SIG_LEN);
+	v.clock = UINT64_MAX - 1;
+	v.first = 2;
+	v.log_time = UINT64_MAX;
+	TST_OK(ldg_hleaf_encode(&v, &hl));
+	TST_OK(cm_cbor_check(cm_buf_bytes(&hl), NULL));
+	memset(&v, 0, sizeof(v));
+	TST_OK(ldg_hleaf_decode(cm_buf_bytes(&hl), &v, NULL));
+	TST_TRUE(!v.v1);
+	TST_EQ_U(v.clock, UINT64_MAX - 1);
+	TST_EQ_U(v.first, 2);
+	TST_EQ_U(v.log_time, UINT64_MAX);
+	TST_TRUE(cm_bytes_eq(v.hdr, cm_buf_bytes(&hdr)));
+	/* v2 without a clock: refused. */
+	hleaf_five(LDG_T_HLEAF, cm_buf_bytes(&hdr), sig, &five);
+	TST_ERR(ldg_hleaf_decode(cm_buf_bytes(&five), &v, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "missing field \"clock\"") != NULL);
+	/* v1: read, clock = log time, the same bytes again. */
+	cm_buf_reset(&five);
+	hleaf_five(LDG_T_HLEAF_V1, cm_buf_bytes(&hdr), sig, &five);
+	TST_OK(ldg_hleaf_decode(cm_buf_bytes(&five), &v, NULL));
+	TST_TRUE(v.v1);
+	TST_EQ_U(v.clock, 5);
+	TST_EQ_U(v.log_time, 5);
+	TST_OK(ldg_hleaf_encode(&v, &again));
+	TST_TRUE(cm_bytes_eq(cm_buf_bytes(&again), cm_buf_bytes(&five)));
+	/* v1 with a clock: an unknown field there. */
+	v.v1 = false;
+	cm_buf_reset(&again);
+	TST_OK(ldg_hleaf_encode(&v, &again));
+	for (size_t i = 0; i + 14 <= again.len; i++)
+		if (memcmp(again.p + i, "header-leaf/v2", 14) == 0)
+			again.p[i + 13] = '1';
+	cm_diag_clear(&d);
+	TST_ERR(ldg_hleaf_decode(cm_buf_bytes(&again), &v, &d), CM_EPROTO);
+	TST_TRUE(strstr(d.msg, "unknown field \"clock\"") != NULL);
+	cm_buf_fini(&hdr);
+	cm_buf_fini(&hl);
+	cm_buf_fini(&five);
+	cm_buf_fini(&again);
 }
 
 static void
@@ -107,8 +235,13 @@ test_types_and_fields(void)
 	TST_EQ_U(h.seq, 7);
 	TST_EQ_U(h.n, 3);
 	/* A header leaf is not a record leaf, nor the other way round. */
-	TST_OK(ldg_hleaf_encode(cm_buf_bytes(&hdr), CM_BYTES(root, 32), 5, 9,
-	                        &hl));
+	memset(&hlv, 0, sizeof(hlv));
+	hlv.hdr = cm_buf_bytes(&hdr);
+	hlv.sig = CM_BYTES(root, 32);
+	hlv.clock = 8;
+	hlv.first = 5;
+	hlv.log_time = 9;
+	TST_OK(ldg_hleaf_encode(&hlv, &hl));
 	cm_diag_clear(&d);
 	TST_ERR(ldg_rleaf_decode(cm_buf_bytes(&hl), &rlv, &d), CM_EPROTO);
 	TST_TRUE(strstr(d.msg, "where tally/record-leaf/v1 was expected") !=
@@ -367,7 +500,8 @@ test_record_head_many_keys(void)
 	}
 }
 
-TST_MAIN(TST_CASE(test_genesis_suites), TST_CASE(test_types_and_fields),
+TST_MAIN(TST_CASE(test_genesis_suites), TST_CASE(test_genesis_window_bounds),
+         TST_CASE(test_hleaf_clock), TST_CASE(test_types_and_fields),
          TST_CASE(test_record_head_many_keys), TST_CASE(test_fields_from_map),
          TST_CASE(test_rleaf_canonical), TST_CASE(test_batch_build_round_trip),
          TST_CASE(test_text_nul))

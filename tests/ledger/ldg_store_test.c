@@ -182,11 +182,13 @@ open_toy(const fix *f, bool toy)
 	return (open_threads(f->dir, toy, 0));
 }
 
-/* A batch of toy records with numbers ns, signed by k at seq; a record
- * whose number is in bad_kind gets kind "nope" (no such kind). */
+/* A batch of toy records with numbers ns, signed by k at seq and claimed
+ * time when; a record whose number is in bad_kind gets kind "nope" (no
+ * such kind). */
 static void
 toy_batch_ex(const ldg_store *s, const cm_key *k, uint64_t seq,
-             const uint64_t *ns, size_t n, uint64_t bad_kind, cm_buf *out)
+             const uint64_t *ns, size_t n, uint64_t bad_kind, uint64_t when,
+             cm_buf *out)
 {
 	cm_buf   *recs = calloc(n, sizeof(*recs));
 	cm_bytes *rb = calloc(n, sizeof(*rb));
@@ -208,7 +210,7 @@ toy_batch_ex(const ldg_store *s, const cm_key *k, uint64_t seq,
 		TST_OK(cm_cbor_wr_finish(&w, NULL));
 		rb[i] = cm_buf_bytes(&recs[i]);
 	}
-	TST_OK(ldg_batch_build(ldg_origin(s), k, seq, T0, rb, n, out, NULL));
+	TST_OK(ldg_batch_build(ldg_origin(s), k, seq, when, rb, n, out, NULL));
 	for (size_t i = 0; i < n; i++)
 		cm_buf_fini(&recs[i]);
 	free(recs);
@@ -219,7 +221,7 @@ static void
 toy_batch(const ldg_store *s, const cm_key *k, uint64_t seq, const uint64_t *ns,
           size_t n, cm_buf *out)
 {
-	toy_batch_ex(s, k, seq, ns, n, UINT64_MAX, out);
+	toy_batch_ex(s, k, seq, ns, n, UINT64_MAX, T0, out);
 }
 
 /* ---- tests ---- */
@@ -586,7 +588,7 @@ threads_run(const char *dir, const cm_key *ent, unsigned threads, run_out *out)
 		ns[i] = 2 * i;
 	toy_batch(s, ent, 1, ns, 300, &b[0]);
 	ns[250] = 501;
-	toy_batch_ex(s, ent, 2, ns, 300, 200, &b[1]); /* record 100 */
+	toy_batch_ex(s, ent, 2, ns, 300, 200, T0, &b[1]); /* record 100 */
 	ns[250] = 500;
 	ns[130] = 261;
 	ns[260] = 521;
@@ -717,7 +719,7 @@ test_prepare_then_append(void)
 
 	/* Refused while preparing: nothing to append, nothing written. */
 	before = size_of(s);
-	toy_batch_ex(s, f.ent, 2, &four, 1, 4, &b2);
+	toy_batch_ex(s, f.ent, 2, &four, 1, 4, T0, &b2);
 	TST_ERR(ldg_prepare(s, cm_buf_bytes(&b2), &p, &d[0]), CM_EKIND);
 	TST_TRUE(p == NULL);
 	TST_TRUE(strstr(d[0].msg, "unknown record kind") != NULL);
@@ -1324,6 +1326,257 @@ test_pool_jobs(void)
 	TST_TRUE(pool == NULL); /* one thread: no workers */
 }
 
+/* ---- the writer's clock ---- */
+
+/* One toy record (number 2) of f's enterprise at seq, claimed time when,
+ * appended alone with the writer's clock at clock: the batch's status,
+ * and its receipt in *rc (may be NULL). */
+static cm_err
+clock_append(ldg_store *s, const fix *f, uint64_t seq, uint64_t when,
+             uint64_t clock, ldg_receipt *rc, cm_diag *d)
+{
+	ldg_receipt r;
+	uint64_t    two = 2;
+	cm_buf      b = {0};
+	cm_bytes    bb;
+	cm_err      st = CM_EINVAL;
+
+	memset(&r, 0, sizeof(r));
+	toy_batch_ex(s, f->ent, seq, &two, 1, UINT64_MAX, when, &b);
+	bb = cm_buf_bytes(&b);
+	cm_diag_clear(d);
+	TST_OK(ldg_append(s, &bb, 1, clock, &r, &st, d));
+	if (rc != NULL)
+		*rc = r;
+	else
+		ldg_receipt_fini(&r);
+	cm_buf_fini(&b);
+	return (st);
+}
+
+static void
+hleaf_at(ldg_store *s, uint64_t index, ldg_hleaf *out)
+{
+	ldg_txn *t = NULL;
+	cm_bytes leaf;
+
+	memset(out, 0, sizeof(*out));
+	TST_OK(ldg_read_begin(s, &t));
+	TST_OK(ldg_leaf_get(t, index, &leaf));
+	TST_OK(ldg_hleaf_decode(leaf, out, NULL));
+	ldg_txn_end(t); /* out's views are not used after this */
+}
+
+/* Rewrites header leaf index with clock and log time in data.mdb itself,
+ * as someone with the files could (the encodings keep their length, and
+ * the tree is not touched, so open still succeeds); reopens *s. */
+static void
+hleaf_tamper(const fix *f, ldg_store **s, uint64_t index, uint64_t clock,
+             uint64_t ltime)
+{
+	ldg_txn  *t = NULL;
+	cm_bytes  leaf;
+	ldg_hleaf hl;
+	cm_buf    old = {0}, nl = {0}, file = {0};
+	char      path[96];
+	FILE     *fp;
+	size_t    hits = 0;
+
+	TST_OK(ldg_read_begin(*s, &t));
+	TST_OK(ldg_leaf_get(t, index, &leaf));
+	TST_OK(cm_buf_append(&old, leaf.p, leaf.len));
+	ldg_txn_end(t);
+	TST_OK(ldg_hleaf_decode(cm_buf_bytes(&old), &hl, NULL));
+	hl.clock = clock;
+	hl.log_time = ltime;
+	TST_OK(ldg_hleaf_encode(&hl, &nl));
+	TST_EQ_U(nl.len, old.len);
+	ldg_close(*s);
+	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
+	TST_TRUE((fp = fopen(path, "r+b")) != NULL);
+	if (fp == NULL || nl.len != old.len)
+		exit(2);
+	for (int c; (c = fgetc(fp)) != EOF;) {
+		uint8_t b = (uint8_t) c;
+
+		TST_OK(cm_buf_append(&file, &b, 1));
+	}
+	/* Every copy: LMDB's freed pages may still hold older ones. */
+	for (size_t i = 0; i + old.len <= file.len; i++)
+		if (memcmp(file.p + i, old.p, old.len) == 0) {
+			hits++;
+			TST_TRUE(fseek(fp, (long) i, SEEK_SET) == 0);
+			TST_EQ_U(fwrite(nl.p, 1, nl.len, fp), nl.len);
+		}
+	TST_TRUE(hits > 0);
+	TST_TRUE(fclose(fp) == 0);
+	*s = open_toy(f, true);
+	cm_buf_fini(&old);
+	cm_buf_fini(&nl);
+	cm_buf_fini(&file);
+}
+
+#define WIN 600000ULL                          /* the default window */
+#define STEP (T0 + 10ULL * 365 * 24 * 3600000) /* ten years ahead */
+
+/* The writer's clock steps ten years forward and is then corrected: the
+ * batches of submitters with correct clocks are accepted again at once,
+ * since claimed times are checked against the writer's clock reading,
+ * which the header leaf records, while the log time stays at the stepped
+ * value (it never decreases).  Audit replays it, and refuses a header
+ * leaf whose log time or clock break the rule. */
+static void
+test_clock_step_forward_then_back(void)
+{
+	fix         f;
+	ldg_store  *s;
+	ldg_receipt rc;
+	ldg_hleaf   hl;
+	ldg_txn    *t = NULL;
+	cm_buf      report = {0};
+	cm_diag     d;
+	uint64_t    bad, size;
+
+	fix_init(&f, true);
+	s = open_toy(&f, true);
+	if (s == NULL)
+		return;
+	TST_OK(clock_append(s, &f, 1, T0 + 1000, T0 + 1000, &rc, &d));
+	TST_EQ_U(rc.log_time, T0 + 1000);
+	ldg_receipt_fini(&rc);
+	/* The step: a batch claiming the stepped time is accepted, and the
+	 * log time jumps with the clock. */
+	TST_OK(clock_append(s, &f, 2, STEP, STEP, &rc, &d));
+	TST_EQ_U(rc.log_time, STEP);
+	ldg_receipt_fini(&rc);
+	/* Corrected: an honest batch is accepted at once (before the clock
+	 * reading was recorded, it was refused for ten years), under the
+	 * log time of the step. */
+	TST_OK(clock_append(s, &f, 3, T0 + 2000, T0 + 2000, &rc, &d));
+	TST_EQ_U(rc.log_time, STEP);
+	TST_EQ_U(rc.header_index, 7);
+	ldg_receipt_fini(&rc);
+	hleaf_at(s, 7, &hl);
+	TST_EQ_U(hl.clock, T0 + 2000);
+	TST_EQ_U(hl.log_time, STEP);
+	/* A batch claiming the stepped time is now outside the window, and
+	 * the edges are inclusive around the clock reading. */
+	TST_ERR(clock_append(s, &f, 4, STEP, T0 + 3000, NULL, &d), CM_ETIME);
+	TST_TRUE(strstr(d.msg, "writer's clock 1790000003000") != NULL);
+	TST_ERR(
+	    clock_append(s, &f, 4, T0 + 3000 - WIN - 1, T0 + 3000, NULL, &d),
+	    CM_ETIME);
+	TST_ERR(
+	    clock_append(s, &f, 4, T0 + 3000 + WIN + 1, T0 + 3000, NULL, &d),
+	    CM_ETIME);
+	TST_OK(clock_append(s, &f, 4, T0 + 3000 - WIN, T0 + 3000, NULL, &d));
+	TST_OK(clock_append(s, &f, 5, T0 + 3000 + WIN, T0 + 3000, NULL, &d));
+	/* "As of" a time between: the batches under the stepped log time
+	 * are not yet in. */
+	TST_OK(ldg_read_begin(s, &t));
+	TST_OK(ldg_size_at_time(t, T0 + 5000, &size));
+	TST_EQ_U(size, 5);
+	TST_OK(ldg_size_at_time(t, STEP, &size));
+	TST_EQ_U(size, 13);
+	ldg_txn_end(t);
+	cm_diag_clear(&d);
+	TST_OK(ldg_audit(s, NULL, 0, &bad, &report, &d));
+	TST_EQ_U(bad, UINT64_MAX);
+	/* Tampered: a log time that is not max(previous, clock)... */
+	hleaf_tamper(&f, &s, 7, T0 + 2000, STEP + 1);
+	cm_diag_clear(&d);
+	TST_ERR(ldg_audit(s, NULL, 0, &bad, &report, &d), CM_ECORRUPT);
+	TST_EQ_U(bad, 7);
+	TST_TRUE(strstr(d.msg, "is not max(previous log time") != NULL);
+	/* ...or a clock reading the claimed time is too far from. */
+	hleaf_tamper(&f, &s, 7, STEP, STEP);
+	cm_diag_clear(&d);
+	TST_ERR(ldg_audit(s, NULL, 0, &bad, &report, &d), CM_ETIME);
+	TST_EQ_U(bad, 7);
+	cm_buf_fini(&report);
+	ldg_close(s);
+	fix_fini(&f);
+}
+
+/* Near 2^64 nothing wraps: a batch claiming the writer's clock reading is
+ * accepted at UINT64_MAX - 1 and at UINT64_MAX, the window's edges hold
+ * there, and a clock far below the log time still decides the window. */
+static void
+test_clock_window_no_wrap(void)
+{
+	fix         f;
+	ldg_store  *s;
+	ldg_receipt rc;
+	cm_buf      report = {0};
+	cm_diag     d;
+	uint64_t    bad;
+
+	fix_init(&f, true);
+	s = open_toy(&f, true);
+	if (s == NULL)
+		return;
+	TST_OK(clock_append(s, &f, 1, UINT64_MAX - 1, UINT64_MAX - 1, &rc, &d));
+	TST_EQ_U(rc.log_time, UINT64_MAX - 1);
+	ldg_receipt_fini(&rc);
+	TST_OK(clock_append(s, &f, 2, UINT64_MAX, UINT64_MAX, &rc, &d));
+	TST_EQ_U(rc.log_time, UINT64_MAX);
+	ldg_receipt_fini(&rc);
+	TST_ERR(
+	    clock_append(s, &f, 3, UINT64_MAX - WIN - 1, UINT64_MAX, NULL, &d),
+	    CM_ETIME);
+	TST_OK(clock_append(s, &f, 3, UINT64_MAX - WIN, UINT64_MAX, NULL, &d));
+	TST_ERR(clock_append(s, &f, 4, UINT64_MAX, WIN - 1, NULL, &d),
+	        CM_ETIME);
+	TST_ERR(clock_append(s, &f, 4, 0, UINT64_MAX, NULL, &d), CM_ETIME);
+	TST_OK(clock_append(s, &f, 4, 0, 5, &rc, &d));
+	TST_EQ_U(rc.log_time, UINT64_MAX); /* never decreases */
+	ldg_receipt_fini(&rc);
+	TST_OK(ldg_audit(s, NULL, 0, &bad, &report, &d));
+	cm_buf_fini(&report);
+	ldg_close(s);
+	fix_fini(&f);
+}
+
+/* A window out of bounds is refused before anything is written: no
+ * directory, no key file. */
+static void
+test_init_window_bounds(void)
+{
+	static const uint64_t bad[] = {0, LDG_WINDOW_MIN - 1,
+	                               LDG_WINDOW_MAX + 1ull, UINT64_MAX};
+	char                  tmpl[] = "/tmp/ldg_store_test-XXXXXX";
+	char                  dir[64], dir2[64], key[64], key2[64], cmd[96];
+	cm_key               *op = NULL;
+	ldg_params            p;
+	struct stat           st;
+
+	TST_TRUE(mkdtemp(tmpl) != NULL);
+	snprintf(dir, sizeof(dir), "%s/l", tmpl);
+	snprintf(key, sizeof(key), "%s/ckpt.pem", tmpl);
+	snprintf(dir2, sizeof(dir2), "%s/m", tmpl);
+	snprintf(key2, sizeof(key2), "%s/ckpt2.pem", tmpl);
+	TST_OK(cm_key_generate(&op));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cm_diag d;
+
+		ldg_params_default(&p);
+		p.window_ms = bad[i];
+		cm_diag_clear(&d);
+		TST_ERR(ldg_init(dir, op, NULL, key, &p, T0, &d), CM_EINVAL);
+		TST_TRUE(strstr(d.msg, "genesis: window") != NULL);
+		TST_TRUE(stat(dir, &st) != 0);
+		TST_TRUE(stat(key, &st) != 0);
+	}
+	/* Both edges are fine. */
+	p.window_ms = LDG_WINDOW_MAX;
+	TST_OK(ldg_init(dir, op, NULL, key, &p, T0, NULL));
+	p.window_ms = LDG_WINDOW_MIN;
+	TST_OK(ldg_init(dir2, op, NULL, key2, &p, T0, NULL));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+	TST_TRUE(system(cmd) == 0);
+	cm_key_free(op);
+}
+
 TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
 
          TST_CASE(test_indexer_set_change_needs_reindex),
@@ -1334,4 +1587,6 @@ TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
          TST_CASE(test_prepare_then_append),
          TST_CASE(test_prepare_on_another_thread),
          TST_CASE(test_map_grows_under_readers), TST_CASE(test_pool_jobs),
-         TST_CASE(test_org_several_keys), TST_CASE(test_org_index_version))
+         TST_CASE(test_org_several_keys), TST_CASE(test_org_index_version),
+         TST_CASE(test_clock_step_forward_then_back),
+         TST_CASE(test_clock_window_no_wrap), TST_CASE(test_init_window_bounds))

@@ -274,7 +274,7 @@ class Log:
         t = verify.cbor_decode(g["stmt"])["time"]
         for leaf in leaves[1:]:
             m = verify.cbor_decode(leaf)
-            if m.get("t") == "tally/header-leaf/v1":
+            if m.get("t") in (verify.T_HLEAF, verify.T_HLEAF_V1):
                 t = m["ltime"]
         return t
 
@@ -294,16 +294,19 @@ class Log:
                             for k, v in self.dbs["meta"]]
         return size
 
-    def append(self, batch_file, ltime=None):
-        """Appends the batch as tally's writer would, judging nothing;
-        ltime None: max(last log time, now).  Returns (first leaf, new
-        size)."""
+    def append(self, batch_file, clock=None, ltime=None):
+        """Appends the batch as tally's writer would, judging nothing:
+        the writer's clock reading clock (None: now) and the log time
+        ltime (None: max(last log time, clock)).  Returns (first leaf,
+        new size)."""
         hdr, sig, recs = batch_parts(batch_file)
+        if clock is None:
+            clock = int(time.time() * 1000)
         if ltime is None:
-            ltime = max(self.ltime(), int(time.time() * 1000))
+            ltime = max(self.ltime(), clock)
         h = len(self.dbs["entries"])
-        hleaf = enc({"t": "tally/header-leaf/v1", "hdr": hdr, "sig": sig,
-                     "first": h + 1, "ltime": ltime})
+        hleaf = enc({"t": verify.T_HLEAF, "hdr": hdr, "sig": sig,
+                     "clock": clock, "first": h + 1, "ltime": ltime})
         hh = verify.leaf_hash(hleaf)
         rleaves = [enc({"t": "tally/record-leaf/v1", "hh": hh, "hi": h,
                         "pos": pos, "rec": rec})

@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness  # noqa: E402
 import rawlog  # noqa: E402
-from harness import Ledger, batch_json, check, must  # noqa: E402
+from harness import Ledger, at, batch_json, check, must  # noqa: E402
 from rawlog import Map, Raw, Text, enc  # noqa: E402
 
 VERIFY = [sys.executable, os.path.join(HERE, "verify.py")]
@@ -52,8 +52,7 @@ class Base:
     and sequence numbers the vectors use."""
 
     def __init__(self, d, params=None):
-        env = {"TALLY_NOW_MS": T0}
-        self.L = Ledger(d, origin=ORIGIN, env=env, init=params is None)
+        self.L = Ledger(d, origin=ORIGIN, env=at(T0), init=params is None)
         L = self.L
         if params is not None:
             L.keygen("op")
@@ -388,7 +387,7 @@ def verify(datadir):
 def agree(name, reason, data, work, batch_file):
     """batch_file is refused by tally on data, for reason; appended raw to
     a copy, it makes both judges refuse that ledger in the new batch."""
-    L = Ledger(work, origin=ORIGIN, env={"TALLY_NOW_MS": T1}, init=False)
+    L = Ledger(work, origin=ORIGIN, env=at(T1), init=False)
     shutil.copytree(data, L.data)
     p = L.write("v.cbor", batch_file)
     before = L.snapshot()
@@ -422,7 +421,7 @@ def agree(name, reason, data, work, batch_file):
 def test_raw_init_is_tally_init(d):
     """Leaf 0 and its checkpoint from the raw writer are tally init's, and
     reindex rebuilds every other database as init wrote it."""
-    L = Ledger(d, origin=ORIGIN, env={"TALLY_NOW_MS": T0}, init=False)
+    L = Ledger(d, origin=ORIGIN, env=at(T0), init=False)
     L.keygen("op")
     ck = L.keygen("ck")
     must("init", L.t("init", "--data", L.data, "--operator-key", L.op,
@@ -458,7 +457,7 @@ def test_raw_append_is_tally_submit(d):
                 scopes=["tax"])])]):
         batch_file = b.batch(key, recs)
         L = Ledger(os.path.join(d, "v%d" % k), origin=ORIGIN,
-                   env={"TALLY_NOW_MS": T1}, init=False)
+                   env=at(T1), init=False)
         shutil.copytree(b.L.data, L.data)
         log = rawlog.Log(L.data)
         log.append(batch_file, T1)

@@ -35,7 +35,8 @@ T_GENESIS_LEAF = "tally/genesis-leaf/v1"
 T_GENESIS = "tally/genesis/v1"
 T_BATCH = "tally/batch/v1"
 T_HDR = "tally/batch-header/v1"
-T_HLEAF = "tally/header-leaf/v1"
+T_HLEAF = "tally/header-leaf/v2"
+T_HLEAF_V1 = "tally/header-leaf/v1"  # earlier form, no clock: still read
 T_RLEAF = "tally/record-leaf/v1"
 T_RECORD = "tally/record/v1"
 T_IDENTITY = "tally/identity/v1"
@@ -656,6 +657,8 @@ class Ledger:
         if not (1024 <= p["leaf"] <= 65535 and 1 <= p["records"] <= 10000
                 and p["batch"] <= 16 << 20 and p["body"] <= p["leaf"]):
             raise Bad("genesis: parameters out of range")
+        if not 1000 <= p["window"] <= 86400000:
+            raise Bad("genesis: window %d ms out of range" % p["window"])
         if not name_ok(st["origin"]):
             raise Bad("genesis: bad origin")
         for k in ("op", "ckpt"):
@@ -683,10 +686,15 @@ class Ledger:
         leaf = self.entries[h]
         self.nbatches += 1
         try:
-            m = fields(cbor_decode(leaf), {
-                "t": ("text", True), "hdr": ("bytes", True),
-                "sig": (64, True), "first": ("uint", True),
-                "ltime": ("uint", True)}, T_HLEAF, "header leaf")
+            m = cbor_decode(leaf)
+            v1 = isinstance(m, dict) and m.get("t") == T_HLEAF_V1
+            spec = {"t": ("text", True), "hdr": ("bytes", True),
+                    "sig": (64, True), "first": ("uint", True),
+                    "ltime": ("uint", True)}
+            if not v1:
+                spec["clock"] = ("uint", True)
+            m = fields(m, spec, T_HLEAF_V1 if v1 else T_HLEAF,
+                       "header leaf")
             hdr = fields(cbor_decode(m["hdr"]), {
                 "n": ("uint", True), "t": ("text", True),
                 "kid": (32, True), "seq": ("uint", True),
@@ -705,9 +713,10 @@ class Ledger:
             return None, ltime
         if m["first"] != h + 1:
             self.fail(h, "first is %d, want %d" % (m["first"], h + 1))
-        if ltime < prev_ltime:
-            self.fail(h, "log time decreases (%d < %d)" % (ltime,
-                                                          prev_ltime))
+        clock = m["ltime"] if v1 else m["clock"]  # format.md 8.2
+        if ltime != max(prev_ltime, clock):
+            self.fail(h, "log time %d is not max(previous %d, clock %d)" %
+                      (ltime, prev_ltime, clock))
         if len(leaf) > self.params["leaf"]:
             self.fail(h, "header leaf is %d bytes" % len(leaf))
         if hdr["seq"] < 1:
@@ -715,9 +724,9 @@ class Ledger:
         if hdr["origin"] != self.origin:
             self.fail(h, "header names origin %r" % hdr["origin"])
         w = self.params["window"]
-        if not (ltime - w <= hdr["time"] <= ltime + w):
-            self.fail(h, "claimed time %d outside the window around %d" %
-                      (hdr["time"], ltime))
+        if abs(hdr["time"] - clock) > w:
+            self.fail(h, "claimed time %d outside the window around the "
+                      "writer's clock %d" % (hdr["time"], clock))
         kid = hdr["kid"]
         signer = self.keys.get(kid)
         if signer is None:
