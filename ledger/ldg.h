@@ -483,6 +483,10 @@ typedef struct ldg_receipt {
 	bool     already; /* a byte-identical resend */
 	uint8_t  key_id[CM_KEYID_LEN];
 	cm_buf   checkpoint; /* the note signed at that commit */
+	/* CM_OK, or why the checkpoint could not be fetched once the batch
+	 * was in the log (checkpoint is then empty and size the tree size
+	 * after the commit): the batch is accepted all the same. */
+	cm_err checkpoint_err;
 } ldg_receipt;
 void ldg_receipt_fini(ldg_receipt *r);
 
@@ -494,7 +498,11 @@ void ldg_receipt_fini(ldg_receipt *r);
  * max(previous log time, now_ms) (docs/format.md section 8.2).  status[i]
  * and diag[i] (may be NULL) tell each batch's fate; receipts[i] is filled
  * for accepted (and already-accepted) ones.  Returns CM_OK if the commit
- * happened (even if every batch was refused), else the commit's error. */
+ * happened (even if every batch was refused), else the commit's error.
+ * Once the commit has succeeded nothing fails: each committed batch is
+ * CM_OK (a receipt whose checkpoint could not be fetched says so in
+ * checkpoint_err) and every module's post_commit hook is called with the
+ * range committed. */
 cm_err ldg_append(ldg_store *s, const cm_bytes *batches, size_t n,
                   uint64_t now_ms, ldg_receipt *receipts, cm_err *status,
                   cm_diag *diags);

@@ -865,6 +865,49 @@ ldg_receipt_fini(ldg_receipt *r)
 		cm_buf_fini(&r->checkpoint);
 }
 
+/* The receipts' checkpoints, once the commit is durable (or when there was
+ * nothing to commit; t is then the write txn, else NULL): the note of this
+ * commit, or for a resend the first stored checkpoint covering it.  Nothing
+ * here may fail the append: the batches are in the log whatever happens, so
+ * a checkpoint that cannot be fetched (no memory, no reader slot, the
+ * lookup) is noted in its receipt, never reported as a failed append. */
+static void
+receipts_finish(ldg_store *s, ldg_txn *t, ldg_prepared *const *p, size_t n,
+                const cm_err *status, ldg_receipt *rcs, cm_bytes note,
+                uint64_t size)
+{
+	ldg_txn *rt = NULL;
+	cm_err   rt_err = CM_OK;
+
+	for (size_t i = 0; i < n; i++) {
+		ldg_receipt *r = &rcs[i];
+		uint64_t     csize;
+
+		if (p[i] == NULL ||
+		    (status[i] != CM_OK && status[i] != CM_EDUPLICATE))
+			continue;
+		r->size = size;
+		if (status[i] == CM_OK) {
+			r->checkpoint_err =
+			    cm_buf_append(&r->checkpoint, note.p, note.len);
+		} else {
+			if (t == NULL && rt == NULL && rt_err == CM_OK)
+				rt_err = ldg_read_begin(s, &rt);
+			r->checkpoint_err =
+			    rt_err != CM_OK ? rt_err
+			                    : ldg_checkpoint_covering(
+			                          t != NULL ? t : rt,
+			                          r->first_record + r->nrecords,
+			                          &r->checkpoint, &csize);
+			if (r->checkpoint_err == CM_OK)
+				r->size = csize;
+		}
+		if (r->checkpoint_err != CM_OK)
+			cm_buf_reset(&r->checkpoint);
+	}
+	ldg_txn_end(rt);
+}
+
 /* One write transaction over the prepared batches (NULL: refused while
  * preparing; its status stays). */
 static cm_err
@@ -924,30 +967,7 @@ append_once(ldg_store *s, ldg_prepared *const *p, size_t n, uint64_t now_ms,
 		*out_first = start;
 		*out_last = size - 1;
 	}
-	/* Receipts carry the checkpoint of the commit that holds them (for
-	 * resends: the first stored checkpoint covering the batch). */
-	for (size_t i = 0; i < n; i++) {
-		uint64_t csize;
-
-		if (p[i] == NULL ||
-		    (status[i] != CM_OK && status[i] != CM_EDUPLICATE))
-			continue;
-		if (status[i] == CM_OK) {
-			if ((rv = cm_buf_append(&rcs[i].checkpoint, note.p,
-			                        note.len)) != CM_OK)
-				goto out;
-			rcs[i].size = size;
-			continue;
-		}
-		if (t == NULL && (rv = ldg_read_begin(s, &t)) != CM_OK)
-			goto out;
-		rv = ldg_checkpoint_covering(
-		    t, rcs[i].first_record + rcs[i].nrecords,
-		    &rcs[i].checkpoint, &csize);
-		if (rv != CM_OK)
-			goto out;
-		rcs[i].size = csize;
-	}
+	receipts_finish(s, t, p, n, status, rcs, cm_buf_bytes(&note), size);
 out:
 	ldg_txn_end(nt);
 	ldg_txn_end(t);
@@ -993,6 +1013,7 @@ ldg_append_prepared(ldg_store *s, ldg_prepared *const *p, size_t n,
 		if (p[i] == NULL || p[i]->s != s)
 			return (CM_EINVAL);
 		cm_buf_reset(&receipts[i].checkpoint);
+		receipts[i].checkpoint_err = CM_OK;
 	}
 	return (append_all(s, p, n, now_ms, receipts, status, diags));
 }
@@ -1041,6 +1062,7 @@ ldg_append(ldg_store *s, const cm_bytes *batches, size_t n, uint64_t now_ms,
 
 		cm_diag_clear(d);
 		cm_buf_reset(&receipts[i].checkpoint);
+		receipts[i].checkpoint_err = CM_OK;
 		status[i] = prep_head(s, rt, batches[i], &p[i], d);
 		if (status[i] == CM_ENOMEM) {
 			rv = CM_ENOMEM;

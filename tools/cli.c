@@ -469,7 +469,10 @@ receipt_print(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json)
 		cm_cbor_wr_cstr(&w, "log_time");
 		cm_cbor_wr_uint(&w, r->log_time);
 		cm_cbor_wr_cstr(&w, "checkpoint");
-		cm_cbor_wr_text(&w, cm_buf_bytes(&r->checkpoint));
+		if (r->checkpoint_err == CM_OK)
+			cm_cbor_wr_text(&w, cm_buf_bytes(&r->checkpoint));
+		else
+			cm_cbor_wr_null(&w);
 		cm_cbor_wr_cstr(&w, "header_index");
 		cm_cbor_wr_uint(&w, r->header_index);
 		json_print(&w, &b);
@@ -487,6 +490,14 @@ receipt_print(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json)
 		fwrite(r->checkpoint.p, 1, r->checkpoint.len, stdout);
 	}
 	fflush(stdout);
+	/* The batch is in the log: only the receipt's checkpoint is missing,
+	 * which `ledger checkpoint` shows. */
+	if (r->checkpoint_err != CM_OK)
+		fprintf(stderr,
+		        "%s: header %llu is in the log, but its checkpoint "
+		        "could not be read (%s); see tally ledger checkpoint\n",
+		        prog_cmd, (unsigned long long) r->header_index,
+		        cm_strerror(r->checkpoint_err));
 	return (EX_OK);
 }
 

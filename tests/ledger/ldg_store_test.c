@@ -1577,6 +1577,124 @@ test_init_window_bounds(void)
 	cm_key_free(op);
 }
 
+/* ---- after the commit ---- */
+
+/* Every LMDB reader slot taken, by threads of their own: each read txn
+ * read-locks the store's map lock, and ThreadSanitizer follows at most 64
+ * locks held by one thread.  Each thread ends its own txns when told. */
+#define HOLD_THREADS 8
+#define HOLD_EACH 48 /* HOLD_THREADS * HOLD_EACH > LDG_MAX_READERS */
+
+typedef struct holder {
+	ldg_store      *s;
+	pthread_mutex_t mu;
+	pthread_cond_t  cv;
+	int             ready;
+	bool            release, full;
+} holder;
+
+static void *
+hold_main(void *arg)
+{
+	holder  *h = arg;
+	ldg_txn *t[HOLD_EACH];
+	size_t   n = 0;
+	cm_err   rv = CM_OK;
+
+	while (n < HOLD_EACH && (rv = ldg_read_begin(h->s, &t[n])) == CM_OK)
+		n++;
+	pthread_mutex_lock(&h->mu);
+	if (rv == CM_EBUSY)
+		h->full = true; /* the reader table is full */
+	h->ready++;
+	pthread_cond_broadcast(&h->cv);
+	while (!h->release)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	while (n > 0)
+		ldg_txn_end(t[--n]);
+	return (NULL);
+}
+
+/* With every reader slot taken, once the commit is durable the receipts'
+ * lookups fail (a resend's covering checkpoint needs a read txn), yet the
+ * append succeeds, the new batch is reported accepted with its checkpoint,
+ * the resend as already accepted without one, and the hooks see the range
+ * committed. */
+static void
+test_failure_after_commit(void)
+{
+	fix           f;
+	ldg_store    *s;
+	ldg_prepared *p[2] = {NULL, NULL};
+	pthread_t     th[HOLD_THREADS];
+	holder        h;
+	ldg_receipt   rc[2];
+	cm_buf        b1 = {0}, b2 = {0};
+	cm_err        st[2];
+	cm_diag       d[2];
+	uint64_t      two = 2, four = 4;
+
+	fix_init(&f, true);
+	s = open_toy(&f, true);
+	if (s == NULL)
+		return;
+	memset(rc, 0, sizeof(rc));
+	toy_batch(s, f.ent, 1, &two, 1, &b1);
+	toy_batch(s, f.ent, 2, &four, 1, &b2);
+	TST_OK(ldg_prepare(s, cm_buf_bytes(&b1), &p[0], NULL));
+	TST_OK(ldg_append_prepared(s, p, 1, T0 + 10, rc, st, d));
+	TST_OK(st[0]);
+	ldg_receipt_fini(&rc[0]);
+	TST_OK(ldg_prepare(s, cm_buf_bytes(&b2), &p[1], NULL));
+	memset(&h, 0, sizeof(h));
+	h.s = s;
+	TST_TRUE(pthread_mutex_init(&h.mu, NULL) == 0);
+	TST_TRUE(pthread_cond_init(&h.cv, NULL) == 0);
+	for (int i = 0; i < HOLD_THREADS; i++)
+		TST_TRUE(pthread_create(&th[i], NULL, hold_main, &h) == 0);
+	pthread_mutex_lock(&h.mu);
+	while (h.ready < HOLD_THREADS)
+		pthread_cond_wait(&h.cv, &h.mu);
+	pthread_mutex_unlock(&h.mu);
+	TST_TRUE(h.full);
+	toy_calls = 0;
+	toy_first = toy_last = 0;
+	memset(rc, 0, sizeof(rc));
+	TST_OK(ldg_append_prepared(s, p, 2, T0 + 20, rc, st, d));
+	pthread_mutex_lock(&h.mu);
+	h.release = true;
+	pthread_cond_broadcast(&h.cv);
+	pthread_mutex_unlock(&h.mu);
+	for (int i = 0; i < HOLD_THREADS; i++)
+		TST_TRUE(pthread_join(th[i], NULL) == 0);
+	TST_ERR(st[0], CM_EDUPLICATE);
+	TST_TRUE(rc[0].already);
+	TST_EQ_U(rc[0].header_index, 3);
+	TST_ERR(rc[0].checkpoint_err, CM_EBUSY);
+	TST_EQ_U(rc[0].checkpoint.len, 0);
+	TST_EQ_U(rc[0].size, 7); /* the tree after this commit covers it */
+	TST_OK(st[1]);
+	TST_OK(rc[1].checkpoint_err);
+	TST_EQ_U(rc[1].header_index, 5);
+	TST_EQ_U(rc[1].size, 7);
+	TST_TRUE(rc[1].checkpoint.len > 0);
+	TST_EQ_U(toy_calls, 1);
+	TST_EQ_U(toy_first, 5);
+	TST_EQ_U(toy_last, 6);
+	TST_EQ_U(size_of(s), 7);
+	for (int i = 0; i < 2; i++) {
+		ldg_receipt_fini(&rc[i]);
+		ldg_prepared_free(p[i]);
+	}
+	pthread_cond_destroy(&h.cv);
+	pthread_mutex_destroy(&h.mu);
+	cm_buf_fini(&b1);
+	cm_buf_fini(&b2);
+	ldg_close(s);
+	fix_fini(&f);
+}
+
 TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
 
          TST_CASE(test_indexer_set_change_needs_reindex),
@@ -1589,4 +1707,5 @@ TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
          TST_CASE(test_map_grows_under_readers), TST_CASE(test_pool_jobs),
          TST_CASE(test_org_several_keys), TST_CASE(test_org_index_version),
          TST_CASE(test_clock_step_forward_then_back),
-         TST_CASE(test_clock_window_no_wrap), TST_CASE(test_init_window_bounds))
+         TST_CASE(test_clock_window_no_wrap), TST_CASE(test_init_window_bounds),
+         TST_CASE(test_failure_after_commit))
