@@ -12,6 +12,7 @@
 #include <string.h>
 
 #define HASH_DEPTH_MAX 24
+#define NUM_TEXT_MAX 400 /* longest text read as a number */
 
 /* ---- sorted string lists ------------------------------------------------- */
 
@@ -177,22 +178,18 @@ name_write(const hash_ctx *c, const char *k, size_t kl, cm_buf *out)
 static cm_err
 num_write(double v, cm_buf *out)
 {
-	char b[64];
+	char b[40];
 
 	if (!isfinite(v))
 		return (cm_buf_printf(out, "%s", v != v ? "nan" : "inf"));
-	/* From 2^52 up every double is an integer. */
-	if ((v < 0 ? -v : v) >= 4503599627370496.0 ||
-	    v == (double) (int64_t) v) {
-		if (v == 0)
-			v = 0; /* -0 */
-		snprintf(b, sizeof(b), "%.0f", v);
-	} else {
-		for (int p = 1; p <= 17; p++) {
-			snprintf(b, sizeof(b), "%.*g", p, v);
-			if (strtod(b, NULL) == v)
-				break;
-		}
+	/* From 2^52 up every double is an integer; an integer is written
+	 * with all its digits (up to 309), as Python's int() has them. */
+	if ((v < 0 ? -v : v) >= 4503599627370496.0 || v == (double) (int64_t) v)
+		return (cm_buf_printf(out, "%.0f", v == 0 ? 0.0 : v));
+	for (int p = 1; p <= 17; p++) {
+		snprintf(b, sizeof(b), "%.*g", p, v);
+		if (strtod(b, NULL) == v)
+			break;
 	}
 	return (cm_buf_printf(out, "%s", b));
 }
@@ -224,7 +221,7 @@ numeric(const char *s, size_t n)
 		if (ed == 0)
 			return (false);
 	}
-	return (i == n && n < 64);
+	return (i == n && n < NUM_TEXT_MAX);
 }
 
 static int
@@ -413,7 +410,7 @@ text_write(const hash_ctx *c, const char *s, size_t n, bool is_time,
 	if ((rv = curie_write(c, s, n, out, &done)) != CM_OK || done)
 		return (rv);
 	if (numeric(s, n)) {
-		char b[64];
+		char b[NUM_TEXT_MAX];
 
 		memcpy(b, s, n);
 		b[n] = '\0';

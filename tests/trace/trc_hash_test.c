@@ -19,6 +19,9 @@ static const char *const vectors[] = {
     "epcisDocWithSensorComponent.jsonld",
     "epcisDocWithAllGS1Keys.jsonld",
     "epcisQueryDocument.jsonld",
+    "AggregationEvent_all_possible_fields.json",
+    "AssociationEvent_all_possible_fields.json",
+    "TransformationEvent_all_possible_fields.json",
 };
 
 static int events_checked;
@@ -186,6 +189,13 @@ test_rules(void)
 	     "\"recordTime\":\"2024-02-29T12:00:00Z\","
 	     "\"errorDeclaration\":{\"reason\":\"x\"}}",
 	     "eventType=ObjectEventeventTime=2024-02-29T12:00:00.000Z"},
+	    /* Integral doubles with all their digits, as Python's int(). */
+	    {"{\"type\":\"ObjectEvent\",\"eventTime\":"
+	     "\"2024-02-29T12:00:00Z\",\"ext:a\":1e70,\"ext:b\":\"1e23\"}",
+	     "eventType=ObjectEventeventTime=2024-02-29T12:00:00.000Z"
+	     "ext:a="
+	     "1000000000000000072531436381529235126158374409646521955518210"
+	     "1554790400ext:b=99999999999999991611392"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
