@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/* credit/crd.h -- the credit module: the catalogue (what may be recorded:
+ * categories, items, fields, publicity periods and the rules they come
+ * from) and the scorecard (how items score), each a small, strict,
+ * line-oriented text file with its own format version, version and
+ * effective date (docs/credit.md).  Parsed forms are bounded structs (the
+ * CRD_*_MAX limits); nothing in them grows with input beyond those limits.
+ * Encoding a parsed file gives its canonical text, which parses back to the
+ * same struct.  Dates are Asia/Shanghai calendar days.  Reentrant; objects
+ * are not shared between threads without the caller's locking. */
+#ifndef CREDIT_CRD_H
+#define CREDIT_CRD_H
+
+#include "ledger/cm.h"
+
+/* ---- limits ------------------------------------------------------------ */
+#define CRD_FILE_MAX (64 * 1024) /* bytes in one catalogue or scorecard */
+#define CRD_LINE_MAX 512         /* bytes in one line, without the LF */
+#define CRD_NAME_MAX 40          /* bytes in a name: [a-z][a-z0-9._-]* */
+#define CRD_TEXT_MAX 240         /* bytes of free text (a source's title) */
+#define CRD_CAT_MAX 16           /* categories */
+#define CRD_SOURCE_MAX 48        /* cited documents */
+#define CRD_FORBID_MAX 32        /* forbidden field names */
+#define CRD_REGIME_MAX 8         /* dispute regimes */
+#define CRD_ITEM_MAX 128         /* catalogue items */
+#define CRD_FIELD_MAX 16         /* fields of one item */
+#define CRD_PERIOD_MAX 12        /* period rules of one item */
+#define CRD_POINTS_MAX 384       /* points lines of a scorecard */
+#define CRD_DECAY_MAX 8          /* decay steps of one category */
+#define CRD_GRADE_MAX 12         /* grade bands */
+#define CRD_VERSION_MAX 999999999u
+#define CRD_POINTS_LIMIT 100000 /* |points|, |base|, |range|, |caps| */
+
+/* The severities, fixed: the three grades every publicity rule uses
+ * (国办发〔2025〕22号; NDRC 信用修复管理办法). */
+typedef enum crd_severity {
+	CRD_LIGHT,
+	CRD_GENERAL,
+	CRD_SERIOUS,
+	CRD_NSEVERITY
+} crd_severity;
+/* "light", "general", "serious"; NULL outside the enum. */
+const char *crd_severity_name(crd_severity s);
+
+/* ---- dates and periods ------------------------------------------------- */
+/* A calendar day: days since 1970-01-01 in Asia/Shanghai. */
+typedef int32_t crd_day;
+#define CRD_DAY_OPEN INT32_MAX /* an open end ("-" in the text) */
+/* Parses exactly "YYYY-MM-DD" (cm_date_parse); CM_EPROTO otherwise. */
+CM_MUST_CHECK cm_err crd_day_parse(const char *s, size_t len, crd_day *out);
+/* "YYYY-MM-DD" (11 bytes with the NUL) for a day >= 0. */
+void crd_day_format(crd_day d, char out[11]);
+
+/* A period: n days, months or years.  A month is a calendar month: adding
+ * n months to Y-M-D gives the same day n months later, or the last day of
+ * that month if it is shorter (2024-01-31 + 1m = 2024-02-29); a year is 12
+ * months.  No clock, no floating point. */
+typedef enum crd_unit { CRD_DAYS, CRD_MONTHS, CRD_YEARS } crd_unit;
+typedef struct crd_period {
+	uint32_t n;
+	crd_unit unit;
+} crd_period;
+#define CRD_PERIOD_DAYS_MAX 36600 /* and 1200 months, 100 years */
+/* The day `p` after `from` (from >= 0). */
+crd_day crd_period_end(crd_period p, crd_day from);
+
+/* ---- the catalogue ----------------------------------------------------- */
+typedef struct crd_category {
+	char name[CRD_NAME_MAX + 1];
+	bool positive; /* commendations, red list: raise a score */
+} crd_category;
+
+typedef struct crd_source {
+	char id[CRD_NAME_MAX + 1];
+	char title[CRD_TEXT_MAX + 1]; /* the document, as cited */
+} crd_source;
+
+/* A dispute regime: the deadlines of one objection procedure.  Unit days
+ * are calendar days; CRD_WORKDAYS are working days of the Asia/Shanghai
+ * working calendar (which the dispute code will take as data). */
+typedef enum crd_clock { CRD_CAL, CRD_WORKDAYS } crd_clock;
+typedef struct crd_deadline {
+	bool      set; /* false: the regime has no such step ("-") */
+	uint32_t  n;
+	crd_clock clock;
+} crd_deadline;
+typedef struct crd_regime {
+	char         id[CRD_NAME_MAX + 1];
+	crd_deadline mark, forward, decide;
+	uint16_t     source;                    /* index into sources */
+	char         article[CRD_TEXT_MAX + 1]; /* where in the source */
+} crd_regime;
+
+/* The day a rule's periods are counted from: the decision (or the
+ * judicial document), its publication, or the end of the behaviour
+ * (征信业管理条例 Art. 16). */
+typedef enum crd_anchor {
+	CRD_FROM_DECISION,
+	CRD_FROM_PUBLICATION,
+	CRD_FROM_END
+} crd_anchor;
+
+/* One publicity rule of an item at one severity. */
+typedef struct crd_rule {
+	crd_severity severity;
+	crd_period   min, max; /* publicity: repair after min, stop at max */
+	crd_anchor   anchor;
+	crd_day      from, to; /* effective [from, to); to may be open */
+	uint16_t     source;
+	char         article[CRD_TEXT_MAX + 1];
+} crd_rule;
+
+typedef struct crd_item {
+	char     id[CRD_NAME_MAX + 1];
+	uint16_t category; /* index into categories */
+	char     type[CRD_NAME_MAX + 1];
+	bool     public_;    /* published on the public platform */
+	bool     repairable; /* credit repair may end publicity early */
+	uint16_t regime;     /* index into regimes */
+	size_t   nfield;
+	char     field[CRD_FIELD_MAX][CRD_NAME_MAX + 1];
+	size_t   nrule;
+	crd_rule rule[CRD_PERIOD_MAX];
+} crd_item;
+
+typedef struct crd_catalogue {
+	uint32_t     version;
+	crd_day      effective;
+	size_t       ncat, nsource, nforbid, nregime, nitem;
+	crd_category cat[CRD_CAT_MAX];
+	crd_source   source[CRD_SOURCE_MAX];
+	char         forbid[CRD_FORBID_MAX][CRD_NAME_MAX + 1];
+	crd_regime   regime[CRD_REGIME_MAX];
+	crd_item     item[CRD_ITEM_MAX];
+} crd_catalogue;
+
+/* Parses a catalogue.  *out is owned by the caller; release it with
+ * crd_catalogue_free().  CM_EPROTO with "line L col C: reason" in the diag
+ * on any refusal, CM_ETOOBIG past CRD_FILE_MAX, CM_ENOMEM. */
+CM_MUST_CHECK cm_err crd_catalogue_decode(cm_bytes text, crd_catalogue **out,
+                                          cm_diag *d);
+void                 crd_catalogue_free(crd_catalogue *c); /* NULL: no-op */
+/* Appends the canonical text of c (no comments, single spaces, the
+ * parsed order) to out. */
+cm_err crd_catalogue_encode(const crd_catalogue *c, cm_buf *out);
+/* The item named id, or NULL. */
+const crd_item *crd_catalogue_item(const crd_catalogue *c, cm_bytes id);
+/* The category named name, or -1. */
+int crd_catalogue_category(const crd_catalogue *c, cm_bytes name);
+/* The rule of item at severity effective on day (decision date), or NULL
+ * if the item does not allow that severity on that day. */
+const crd_rule *crd_item_rule(const crd_item *it, crd_severity s, crd_day day);
+
+/* ---- the scorecard ----------------------------------------------------- */
+typedef enum crd_dispute { CRD_DISPUTE_EXCLUDE, CRD_DISPUTE_COUNT } crd_dispute;
+
+typedef struct crd_points {
+	char         item[CRD_NAME_MAX + 1];
+	crd_severity severity;
+	int32_t      points;
+} crd_points;
+
+typedef struct crd_step {
+	crd_period age;     /* from this age of the decision on ... */
+	uint32_t   percent; /* ... the points count this much */
+} crd_step;
+
+typedef struct crd_cat_rule {
+	char     category[CRD_NAME_MAX + 1];
+	bool     has_cap;
+	int32_t  cap_min, cap_max; /* the category's total is clamped */
+	size_t   nstep;
+	crd_step step[CRD_DECAY_MAX];
+} crd_cat_rule;
+
+typedef struct crd_grade {
+	char    label[CRD_NAME_MAX + 1];
+	int32_t min; /* scores >= min (and below the band above) */
+} crd_grade;
+
+typedef struct crd_scorecard {
+	uint32_t     version;
+	crd_day      effective;
+	bool         public_; /* scores public items only */
+	int32_t      base, lo, hi;
+	crd_dispute  dispute;
+	size_t       npoints, ncat, ngrade;
+	crd_points   points[CRD_POINTS_MAX];
+	crd_cat_rule cat[CRD_CAT_MAX];
+	crd_grade    grade[CRD_GRADE_MAX];
+} crd_scorecard;
+
+/* As crd_catalogue_decode, for a scorecard.  It checks the file alone;
+ * crd_scorecard_check checks it against a catalogue. */
+CM_MUST_CHECK cm_err crd_scorecard_decode(cm_bytes text, crd_scorecard **out,
+                                          cm_diag *d);
+void                 crd_scorecard_free(crd_scorecard *s); /* NULL: no-op */
+cm_err               crd_scorecard_encode(const crd_scorecard *s, cm_buf *out);
+/* CM_OK if every item s scores exists in c and allows that severity (in
+ * some rule), every points sign matches its category (negative categories
+ * score <= 0, positive >= 0), a public scorecard scores public items only,
+ * and every category s names exists in c.  CM_EREF naming the first
+ * mismatch otherwise. */
+CM_MUST_CHECK cm_err crd_scorecard_check(const crd_scorecard *s,
+                                         const crd_catalogue *c, cm_diag *d);
+/* The grade of score (s's bands cover [lo, hi]). */
+const char *crd_scorecard_grade(const crd_scorecard *s, int32_t score);
+
+#endif /* CREDIT_CRD_H */
