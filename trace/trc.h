@@ -152,4 +152,132 @@ cm_err trc_hash_id(cm_bytes prehash, cm_buf *out);
 CM_MUST_CHECK cm_err trc_hash_event_id(const cm_json *doc, const cm_json *event,
                                        cm_buf *out, cm_diag *d);
 
+/* ==== Events (trace/trc_event.c) =========================================
+ * trc_event_check validates one EPCIS 2.0 event (JSON binding) by the rules
+ * of docs/trace.md section 3 and fills a trc_event with what the indexes
+ * need.  Views (cm_bytes) borrow from the JSON and live as long as it;
+ * identifiers are copied as canonical keys.  Bounds: TRC_EVENT_REFS_MAX
+ * identifiers over all of an event's lists; TRC_EVENT_LIST_MAX each of
+ * business transactions, sources and destinations together, persistent
+ * dispositions, sensor exceptions and corrective event IDs; more is
+ * refused (an event that large should be split). */
+#define TRC_EVENT_REFS_MAX 100000
+#define TRC_EVENT_LIST_MAX 32
+#define TRC_HASH_ID_MAX 96 /* "ni:///sha-256;<64 hex>?ver=CBV2.0" is 89 */
+
+typedef enum trc_event_type {
+	TRC_EV_OBJECT,
+	TRC_EV_AGGREGATION,
+	TRC_EV_TRANSACTION,
+	TRC_EV_TRANSFORMATION,
+	TRC_EV_ASSOCIATION
+} trc_event_type;
+
+typedef enum trc_action {
+	TRC_ACT_NONE, /* TransformationEvent: it has no action */
+	TRC_ACT_ADD,
+	TRC_ACT_OBSERVE,
+	TRC_ACT_DELETE
+} trc_action;
+
+/* Where an identifier stands in the event. */
+typedef enum trc_role {
+	TRC_ROLE_EPC,    /* epcList, quantityList */
+	TRC_ROLE_PARENT, /* parentID */
+	TRC_ROLE_CHILD,  /* childEPCs, childQuantityList */
+	TRC_ROLE_INPUT,  /* inputEPCList, inputQuantityList */
+	TRC_ROLE_OUTPUT  /* outputEPCList, outputQuantityList */
+} trc_role;
+
+typedef struct trc_event_ref {
+	trc_role role;
+	bool     is_class;             /* from a quantity list (an epcClass) */
+	bool     has_qty;              /* quantity given */
+	double   quantity;             /* quantity elements only */
+	char     uom[4];               /* "" if none */
+	char     lot[TRC_ID_PART_MAX]; /* the identifier's lot ("" if none) */
+	size_t   key_len;
+	char     key[TRC_ID_KEY_MAX + 1];
+} trc_event_ref;
+
+/* A CBV value or a custom one: word is the bare CBV word however it was
+ * written (cbv true), or the URI as given (cbv false).  Empty: absent. */
+typedef struct trc_vocab {
+	cm_bytes word;
+	bool     cbv;
+} trc_vocab;
+
+/* readPoint, bizLocation, a source or a destination: its canonical key. */
+typedef struct trc_place {
+	size_t key_len; /* 0: absent */
+	char   key[TRC_ID_KEY_MAX + 1];
+} trc_place;
+
+typedef struct trc_party {
+	bool      dest; /* destinationList, else sourceList */
+	trc_vocab type; /* owning_party, possessing_party, location or URI */
+	trc_place who;
+} trc_party;
+
+typedef struct trc_biztx {
+	trc_vocab type; /* empty if not given */
+	cm_bytes  id;
+} trc_biztx;
+
+typedef struct trc_sensor_exc {
+	trc_vocab type;      /* the report's measurement type */
+	trc_vocab exception; /* ALARM_CONDITION, ERROR_CONDITION or a URI */
+} trc_sensor_exc;
+
+typedef struct trc_event {
+	size_t         index; /* 1-based position in the document */
+	trc_event_type type;
+	trc_action     action;
+	cm_bytes       event_id; /* as given; empty if none */
+	char           hash_id[TRC_HASH_ID_MAX + 1]; /* trc_hash_event_id */
+	int64_t        time_ms; /* eventTime, ms since 1970 UTC */
+	int            tz_min;  /* eventTimeZoneOffset in minutes */
+	trc_vocab      biz_step, disposition;
+	size_t         npset, npunset;
+	trc_vocab      pset[TRC_EVENT_LIST_MAX], punset[TRC_EVENT_LIST_MAX];
+	trc_place      read_point, biz_location;
+	size_t         nparties;
+	trc_party      parties[TRC_EVENT_LIST_MAX];
+	size_t         nbiztx;
+	trc_biztx      biztx[TRC_EVENT_LIST_MAX];
+	cm_bytes       transformation_id; /* empty if none */
+	/* From ilmd: cbvmda:lotNumber and cbvmda:itemExpirationDate. */
+	cm_bytes       lot, expiry;
+	size_t         nsensor_reports; /* reports over all sensor elements */
+	size_t         nsensor_exc;
+	trc_sensor_exc sensor_exc[TRC_EVENT_LIST_MAX];
+	bool           has_error; /* errorDeclaration */
+	int64_t        error_time_ms;
+	trc_vocab      error_reason; /* empty if not given */
+	size_t         ncorrective;
+	cm_bytes       corrective[TRC_EVENT_LIST_MAX];
+	size_t         next;  /* extension members kept (event and objects) */
+	size_t         nrefs; /* refs[0..nrefs): owned, freed by fini */
+	size_t         refs_cap;
+	trc_event_ref *refs;
+} trc_event;
+
+typedef struct trc_event_ctx {
+	const cm_json *doc;   /* the document, for its @context; may be NULL */
+	size_t         index; /* the event's 1-based position, for messages */
+	cm_bytes       uscc;  /* the submitter, scoping restricted GTINs */
+} trc_event_ctx;
+
+/* Checks event and fills *out (which the caller releases with
+ * trc_event_fini, also after a refusal).  CM_EPROTO with a diag naming the
+ * event ("event 2 (urn:uuid:...): epcList[1]: ...") and the field;
+ * CM_ENOMEM. */
+CM_MUST_CHECK cm_err trc_event_check(const cm_json       *event,
+                                     const trc_event_ctx *ctx, trc_event *out,
+                                     cm_diag *d);
+void                 trc_event_fini(trc_event *ev);
+/* "ObjectEvent"...; "ADD", "OBSERVE", "DELETE" ("" for none). */
+const char *trc_event_type_name(trc_event_type t);
+const char *trc_action_name(trc_action a);
+
 #endif /* TRACE_TRC_H */

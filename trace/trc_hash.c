@@ -104,14 +104,12 @@ ctx_add(hash_ctx *c, const char *p, size_t pl, const char *iri, size_t il)
 	c->n++;
 }
 
-/* The prefixes an @context value defines: objects of prefix -> IRI string,
- * alone or in an array (remote contexts are not fetched). */
-static void
-ctx_read(hash_ctx *c, const cm_json *v)
+void
+trc_context_prefixes(const cm_json *v, trc_prefix_fn fn, void *arg)
 {
 	if (cm_json_is_array(v)) {
 		for (size_t i = 0; i < cm_json_len(v); i++)
-			ctx_read(c, cm_json_at(v, i));
+			trc_context_prefixes(cm_json_at(v, i), fn, arg);
 		return;
 	}
 	if (!cm_json_is_object(v))
@@ -123,8 +121,20 @@ ctx_read(hash_ctx *c, const cm_json *v)
 		const char *iri = cm_json_str(val, &il);
 
 		if (k != NULL && iri != NULL)
-			ctx_add(c, k, kl, iri, il);
+			fn(arg, k, kl, iri, il);
 	}
+}
+
+static void
+ctx_add_fn(void *arg, const char *p, size_t pl, const char *iri, size_t il)
+{
+	ctx_add(arg, p, pl, iri, il);
+}
+
+static void
+ctx_read(hash_ctx *c, const cm_json *v)
+{
+	trc_context_prefixes(v, ctx_add_fn, c);
 }
 
 static void
@@ -262,10 +272,11 @@ civil_from_days(int64_t z, int *y, int *m, int *d)
 	*y = (int) (yoe + era * 400 + (*m <= 2));
 }
 
-/* An xsd:dateTime with a zone, "YYYY-MM-DDTHH:MM:SS[.f]Z|+hh:mm", as UTC
- * with exactly three decimals, rounded half up; false if s is not one. */
-static bool
-time_canon(const char *s, size_t n, char out[32])
+/* An xsd:dateTime with a zone, "YYYY-MM-DDTHH:MM:SS[.f]Z|+hh:mm", as ms
+ * since 1970 UTC, decimals past the third rounded half up; false if s is
+ * not one. */
+bool
+trc_time_ms(const char *s, size_t n, int64_t *out)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30,
 	                            31, 31, 30, 31, 30, 31};
@@ -315,6 +326,20 @@ time_canon(const char *s, size_t n, char out[32])
 	t = days_from_civil(y, mo, d) * 86400000 +
 	    ((int64_t) h * 3600 + mi * 60 + se - (int64_t) off * 60) * 1000 +
 	    ms;
+	*out = t;
+	return (true);
+}
+
+/* s as UTC with exactly three decimals; false if s is not a time or its
+ * UTC year is outside 0000-9999. */
+static bool
+time_canon(const char *s, size_t n, char out[32])
+{
+	int     y, mo, d;
+	int64_t t;
+
+	if (!trc_time_ms(s, n, &t))
+		return (false);
 	{
 		int64_t day =
 		    t >= 0 ? t / 86400000 : -((-t + 86399999) / 86400000);
