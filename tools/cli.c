@@ -3,6 +3,7 @@
  * options, exits, files, opening a ledger, JSON output, submitting.
  * Library calls report errors; only this layer turns them into exits. */
 #include "tools/cli.h"
+#include "trace/trc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -361,16 +362,25 @@ bus_watch(const char *dir)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
+/* The modules (record kinds and indexers) beyond the ledger's own, for
+ * every store tally opens: this is the one place they are listed. */
+static const ldg_module *cli_modules[] = {&trc_ledger_module};
+
 ldg_store *
 store_open_opts(const char *dir, const ldg_opts *o, bool write)
 {
 	ldg_store *s = NULL;
+	ldg_opts   lo = *o;
 	cm_diag    d;
 	cm_err     rv;
 
 	cm_diag_clear(&d);
 	bus_watch(dir);
-	if ((rv = ldg_open(dir, o, &s, &d)) != CM_OK)
+	if (lo.modules == NULL) {
+		lo.modules = cli_modules;
+		lo.nmodules = sizeof(cli_modules) / sizeof(cli_modules[0]);
+	}
+	if ((rv = ldg_open(dir, &lo, &s, &d)) != CM_OK)
 		die(exit_for(rv), "%s", d.msg[0] ? d.msg : cm_strerror(rv));
 	if (ldg_lockless(s))
 		fprintf(

@@ -234,18 +234,20 @@ typedef struct trc_event {
 	trc_event_type type;
 	trc_action     action;
 	cm_bytes       event_id; /* as given; empty if none */
-	char           hash_id[TRC_HASH_ID_MAX + 1]; /* trc_hash_event_id */
-	int64_t        time_ms; /* eventTime, ms since 1970 UTC */
-	int            tz_min;  /* eventTimeZoneOffset in minutes */
-	trc_vocab      biz_step, disposition;
-	size_t         npset, npunset;
-	trc_vocab      pset[TRC_EVENT_LIST_MAX], punset[TRC_EVENT_LIST_MAX];
-	trc_place      read_point, biz_location;
-	size_t         nparties;
-	trc_party      parties[TRC_EVENT_LIST_MAX];
-	size_t         nbiztx;
-	trc_biztx      biztx[TRC_EVENT_LIST_MAX];
-	cm_bytes       transformation_id; /* empty if none */
+	/* The computed event hash ID (section 2), also when eventID is an
+	 * ni: hash given by the capturer. */
+	char      hash_id[TRC_HASH_ID_MAX + 1];
+	int64_t   time_ms; /* eventTime, ms since 1970 UTC */
+	int       tz_min;  /* eventTimeZoneOffset in minutes */
+	trc_vocab biz_step, disposition;
+	size_t    npset, npunset;
+	trc_vocab pset[TRC_EVENT_LIST_MAX], punset[TRC_EVENT_LIST_MAX];
+	trc_place read_point, biz_location;
+	size_t    nparties;
+	trc_party parties[TRC_EVENT_LIST_MAX];
+	size_t    nbiztx;
+	trc_biztx biztx[TRC_EVENT_LIST_MAX];
+	cm_bytes  transformation_id; /* empty if none */
 	/* From ilmd: cbvmda:lotNumber and cbvmda:itemExpirationDate. */
 	cm_bytes       lot, expiry;
 	size_t         nsensor_reports; /* reports over all sensor elements */
@@ -266,6 +268,7 @@ typedef struct trc_event_ctx {
 	const cm_json *doc;   /* the document, for its @context; may be NULL */
 	size_t         index; /* the event's 1-based position, for messages */
 	cm_bytes       uscc;  /* the submitter, scoping restricted GTINs */
+	bool unscoped; /* restricted GTINs unscoped (no submitter known) */
 } trc_event_ctx;
 
 /* Checks event and fills *out (which the caller releases with
@@ -279,5 +282,21 @@ void                 trc_event_fini(trc_event *ev);
 /* "ObjectEvent"...; "ADD", "OBSERVE", "DELETE" ("" for none). */
 const char *trc_event_type_name(trc_event_type t);
 const char *trc_action_name(trc_action a);
+
+/* ==== The ledger record (trace/trc_module.c) =============================
+ * Kind "trace.event": {"t", "kind": "trace.event", "event": <the event's
+ * JSON text>, "id": <its hash ID>, "refs"?} (docs/format.md section 5.4).
+ * trc_ledger_module registers the kind; pass it in ldg_opts.modules. */
+typedef struct trc_event_rec_info {
+	trc_event_type type;
+	int64_t        time_ms;
+} trc_event_rec_info;
+/* A stored event's checks: text is one valid event (restricted GTINs
+ * unscoped) and id its hash ID.  CM_EPROTO with the reason. */
+CM_MUST_CHECK cm_err trc_event_record_check(cm_bytes text, cm_bytes id,
+                                            trc_event_rec_info *out,
+                                            cm_diag            *d);
+struct ldg_module;
+extern const struct ldg_module trc_ledger_module;
 
 #endif /* TRACE_TRC_H */

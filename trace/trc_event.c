@@ -418,6 +418,7 @@ id_read(ev_ctx *c, const char *where, const cm_json *v, trc_id *id)
 		return (fail(c, "%s: must be a string (an identifier)", where));
 	ic.field = where;
 	ic.uscc = c->ec != NULL ? c->ec->uscc : CM_BYTES(NULL, 0);
+	ic.unscoped = c->ec != NULL && c->ec->unscoped;
 	cm_diag_clear(&d);
 	if (n > TRC_ID_TEXT_MAX)
 		return (fail(c, "%s: identifier longer than %d bytes", where,
@@ -1355,7 +1356,7 @@ trc_event_check(const cm_json *event, const trc_event_ctx *ctx, trc_event *out,
                 cm_diag *d)
 {
 	ev_ctx      c;
-	cm_buf      hid = {0};
+	cm_buf      hid = {0}, pre = {0};
 	const char *id;
 	size_t      idl = 0;
 	cm_diag     hd;
@@ -1368,11 +1369,14 @@ trc_event_check(const cm_json *event, const trc_event_ctx *ctx, trc_event *out,
 	c.d = d;
 	out->index = ctx != NULL ? ctx->index : 0;
 	id = cm_json_str(cm_json_get(event, "eventID"), &idl);
-	if (id != NULL)
-		snprintf(c.who, sizeof(c.who), "event %zu (%.*s)", out->index,
-		         (int) (idl > 120 ? 120 : idl), id);
-	else
+	/* "event 2 (urn:uuid:...)"; index 0 (a stored event) is "event" */
+	if (out->index > 0)
 		snprintf(c.who, sizeof(c.who), "event %zu", out->index);
+	else
+		snprintf(c.who, sizeof(c.who), "event");
+	if (id != NULL)
+		snprintf(c.who + strlen(c.who), sizeof(c.who) - strlen(c.who),
+		         " (%.*s)", (int) (idl > 120 ? 120 : idl), id);
 	if (!cm_json_is_object(event))
 		return (fail(&c, "must be an object"));
 	if (ctx != NULL && ctx->doc != NULL)
@@ -1385,22 +1389,24 @@ trc_event_check(const cm_json *event, const trc_event_ctx *ctx, trc_event *out,
 	    (rv = what(&c, event)) != CM_OK ||
 	    (rv = why_where(&c, event)) != CM_OK)
 		goto out;
+	/* The computed hash (not an ni: eventID as given): a fingerprint
+	 * of the content, which a record's id must equal. */
 	cm_diag_clear(&hd);
-	if ((rv = trc_hash_event_id(ctx != NULL ? ctx->doc : NULL, event, &hid,
-	                            &hd)) != CM_OK) {
+	if ((rv = trc_hash_prehash(ctx != NULL ? ctx->doc : NULL, event, &pre,
+	                           &hd)) != CM_OK ||
+	    (rv = trc_hash_id(cm_buf_bytes(&pre), &hid)) != CM_OK) {
 		if (rv == CM_EPROTO)
 			rv = fail(&c, "%s", hd.msg);
 		goto out;
 	}
 	if (hid.len > TRC_HASH_ID_MAX) {
-		/* an ni: eventID given, longer than a computed one */
-		rv = fail(&c, "eventID: an ni: hash longer than %d bytes",
-		          TRC_HASH_ID_MAX);
+		rv = CM_EINVAL; /* cannot happen: the ID is 89 bytes */
 		goto out;
 	}
 	memcpy(out->hash_id, hid.p, hid.len);
 	out->hash_id[hid.len] = '\0';
 out:
+	cm_buf_fini(&pre);
 	cm_buf_fini(&hid);
 	return (rv);
 }

@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: MIT
+# tests/integration/test_trace.py -- trace.event records through the real
+# tally binary: an enterprise's event is accepted and read back as it was
+# given; refusals (role, invalid event, wrong hash ID, event not text)
+# exit 1 with the reason and change nothing.
+# Run: python3 tests/integration/test_trace.py out/debug/tools/tally
+
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "outside"))
+import harness  # noqa: E402
+from verify import cbor_decode  # noqa: E402  (an independent decoder)
+from harness import Ledger, check, must, refused  # noqa: E402
+
+ENT = "914403001922038216"
+BANK = "91350100M000100Y43"
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLE = os.path.join(HERE, "..", "vectors", "epcis",
+                       "Example_9.6.1-ObjectEvent.jsonld")
+
+
+def event_text(mutate=None):
+    """The example's first event with the document's @context, as JSON
+    text (spacing and order as json.dumps writes them)."""
+    with open(EXAMPLE) as f:
+        doc = json.load(f)
+    ev = dict(doc["epcisBody"]["eventList"][0])
+    ev["@context"] = doc["@context"]
+    if mutate:
+        mutate(ev)
+    return json.dumps(ev, indent=1)
+
+
+def hash_id(L, text):
+    r = must("trace hash", L.t("trace", "hash", L.write("ev.json", text)))
+    return r.text.strip()
+
+
+def batch(text, hid):
+    return json.dumps({"records": [{"kind": "trace.event", "event": text,
+                                    "id": hid}]})
+
+
+def test_accepted(d):
+    L = Ledger(d)
+    ent = L.register("ent", ENT)
+    text = event_text()
+    hid = hash_id(L, text)
+    r = must("submit an event",
+             L.t("submit", "--data", L.data, "--key", ent, "--json",
+                 L.write("b.json", batch(text, hid))))
+    out = json.loads(r.text)
+    idx = out["records"][0]
+    g = must("get", L.t("ledger", "get", "--data", L.data, "--index",
+                        str(idx)))
+    leaf = json.loads(g.text)
+    rec = cbor_decode(bytes.fromhex(leaf["rec"]))
+    check("the event comes back as given, byte for byte",
+          rec.get("event") == text and rec.get("kind") == "trace.event"
+          and rec.get("id") == hid, g.text[:400])
+    must("audit replays it", L.audit())
+
+
+def test_refusals(d):
+    L = Ledger(d)
+    ent = L.register("ent", ENT)
+    bank = L.register("bank", BANK, role="bank")
+    text = event_text()
+    hid = hash_id(L, text)
+    refused(L, "a bank's event",
+            lambda: L.submit_json(bank, batch(text, hid)),
+            "role bank may not write trace events")
+
+    def bad_digit(ev):
+        ev["epcList"][0] = "https://id.gs1.org/01/10614141073465/21/1"
+    bad = event_text(bad_digit)
+    refused(L, "a wrong check digit",
+            lambda: L.submit_json(ent, batch(bad, hid)),
+            "record 0: event (ni:///sha-256;")
+    refused(L, "a wrong check digit (the field)",
+            lambda: L.submit_json(ent, batch(bad, hid)),
+            "epcList[0]: GTIN (AI 01): check digit is 5, want 4")
+
+    def no_parent(ev):
+        ev["type"] = "AggregationEvent"
+        ev["childEPCs"] = ev.pop("epcList")
+        ev["action"] = "ADD"
+        ev.pop("example:myField", None)
+    refused(L, "an aggregation without parent",
+            lambda: L.submit_json(ent, batch(event_text(no_parent), hid)),
+            "parentID is missing (an AggregationEvent with action ADD "
+            "needs one)")
+    refused(L, "a wrong hash ID",
+            lambda: L.submit_json(ent, batch(text, "ni:///sha-256;00")),
+            "trace.event: id is not the event's hash ID")
+    refused(L, "an event that is not JSON",
+            lambda: L.submit_json(ent, batch("{\"type\":", hid)),
+            "trace.event: event: JSON")
+    refused(L, "an event as an object, not text",
+            lambda: L.submit_json(ent, json.dumps({"records": [{
+                "kind": "trace.event", "event": {"type": "ObjectEvent"},
+                "id": hid}]})),
+            "trace.event: event must be text (the event's JSON as a "
+            "string)")
+    refused(L, "an id that is not text",
+            lambda: L.submit_json(ent, json.dumps({"records": [{
+                "kind": "trace.event", "event": text, "id": 7}]})),
+            "trace.event: id must be text (the event's hash ID)")
+    refused(L, "an event without id",
+            lambda: L.submit_json(ent, json.dumps({"records": [{
+                "kind": "trace.event", "event": text}]})),
+            "id")
+
+
+if __name__ == "__main__":
+    harness.run_tests([test_accepted, test_refusals])
