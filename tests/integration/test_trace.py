@@ -7,6 +7,7 @@
 
 import json
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -20,6 +21,7 @@ from harness import Ledger, check, must, refused  # noqa: E402
 ENT = "914403001922038216"
 BANK = "91350100M000100Y43"
 HERE = os.path.dirname(os.path.abspath(__file__))
+VERIFY = os.path.join(HERE, "..", "outside", "verify.py")
 EXAMPLE = os.path.join(HERE, "..", "vectors", "epcis",
                        "Example_9.6.1-ObjectEvent.jsonld")
 
@@ -64,6 +66,10 @@ def test_accepted(d):
           rec.get("event") == text and rec.get("kind") == "trace.event"
           and rec.get("id") == hid, g.text[:400])
     must("audit replays it", L.audit())
+    v = subprocess.run([sys.executable, VERIFY, L.data],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    check("the outside verifier accepts it", v.returncode == 0,
+          v.stdout[-400:] + v.stderr[-400:])
 
 
 def test_refusals(d):

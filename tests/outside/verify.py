@@ -22,6 +22,7 @@ import base64
 import binascii
 import concurrent.futures
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -808,6 +809,8 @@ class Ledger:
             self.identity(j, rec, r, signer, ltime)
         elif r["kind"] == "attestation":
             self.attestation(rec, r, signer)
+        elif r["kind"] == "trace.event":
+            self.trace_event(r, signer)
         else:
             raise Bad("unknown record kind %r" % r["kind"])
 
@@ -846,6 +849,30 @@ class Ledger:
             raise Bad("role %s may not write attestations" % role)
         if not self.admitted(r["subject"]):
             raise Bad("subject %r is not an admitted USCC" % r["subject"])
+
+    def trace_event(self, r, signer):
+        """format.md 5.4, as far as an outsider checks it: the fields, the
+        role, the event text one JSON object of an EPCIS 2.0 type, the id
+        an ni: SHA-256 hash ID.  The EPCIS rules and the hash itself are
+        not recomputed here (docs/trace.md sections 2-3)."""
+        fields(r, {"t": ("text", True), "kind": ("text", True),
+                   "refs": ("array", False), "event": ("text", True),
+                   "id": ("text", True)}, T_RECORD, "trace.event")
+        if signer["role"] not in ("enterprise", "regulator"):
+            raise Bad("role %s may not write trace events" % signer["role"])
+        try:
+            ev = json.loads(r["event"])
+        except ValueError as e:
+            raise Bad("trace.event: event is not JSON: %s" % e)
+        if not isinstance(ev, dict) or ev.get("type") not in (
+                "ObjectEvent", "AggregationEvent", "TransactionEvent",
+                "TransformationEvent", "AssociationEvent"):
+            raise Bad("trace.event: event is not an EPCIS 2.0 event")
+        hexpart = r["id"][len("ni:///sha-256;"):-len("?ver=CBV2.0")]
+        if not (r["id"].startswith("ni:///sha-256;") and
+                r["id"].endswith("?ver=CBV2.0") and len(hexpart) == 64 and
+                all(c in "0123456789abcdef" for c in hexpart)):
+            raise Bad("trace.event: id is not an ni:///sha-256 hash ID")
 
     def newkey(self, j, pub, origin, pop):
         why = pubkey_ok(pub)
