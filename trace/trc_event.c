@@ -332,6 +332,81 @@ static const char *const error_reasons[] = {"did_not_occur", "incorrect_data",
 static const char *const alert_types[] = {"ALARM_CONDITION", "ERROR_CONDITION",
                                           NULL};
 
+/* The GS1 Web vocabulary's measurement types (measurement-type schema). */
+static const char *const meas_types[] = {"AbsoluteHumidity",
+                                         "AbsorbedDose",
+                                         "AbsorbedDoseRate",
+                                         "Acceleration",
+                                         "Activity",
+                                         "Altitude",
+                                         "AmountOfSubstance",
+                                         "AmountOfSubstancePerUnitVolume",
+                                         "Angle",
+                                         "AngularAcceleration",
+                                         "AngularMomentum",
+                                         "AngularVelocity",
+                                         "Area",
+                                         "Capacitance",
+                                         "Conductance",
+                                         "Conductivity",
+                                         "Count",
+                                         "Density",
+                                         "Dimensionless",
+                                         "DoseEquivalent",
+                                         "DoseEquivalentRate",
+                                         "DynamicViscosity",
+                                         "ElectricCharge",
+                                         "ElectricCurrent",
+                                         "ElectricCurrentDensity",
+                                         "ElectricFieldStrength",
+                                         "Energy",
+                                         "Exposure",
+                                         "Force",
+                                         "Frequency",
+                                         "Illuminance",
+                                         "Inductance",
+                                         "Irradiance",
+                                         "KinematicViscosity",
+                                         "Length",
+                                         "LinearMomentum",
+                                         "Luminance",
+                                         "LuminousFlux",
+                                         "LuminousIntensity",
+                                         "MagneticFlux",
+                                         "MagneticFluxDensity",
+                                         "MagneticVectorPotential",
+                                         "Mass",
+                                         "MassConcentration",
+                                         "MassFlowRate",
+                                         "MassPerAreaTime",
+                                         "MemoryCapacity",
+                                         "MolalityOfSolute",
+                                         "MolarEnergy",
+                                         "MolarMass",
+                                         "MolarVolume",
+                                         "Power",
+                                         "Pressure",
+                                         "RadiantFlux",
+                                         "RadiantIntensity",
+                                         "RelativeHumidity",
+                                         "Resistance",
+                                         "Resistivity",
+                                         "SolidAngle",
+                                         "SpecificVolume",
+                                         "Speed",
+                                         "SurfaceDensity",
+                                         "SurfaceTension",
+                                         "Temperature",
+                                         "Time",
+                                         "Torque",
+                                         "Voltage",
+                                         "Volume",
+                                         "VolumeFlowRate",
+                                         "VolumeFraction",
+                                         "VolumetricFlux",
+                                         "Wavenumber",
+                                         NULL};
+
 typedef struct vocab {
 	const char        *what; /* "bizStep" */
 	const char        *web;  /* "BizStep-": https://ref.gs1.org/cbv/... */
@@ -346,6 +421,7 @@ static const vocab voc_btt = {"business transaction type", "BTT-", "btt", btts};
 static const vocab voc_sdt = {"source/destination type", "SDT-", "sdt", sdts};
 static const vocab voc_er = {"error reason", "ER-", "er", error_reasons};
 static const vocab voc_alert = {"sensor alert type", NULL, NULL, alert_types};
+static const vocab voc_meas = {"measurement type", NULL, NULL, meas_types};
 
 static bool
 starts(const char *s, size_t n, const char *p, size_t *pl)
@@ -373,11 +449,18 @@ get_vocab(ev_ctx *c, const char *where, const cm_json *v, const vocab *vc,
 		*out = (trc_vocab){CM_BYTES(s, n), true};
 		return (CM_OK);
 	}
+	/* GS1 Web vocabulary terms (web NULL) also as the CURIE gs1:<word> */
+	if (vc->web == NULL && n > 4 && memcmp(s, "gs1:", 4) == 0 &&
+	    in_list(s + 4, n - 4, vc->words)) {
+		*out = (trc_vocab){CM_BYTES(s + 4, n - 4), true};
+		return (CM_OK);
+	}
 	if (memchr(s, ':', n) == NULL)
 		return (fail(c,
-		             "%s: \"%.*s\" is not a CBV %s (custom values "
+		             "%s: \"%.*s\" is not a %s %s (custom values "
 		             "are URIs)",
-		             where, (int) (n > 64 ? 64 : n), s, vc->what));
+		             where, (int) (n > 64 ? 64 : n), s,
+		             vc->web != NULL ? "CBV" : "GS1", vc->what));
 	if (vc->web != NULL) {
 		snprintf(pre, sizeof(pre), "https://ref.gs1.org/cbv/%s",
 		         vc->web);
@@ -839,14 +922,13 @@ report(ev_ctx *c, const char *where, const cm_json *r)
 	if ((rv = typed_members(c, where, r, report_uris, meta_times,
 	                        report_nums, report_other)) != CM_OK)
 		return (rv);
-	/* The schema requires the type; measurement types are GS1 Web
-	 * vocabulary words (gs1:Temperature, or bare) or URIs: the word is
-	 * kept, not checked against the list. */
+	/* The schema requires the type: a GS1 Web vocabulary measurement
+	 * type (bare or gs1:Temperature) or a URI. */
 	if (t == NULL)
 		return (fail(c, "%s: type is missing", where));
-	if (cm_json_str(t, NULL) == NULL)
-		return (fail(c, "%s.type: must be a string", where));
-	tv.word.p = (const uint8_t *) cm_json_str(t, &tv.word.len);
+	snprintf(w, sizeof(w), "%s.type", where);
+	if ((rv = get_vocab(c, w, t, &voc_meas, &tv)) != CM_OK)
+		return (rv);
 	if (b != NULL && cm_json_typeof(b) != CM_JSON_TRUE &&
 	    cm_json_typeof(b) != CM_JSON_FALSE)
 		return (
@@ -872,21 +954,14 @@ report(ev_ctx *c, const char *where, const cm_json *r)
 	c->ev->nsensor_reports++;
 	if (e != NULL) {
 		trc_sensor_exc *x;
-		size_t          n;
-		const char     *s = cm_json_str(e, &n);
 
 		snprintf(w, sizeof(w), "%s.exception", where);
 		if (c->ev->nsensor_exc == TRC_EVENT_LIST_MAX)
 			return (fail(c, "%s: more than %d sensor exceptions", w,
 			             TRC_EVENT_LIST_MAX));
 		x = &c->ev->sensor_exc[c->ev->nsensor_exc];
-		/* gs1:ALARM_CONDITION is the CURIE of the word */
-		if (s != NULL && n > 4 && memcmp(s, "gs1:", 4) == 0 &&
-		    in_list(s + 4, n - 4, alert_types))
-			x->exception =
-			    (trc_vocab){CM_BYTES(s + 4, n - 4), true};
-		else if ((rv = get_vocab(c, w, e, &voc_alert, &x->exception)) !=
-		         CM_OK)
+		if ((rv = get_vocab(c, w, e, &voc_alert, &x->exception)) !=
+		    CM_OK)
 			return (rv);
 		x->type = tv;
 		c->ev->nsensor_exc++;

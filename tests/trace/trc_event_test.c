@@ -237,8 +237,12 @@ static const struct refusal {
          "\"sensorReport\":[{\"type\":\"Temperature\",\"exception\":"
          "\"HOT\"}]}]"),
      "event 1 (urn:uuid:e1): sensorElementList[0].sensorReport[0]."
-     "exception: \"HOT\" is not a CBV sensor alert type (custom values are "
+     "exception: \"HOT\" is not a GS1 sensor alert type (custom values are "
      "URIs)"},
+    {OBJ("\"epcList\":[],\"action\":\"OBSERVE\",\"sensorElementList\":[{"
+         "\"sensorReport\":[{\"type\":\"Temp\",\"value\":3}]}]"),
+     "event 1 (urn:uuid:e1): sensorElementList[0].sensorReport[0].type: "
+     "\"Temp\" is not a GS1 measurement type (custom values are URIs)"},
     {OBJ("\"epcList\":[],\"action\":\"OBSERVE\",\"sensorElementList\":[{"
          "\"sensorReport\":[{\"value\":3}]}]"),
      "event 1 (urn:uuid:e1): sensorElementList[0].sensorReport[0]: type is "
@@ -364,7 +368,7 @@ test_fields(void)
 	        "\"sensorElementList\":[{\"sensorReport\":[{\"type\":"
 	        "\"Temperature\",\"value\":9,\"exception\":\"ALARM_CONDITION\"}"
 	        ","
-	        "{\"type\":\"Humidity\",\"value\":3}]}],"
+	        "{\"type\":\"gs1:RelativeHumidity\",\"value\":3}]}],"
 	        "\"errorDeclaration\":{\"declarationTime\":"
 	        "\"2024-01-03T00:00:00Z\",\"reason\":\"did_not_occur\","
 	        "\"correctiveEventIDs\":[\"urn:uuid:e2\"]}"),
