@@ -11,7 +11,7 @@
 #ifndef CREDIT_CRD_H
 #define CREDIT_CRD_H
 
-#include "ledger/cm.h"
+#include "ledger/ldg.h"
 
 /* ---- limits ------------------------------------------------------------ */
 #define CRD_FILE_MAX (64 * 1024) /* bytes in one catalogue or scorecard */
@@ -205,5 +205,40 @@ CM_MUST_CHECK cm_err crd_scorecard_check(const crd_scorecard *s,
                                          const crd_catalogue *c, cm_diag *d);
 /* The grade of score (s's bands cover [lo, hi]). */
 const char *crd_scorecard_grade(const crd_scorecard *s, int32_t score);
+
+/* ---- adoption: record kinds and their index (credit/crd_adopt.c) -------
+ * The operator adopts a catalogue or scorecard with a record
+ * {"t": "tally/record/v1", "kind": K, "text": canonical text, "sha256":
+ * its SHA-256, "version": N, "effective": "YYYY-MM-DD"} (docs/format.md).
+ * Validation: the text parses and is canonical, the other fields are its;
+ * the version is newer than the last adopted of that kind (scorecards:
+ * of that scope); a scorecard holds against the catalogue adopted before
+ * it (crd_scorecard_check).  Pass crd_module in ldg_opts.modules. */
+#define CRD_KIND_CATALOGUE "credit.catalogue"
+#define CRD_KIND_SCORECARD "credit.scorecard"
+extern const ldg_module crd_module;
+
+/* Builds the record adopting text (parsed, then its canonical form) into
+ * out.  CM_EPROTO with the parser's "line L col C: ..." in the diag. */
+cm_err crd_record_build(bool scorecard, cm_bytes text, cm_buf *out, cm_diag *d);
+
+typedef enum crd_which {
+	CRD_CATALOGUE,
+	CRD_SCORECARD_FULL,
+	CRD_SCORECARD_PUBLIC
+} crd_which;
+const char *crd_which_name(crd_which w); /* "catalogue", ... */
+
+typedef struct crd_adopted {
+	uint64_t leaf; /* the adopting record's leaf */
+	uint32_t version;
+	crd_day  effective;
+	uint8_t  sha[CM_HASH_LEN];
+	cm_bytes text; /* borrowed: valid until the txn ends */
+} crd_adopted;
+/* The last one adopted at a leaf before `before` (O(log n): one seek).
+ * CM_ENOTFOUND if none. */
+cm_err crd_adopted_get(ldg_txn *t, crd_which which, uint64_t before,
+                       crd_adopted *out);
 
 #endif /* CREDIT_CRD_H */

@@ -3,6 +3,7 @@
  * options, exits, files, opening a ledger, JSON output, submitting.
  * Library calls report errors; only this layer turns them into exits. */
 #include "tools/cli.h"
+#include "credit/crd.h"
 #include "trace/trc.h"
 
 #include <errno.h>
@@ -363,8 +364,9 @@ bus_watch(const char *dir)
 }
 
 /* The modules (record kinds and indexers) beyond the ledger's own, for
- * every store tally opens: this is the one place they are listed. */
-static const ldg_module *cli_modules[] = {&trc_ledger_module};
+ * every store tally opens and every ledger tally init makes: this is the
+ * one place they are listed. */
+static const ldg_module *cli_modules[] = {&trc_ledger_module, &crd_module};
 
 ldg_store *
 store_open_opts(const char *dir, const ldg_opts *o, bool write)
@@ -411,6 +413,26 @@ store_open_key(const char *dir, bool readonly, bool write, const char *ckpt_key)
 	o.readonly = readonly;
 	o.checkpoint_key = ckpt_key;
 	return (store_open_opts(dir, &o, write));
+}
+
+void
+store_index_new(const char *dir, const char *ckpt_key)
+{
+	ldg_opts   o;
+	ldg_store *s;
+	cm_diag    d;
+
+	memset(&o, 0, sizeof(o));
+	o.checkpoint_key = ckpt_key;
+	o.reindex = true;
+	s = store_open_opts(dir, &o, true);
+	cm_diag_clear(&d);
+	if (ldg_reindex(s, &d) != CM_OK)
+		die(EX_USAGE,
+		    "%s: cannot index the new ledger for its modules: %s (run "
+		    "tally ledger reindex)",
+		    dir, d.msg);
+	ldg_close(s);
 }
 
 ldg_store *

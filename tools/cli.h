@@ -97,7 +97,11 @@ ldg_store *store_open_opts(const char *dir, const ldg_opts *o, bool write);
 ldg_store *store_open_key(const char *dir, bool readonly, bool write,
                           const char *ckpt_key);
 ldg_store *store_open(const char *dir, bool readonly);
-ldg_txn   *rtxn(ldg_store *s);
+/* After ldg_init, which indexes the genesis leaf for the ledger's own
+ * indexers only: indexes the new ledger for the CLI's modules too, or
+ * exits 2 (then `tally ledger reindex` finishes the job). */
+void     store_index_new(const char *dir, const char *ckpt_key);
+ldg_txn *rtxn(ldg_store *s);
 
 /* ---- output and submitting ---- */
 /* Finishes w (writing into cbor) and prints it as one line of JSON. */
@@ -117,5 +121,6 @@ int cli_submit(int argc, char **argv); /* cli_batch.c */
 int cli_ledger(int argc, char **argv); /* cli_ledger.c */
 int cli_proof(int argc, char **argv);  /* cli_proof.c */
 int cli_trace(int argc, char **argv);  /* cli_trace.c */
+int cli_credit(int argc, char **argv); /* cli_credit.c */
 
 #endif

@@ -45,6 +45,7 @@ cli_init(int argc, char **argv)
 	if (rv != CM_OK)
 		die(rv == CM_EEXIST || rv == CM_EINVAL ? EX_NO : EX_USAGE, "%s",
 		    d.msg);
+	store_index_new(dir, opt(&o, "checkpoint-key"));
 	{
 		ldg_store *s = store_open(dir, true);
 		ldg_vkey   vk;

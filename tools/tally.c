@@ -20,7 +20,8 @@ static const char usage_main[] =
     "  ledger    get, checkpoint, pubkey, prove, audit, stats, reindex,\n"
     "            backup, size-at\n"
     "  proof     verify inclusion, consistency and record proofs offline\n"
-    "  trace     hash: EPCIS event hash IDs of a JSON-LD document\n\n"
+    "  trace     hash: EPCIS event hash IDs of a JSON-LD document\n"
+    "  credit    catalogue and scorecard: adopt, show\n\n"
     "Exit codes: 0 success, 1 a negative answer (invalid, not found,\n"
     "refused), 2 usage or I/O error.  docs/cli.md has every JSON shape.\n";
 
@@ -33,7 +34,8 @@ main(int argc, char **argv)
 	} cmds[] = {{"init", cli_init},     {"keygen", cli_keygen},
 	            {"id", cli_id},         {"batch", cli_batch},
 	            {"submit", cli_submit}, {"ledger", cli_ledger},
-	            {"proof", cli_proof},   {"trace", cli_trace}};
+	            {"proof", cli_proof},   {"trace", cli_trace},
+	            {"credit", cli_credit}};
 	static char name[64];
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||

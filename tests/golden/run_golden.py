@@ -341,6 +341,9 @@ def cases():
                                       "audit", "stats", "reindex", "backup",
                                       "size-at")]
     helps += [["proof", s] for s in ("inclusion", "consistency", "record")]
+    helps += [["credit"]] + [["credit", w, s]
+                             for w in ("catalogue", "scorecard")
+                             for s in ("adopt", "show")]
     for h in helps:
         args = h if h[0].startswith("-") else h + ["--help"]
         add("help_" + "_".join(x.strip("-") for x in h).replace("-", "_"),

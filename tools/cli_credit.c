@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* tools/cli_credit.c -- `tally credit`: the operator adopts catalogues and
+ * scorecards (credit/crd.h: the file is parsed here first, so a refusal
+ * names its line and column, then signed and appended as a
+ * credit.catalogue or credit.scorecard record, which the ledger checks
+ * again), and anyone reading the ledger shows the one adopted at a size. */
+#include "credit/crd.h"
+#include "tools/cli.h"
+
+#include <string.h>
+
+static const char usage_credit[] =
+    "usage: tally credit catalogue adopt FILE --data DIR --key OPKEY [--json]\n"
+    "       tally credit catalogue show --data DIR [--size N] [--json]\n"
+    "       tally credit scorecard adopt FILE --data DIR --key OPKEY [--json]\n"
+    "       tally credit scorecard show --data DIR [--public] [--size N]\n"
+    "                                   [--json]\n"
+    "adopt: parses FILE (docs/credit.md), refusing it with its line and\n"
+    "column, and appends its canonical text signed by the operator's key;\n"
+    "the ledger refuses a version not newer than the last adopted (a\n"
+    "scorecard: of its scope) and a scorecard that names items, severities\n"
+    "or categories the adopted catalogue lacks.  Prints the receipt.\n"
+    "show: the catalogue or scorecard (--public: the public one) adopted\n"
+    "in the first N leaves (default: all), as its canonical text under\n"
+    "comment lines saying where it was adopted, or with --json as\n"
+    "{leaf, version, effective, sha256, text}.  Exit 1 if none is.\n";
+
+static int
+credit_adopt(const opts *o, bool scorecard)
+{
+	cm_buf     text = {0}, rec = {0};
+	cm_diag    d;
+	ldg_store *s;
+	cm_key    *k;
+	cm_bytes   r;
+	int        ex;
+
+	if (o->npos != 1)
+		die(EX_USAGE, "adopt needs one FILE (see --help)");
+	file_read(o->pos[0], CRD_FILE_MAX,
+	          scorecard ? "a scorecard" : "a catalogue", &text);
+	cm_diag_clear(&d);
+	if (crd_record_build(scorecard, cm_buf_bytes(&text), &rec, &d) != CM_OK)
+		die(EX_NO, "%s: %s", o->pos[0], d.msg);
+	s = store_open(need(o, "data"), false);
+	k = key_load(need(o, "key"));
+	r = cm_buf_bytes(&rec);
+	ex = sign_and_append(s, k, &r, 1, opt(o, "json") != NULL);
+	cm_key_free(k);
+	ldg_close(s);
+	cm_buf_fini(&rec);
+	cm_buf_fini(&text);
+	return (ex);
+}
+
+static int
+credit_show(const opts *o, crd_which which)
+{
+	ldg_store  *s = store_open(need(o, "data"), true);
+	ldg_txn    *t = rtxn(s);
+	uint64_t    size = opt_u64(o, "size", ldg_size(t));
+	crd_adopted a;
+	char        eff[11];
+	cm_buf      hex = {0};
+	cm_err      rv;
+
+	if (size > ldg_size(t))
+		die(EX_NO, "size %llu is past the ledger's %llu leaves",
+		    (unsigned long long) size,
+		    (unsigned long long) ldg_size(t));
+	if ((rv = crd_adopted_get(t, which, size, &a)) == CM_ENOTFOUND)
+		die(EX_NO, "no %s is adopted in the first %llu leaves",
+		    crd_which_name(which), (unsigned long long) size);
+	if (rv != CM_OK)
+		die(exit_for(rv), "cannot read the %s index: %s",
+		    crd_which_name(which), cm_strerror(rv));
+	crd_day_format(a.effective, eff);
+	if (opt(o, "json") != NULL) {
+		cm_buf     b = {0};
+		cm_cbor_wr w;
+
+		cm_cbor_wr_init(&w, &b);
+		cm_cbor_wr_map(&w, 5);
+		cm_cbor_wr_cstr(&w, "leaf");
+		cm_cbor_wr_uint(&w, a.leaf);
+		cm_cbor_wr_cstr(&w, "text");
+		cm_cbor_wr_text(&w, a.text);
+		cm_cbor_wr_cstr(&w, "sha256");
+		cm_cbor_wr_bytes(&w, CM_BYTES(a.sha, CM_HASH_LEN));
+		cm_cbor_wr_cstr(&w, "version");
+		cm_cbor_wr_uint(&w, a.version);
+		cm_cbor_wr_cstr(&w, "effective");
+		cm_cbor_wr_cstr(&w, eff);
+		json_print(&w, &b);
+		cm_buf_fini(&b);
+	} else {
+		if (cm_hex_encode(&hex, CM_BYTES(a.sha, CM_HASH_LEN)) != CM_OK)
+			die(EX_USAGE, "out of memory");
+		printf("# %s version %u, effective %s, adopted at leaf %llu\n"
+		       "# sha256 %s\n",
+		       crd_which_name(which), a.version, eff,
+		       (unsigned long long) a.leaf, (char *) hex.p);
+		if (fwrite(a.text.p, 1, a.text.len, stdout) != a.text.len)
+			die(EX_USAGE, "cannot write the output");
+		cm_buf_fini(&hex);
+	}
+	ldg_txn_end(t);
+	ldg_close(s);
+	return (EX_OK);
+}
+
+int
+cli_credit(int argc, char **argv)
+{
+	opts        o;
+	const char *what = argc > 0 ? argv[0] : "";
+	const char *sub = argc > 1 ? argv[1] : "";
+	bool        sc = strcmp(what, "scorecard") == 0;
+	int         ex;
+
+	if (strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0) {
+		fputs(usage_credit, stdout);
+		return (EX_OK);
+	}
+	if (argc > 0 && strcmp(what, "catalogue") != 0 && !sc)
+		die(EX_USAGE,
+		    "unknown credit command \"%s\" (see tally credit --help)",
+		    what);
+	/* "catalogue adopt ...": the subcommand is the second word. */
+	if ((ex = group_parse(argc > 0 ? argc - 1 : 0, argv + (argc > 0),
+	                      " data key size json! public! ", usage_credit,
+	                      &o)) >= 0)
+		return (ex);
+	if (strcmp(sub, "adopt") == 0) {
+		if (opt(&o, "size") != NULL || opt(&o, "public") != NULL)
+			die(EX_USAGE, "adopt takes no --size or --public (see "
+			              "--help)");
+		return (credit_adopt(&o, sc));
+	}
+	if (strcmp(sub, "show") == 0) {
+		if (opt(&o, "key") != NULL || o.npos != 0)
+			die(EX_USAGE,
+			    "show takes no --key or FILE (see --help)");
+		if (!sc && opt(&o, "public") != NULL)
+			die(EX_USAGE, "--public is for scorecard show");
+		return (credit_show(&o, !sc ? CRD_CATALOGUE
+		                        : opt(&o, "public") != NULL
+		                            ? CRD_SCORECARD_PUBLIC
+		                            : CRD_SCORECARD_FULL));
+	}
+	die(EX_USAGE,
+	    "unknown credit %s command \"%s\" (see tally credit --help)", what,
+	    sub);
+}
