@@ -207,12 +207,13 @@ crd_adopted_get(ldg_txn *t, crd_which which, uint64_t before, crd_adopted *out)
 		rv = ldg_cursor_last(c, &k, &v);
 	if (rv != CM_OK)
 		goto out;
-	/* The entry before `before` in this scope, if there is one. */
-	if (k.len != klen || (klen == 9 && k.p[0] != key[0]) ||
-	    v.len < VAL_HDR) {
-		rv = k.len == klen ? CM_ECORRUPT : CM_ENOTFOUND;
-		if (klen == 9 && k.len == 9 && k.p[0] != key[0])
-			rv = CM_ENOTFOUND;
+	/* The entry before `before`: none if it lies in the other scope. */
+	if (klen == 9 && k.len == 9 && k.p[0] != key[0]) {
+		rv = CM_ENOTFOUND;
+		goto out;
+	}
+	if (k.len != klen || v.len < VAL_HDR) {
+		rv = CM_ECORRUPT;
 		goto out;
 	}
 	out->leaf = cm_get_u64be(k.p + klen - 8);

@@ -414,6 +414,12 @@ typedef struct ldg_opts {
 cm_err ldg_init(const char *dir, const cm_key *op, const char *origin,
                 const char *ckpt_key_path, const ldg_params *params,
                 uint64_t log_time, cm_diag *d);
+/* The same for a ledger that will be opened with these extra modules
+ * (ldg_opts.modules): their indexers index genesis in its one commit. */
+cm_err ldg_init_modules(const char *dir, const cm_key *op, const char *origin,
+                        const char *ckpt_key_path, const ldg_params *params,
+                        uint64_t log_time, const ldg_module **modules,
+                        size_t nmodules, cm_diag *d);
 
 /* Opens the ledger in dir.  Without the checkpoint key (or with
  * opts->readonly) it is read-only; with the key on storage this process

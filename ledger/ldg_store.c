@@ -1067,6 +1067,16 @@ ldg_init(const char *dir, const cm_key *op, const char *origin,
          const char *ckpt_key_path, const ldg_params *params, uint64_t log_time,
          cm_diag *d)
 {
+	return (ldg_init_modules(dir, op, origin, ckpt_key_path, params,
+	                         log_time, NULL, 0, d));
+}
+
+cm_err
+ldg_init_modules(const char *dir, const cm_key *op, const char *origin,
+                 const char *ckpt_key_path, const ldg_params *params,
+                 uint64_t log_time, const ldg_module **modules, size_t nmodules,
+                 cm_diag *d)
+{
 	cm_key     *ck = NULL;
 	char       *keypath = NULL;
 	ldg_store  *s = NULL;
@@ -1079,6 +1089,10 @@ ldg_init(const char *dir, const cm_key *op, const char *origin,
 
 	memset(&g, 0, sizeof(g));
 	memset(&opts, 0, sizeof(opts));
+	/* Genesis is indexed by these modules' indexers too, in its commit,
+	 * so the ledger opens with them from the start. */
+	opts.modules = modules;
+	opts.nmodules = nmodules;
 	if (origin != NULL) {
 		if ((rv = ldg_origin_check(origin, d)) != CM_OK)
 			return (rv);

@@ -415,24 +415,13 @@ store_open_key(const char *dir, bool readonly, bool write, const char *ckpt_key)
 	return (store_open_opts(dir, &o, write));
 }
 
-void
-store_index_new(const char *dir, const char *ckpt_key)
+cm_err
+store_init(const char *dir, const cm_key *op, const char *origin,
+           const char *ckpt_key, cm_diag *d)
 {
-	ldg_opts   o;
-	ldg_store *s;
-	cm_diag    d;
-
-	memset(&o, 0, sizeof(o));
-	o.checkpoint_key = ckpt_key;
-	o.reindex = true;
-	s = store_open_opts(dir, &o, true);
-	cm_diag_clear(&d);
-	if (ldg_reindex(s, &d) != CM_OK)
-		die(EX_USAGE,
-		    "%s: cannot index the new ledger for its modules: %s (run "
-		    "tally ledger reindex)",
-		    dir, d.msg);
-	ldg_close(s);
+	return (ldg_init_modules(
+	    dir, op, origin, ckpt_key, NULL, now_ms(), cli_modules,
+	    sizeof(cli_modules) / sizeof(cli_modules[0]), d));
 }
 
 ldg_store *

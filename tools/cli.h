@@ -97,10 +97,10 @@ ldg_store *store_open_opts(const char *dir, const ldg_opts *o, bool write);
 ldg_store *store_open_key(const char *dir, bool readonly, bool write,
                           const char *ckpt_key);
 ldg_store *store_open(const char *dir, bool readonly);
-/* After ldg_init, which indexes the genesis leaf for the ledger's own
- * indexers only: indexes the new ledger for the CLI's modules too, or
- * exits 2 (then `tally ledger reindex` finishes the job). */
-void     store_index_new(const char *dir, const char *ckpt_key);
+/* ldg_init for a ledger the CLI will open: with its modules (the same
+ * list store_open_opts passes), at the clock's time. */
+cm_err   store_init(const char *dir, const cm_key *op, const char *origin,
+                    const char *ckpt_key, cm_diag *d);
 ldg_txn *rtxn(ldg_store *s);
 
 /* ---- output and submitting ---- */

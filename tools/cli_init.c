@@ -39,13 +39,12 @@ cli_init(int argc, char **argv)
 		    cm_key_save(op, kp, &d) != CM_OK)
 			die(EX_USAGE, "cannot create %s: %s", kp, d.msg);
 	}
-	rv = ldg_init(dir, op, opt(&o, "origin"), opt(&o, "checkpoint-key"),
-	              NULL, now_ms(), &d);
+	rv = store_init(dir, op, opt(&o, "origin"), opt(&o, "checkpoint-key"),
+	                &d);
 	cm_key_free(op);
 	if (rv != CM_OK)
 		die(rv == CM_EEXIST || rv == CM_EINVAL ? EX_NO : EX_USAGE, "%s",
 		    d.msg);
-	store_index_new(dir, opt(&o, "checkpoint-key"));
 	{
 		ldg_store *s = store_open(dir, true);
 		ldg_vkey   vk;

@@ -47,6 +47,9 @@ def test_adopt_and_show(d):
     check("a receipt", b"accepted" in r.out, r)
     size_cat = L.size()
     must("adopt the default scorecard", adopt(L, "scorecard", SC))
+    r = show(L, "scorecard", "--public")
+    check("no public scorecard yet: the full one is not it",
+          r.rc == 1 and "no public scorecard is adopted" in r.err, r)
     must("adopt the public scorecard", adopt(L, "scorecard", PUB))
     j = json.loads(must("show the catalogue", show(L, "catalogue",
                                                     "--json")).out)

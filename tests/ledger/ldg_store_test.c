@@ -1695,7 +1695,51 @@ test_failure_after_commit(void)
 	fix_fini(&f);
 }
 
+/* ldg_init_modules indexes genesis for the modules' indexers in its one
+ * commit: the ledger opens with them, for writing, with no reindex (plain
+ * ldg_init needs one: test_indexer_set_change_needs_reindex). */
+static void
+test_init_with_modules(void)
+{
+	char       tmpl[] = "/tmp/ldg_store_test-XXXXXX", dir[64];
+	cm_key    *op = NULL;
+	ldg_store *s = NULL;
+	ldg_txn   *t = NULL;
+	ldg_opts   o;
+	ldg_db     db;
+	cm_diag    d;
+
+	TST_TRUE(mkdtemp(tmpl) != NULL);
+	snprintf(dir, sizeof(dir), "%s/l", tmpl);
+	TST_OK(cm_key_generate(&op));
+	cm_diag_clear(&d);
+	TST_OK(ldg_init_modules(dir, op, "test.invalid/mods", NULL, NULL, T0,
+	                        toy_mods, 1, &d));
+	memset(&o, 0, sizeof(o));
+	o.modules = toy_mods;
+	o.nmodules = 1;
+	TST_OK(ldg_open(dir, &o, &s, &d));
+	TST_TRUE(s != NULL && ldg_writable(s));
+	if (s != NULL) {
+		TST_OK(ldg_read_begin(s, &t));
+		TST_OK(ldg_db_find(t, "toy_by_n", &db));
+		ldg_txn_end(t);
+		ldg_close(s);
+	}
+	/* Without the module the recorded indexer set differs. */
+	s = NULL;
+	memset(&o, 0, sizeof(o));
+	cm_diag_clear(&d);
+	TST_ERR(ldg_open(dir, &o, &s, &d), CM_EINVAL);
+	TST_TRUE(strstr(d.msg, "run tally ledger reindex") != NULL);
+	ldg_close(s);
+	cm_key_free(op);
+	snprintf(dir, sizeof(dir), "rm -rf '%s'", tmpl);
+	TST_TRUE(system(dir) == 0);
+}
+
 TST_MAIN(TST_CASE(test_toy_module_and_group_commit),
+         TST_CASE(test_init_with_modules),
 
          TST_CASE(test_indexer_set_change_needs_reindex),
          TST_CASE(test_map_full_grows), TST_CASE(test_readonly_without_key),
