@@ -8,6 +8,7 @@
 # exits 1 and changes nothing.  Reindex rebuilds the index.
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -19,6 +20,7 @@ DATA = os.path.join(ROOT, "credit", "data")
 CAT = os.path.join(DATA, "default.catalogue")
 SC = os.path.join(DATA, "default.scorecard")
 PUB = os.path.join(DATA, "public.scorecard")
+VERIFY = os.path.join(ROOT, "tests", "outside", "verify.py")
 
 
 def read(p):
@@ -89,6 +91,10 @@ def test_adopt_and_show(d):
     check("a size past the ledger", r.rc == 1 and "past the ledger" in r.err,
           r)
     must("audit", L.audit())
+    p = subprocess.run([sys.executable, VERIFY, L.data], capture_output=True,
+                       text=True)
+    check("the outside verifier accepts the adoptions", p.returncode == 0,
+          p.stdout + p.stderr)
     must("reindex", L.t("ledger", "reindex", "--data", L.data))
     check("the index is rebuilt the same",
           json.loads(show(L, "catalogue", "--json").out) == j2 and

@@ -624,6 +624,7 @@ class Ledger:
         self.keys = {}  # kid -> state dict
         self.orgs = {}  # uscc -> organisation: role, name, scopes, keys
         self.exceptions = set()
+        self.credit_last = {}  # (kind, scope line) -> last version
         self.last_seq = {}
         self.nbatches = 0
         self.nrecords = 0
@@ -811,6 +812,8 @@ class Ledger:
             self.attestation(rec, r, signer)
         elif r["kind"] == "trace.event":
             self.trace_event(r, signer)
+        elif r["kind"] in ("credit.catalogue", "credit.scorecard"):
+            self.credit_adopt(r, signer)
         else:
             raise Bad("unknown record kind %r" % r["kind"])
 
@@ -873,6 +876,37 @@ class Ledger:
                 r["id"].endswith("?ver=CBV2.0") and len(hexpart) == 64 and
                 all(c in "0123456789abcdef" for c in hexpart)):
             raise Bad("trace.event: id is not an ni:///sha-256 hash ID")
+
+    def credit_adopt(self, r, signer):
+        """format.md 5.5, as far as an outsider checks it: the fields, the
+        operator only, sha256 the text's, the text's header lines the
+        record's version and effective date, versions rising per kind
+        (scorecards per scope, the text's fourth line).  The text's own
+        rules, its canonical form and the scorecard's check against the
+        catalogue are not recomputed here (docs/credit.md)."""
+        kind = r["kind"]
+        fields(r, {"t": ("text", True), "kind": ("text", True),
+                   "text": ("text", True), "sha256": (32, True),
+                   "version": ("uint", True), "effective": ("text", True)},
+               T_RECORD, kind)
+        if signer["role"] != "operator":
+            raise Bad("only the operator adopts a %s" % kind[7:])
+        text = r["text"].encode()
+        if hashlib.sha256(text).digest() != r["sha256"]:
+            raise Bad("%s: sha256 is not the SHA-256 of the text" % kind)
+        lines = text.split(b"\n")
+        head = [b"format tally-" + kind.replace(".", "-").encode() + b" 1",
+                b"version %d" % r["version"],
+                b"effective " + r["effective"].encode()]
+        if lines[:3] != head:
+            raise Bad("%s: the text's header is not the record's" % kind)
+        scope = lines[3] if kind == "credit.scorecard" and \
+            len(lines) > 3 else b""
+        last = self.credit_last.get((kind, scope), 0)
+        if r["version"] <= last:
+            raise Bad("%s version %d is not newer than version %d" %
+                      (kind, r["version"], last))
+        self.credit_last[(kind, scope)] = r["version"]
 
     def newkey(self, j, pub, origin, pop):
         why = pubkey_ok(pub)
