@@ -7,6 +7,7 @@
 #include "ledger/ldg.h"
 #include "trace/trc.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct trc_event_rec {
@@ -122,22 +123,6 @@ event_scoped(const ldg_record *r, cm_json **j, trc_event *ev, cm_diag *d)
 	return (trc_event_check(*j, &c, ev, d));
 }
 
-/* The scoped reading must succeed here, with its reason, so that the
- * indexer (whose failures name only the leaf) cannot fail on it. */
-static cm_err
-event_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
-{
-	cm_json  *j = NULL;
-	trc_event ev;
-	cm_err    rv;
-
-	(void) t;
-	rv = event_scoped(r, &j, &ev, d);
-	trc_event_fini(&ev);
-	cm_json_free(j);
-	return (rv);
-}
-
 /* ---- indexes (docs/format.md section 10.2, docs/trace.md section 4) ----
  * trace_obj: canonical identifier key || 0x00 || event time || leaf index
  * -> the roles the identifier has in the event (a bit per trc_role).  Keys
@@ -145,10 +130,141 @@ event_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
  * range of its key and 0x00, in event-time order, ties in leaf order.  The
  * time is ms since 1970 UTC plus 2^63, so that earlier times, negative
  * ones too, sort first as unsigned big-endian bytes.
- * trace_hash: hash ID -> leaf index, duplicate-sorted: the first value is
- * the first capture of the event. */
+ * trace_hash: hash ID (and 0x00 || USCC for events naming a restricted
+ * GTIN) -> u64be(leaf index) || the signer's USCC, duplicate-sorted: the
+ * first value is the first capture of the event.
+ * trace_eventid: SHA-256(eventID) -> u64be(leaf) || hash ID, the first
+ * event with that eventID.
+ * trace_decl: u64be(original's leaf) || u64be(declaration's leaf) -> empty:
+ * the error declarations of an event in the log. */
 #define OBJ_DB "trace_obj"
 #define HASH_DB "trace_hash"
+#define EVID_DB "trace_eventid"
+#define DECL_DB "trace_decl"
+
+/* The first capture of hash ID h: its leaf and its signer's USCC (the
+ * first trace_hash value: u64be(leaf) || USCC).  CM_ENOTFOUND if none. */
+static cm_err
+first_capture(ldg_txn *t, cm_bytes h, uint64_t *leaf, cm_bytes *uscc)
+{
+	ldg_db   db;
+	cm_bytes v;
+	cm_err   rv;
+
+	if ((rv = ldg_db_find(t, HASH_DB, &db)) != CM_OK ||
+	    (rv = ldg_kv_get(t, db, h, &v)) != CM_OK)
+		return (rv);
+	if (v.len < 8)
+		return (CM_ECORRUPT);
+	*leaf = cm_get_u64be(v.p);
+	*uscc = CM_BYTES(v.p + 8, v.len - 8);
+	return (CM_OK);
+}
+
+/* The trace_hash key of ev: its hash ID, followed by 0x00 and the signer's
+ * USCC when the event names a restricted GTIN (keyed "@<USCC>..."): the
+ * hash has no scope, and two enterprises' equal events on their own
+ * internal numbers are two events. */
+static cm_bytes
+hash_key(const trc_event *ev, cm_bytes id, const ldg_identity *sig,
+         uint8_t *buf, size_t cap)
+{
+	size_t ul = strlen(sig->uscc);
+	bool   scoped = false;
+
+	for (size_t i = 0; i < ev->nrefs && !scoped; i++)
+		scoped = ev->refs[i].key[0] == '@';
+	if (!scoped || id.len + 1 + ul > cap)
+		return (id);
+	memcpy(buf, id.p, id.len);
+	buf[id.len] = 0;
+	memcpy(buf + id.len + 1, sig->uscc, ul);
+	return (CM_BYTES(buf, id.len + 1 + ul));
+}
+
+/* "leaf L", or "record P of this batch" when L is in r's own batch (which
+ * a refusal leaves unwritten). */
+static void
+leaf_name(const ldg_record *r, uint64_t leaf, char *out, size_t cap)
+{
+	if (leaf > r->header_index)
+		snprintf(out, cap, "record %llu of this batch",
+		         (unsigned long long) (leaf - r->header_index - 1));
+	else
+		snprintf(out, cap, "leaf %llu", (unsigned long long) leaf);
+}
+
+/* The scoped reading must succeed here, with its reason, so that the
+ * indexer (whose failures name only the leaf) cannot fail on it.  Then
+ * duplicates and corrections (docs/trace.md section 4.1): a second capture
+ * of a hash ID is refused naming the first, unless it declares an error,
+ * which only the first capture's signer or a regulator may; an eventID
+ * names one event. */
+static cm_err
+event_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
+{
+	const trc_event_rec *er = r->decoded;
+	cm_json             *j = NULL;
+	trc_event            ev;
+	uint64_t             first;
+	cm_bytes             who, v;
+	ldg_db               db;
+	char                 where[64];
+	uint8_t              k[CM_HASH_LEN], hk[TRC_HASH_ID_MAX + 20];
+	cm_err               rv;
+
+	if ((rv = event_scoped(r, &j, &ev, d)) != CM_OK)
+		goto out;
+	if (ev.event_id.len > 0) {
+		cm_sha256(ev.event_id.p, ev.event_id.len, k);
+		if ((rv = ldg_db_find(t, EVID_DB, &db)) != CM_OK)
+			goto out;
+		rv = ldg_kv_get(t, db, CM_BYTES(k, sizeof(k)), &v);
+		if (rv == CM_OK && v.len > 8 &&
+		    !cm_bytes_eq(CM_BYTES(v.p + 8, v.len - 8), er->id)) {
+			leaf_name(r, cm_get_u64be(v.p), where, sizeof(where));
+			rv = cm_fail(d, CM_EEXIST,
+			             "trace.event: eventID %.*s is already the "
+			             "eventID of another event (%s, hash ID "
+			             "%.*s)",
+			             (int) ev.event_id.len,
+			             (const char *) ev.event_id.p, where,
+			             (int) (v.len - 8), (const char *) v.p + 8);
+			goto out;
+		}
+		if (rv != CM_OK && rv != CM_ENOTFOUND)
+			goto out;
+	}
+	rv = first_capture(t, hash_key(&ev, er->id, r->signer, hk, sizeof(hk)),
+	                   &first, &who);
+	if (rv == CM_ENOTFOUND) {
+		rv = CM_OK;
+		goto out;
+	}
+	if (rv != CM_OK)
+		goto out;
+	leaf_name(r, first, where, sizeof(where));
+	if (!ev.has_error) {
+		rv = cm_fail(d, CM_EEXIST,
+		             "trace.event: a duplicate: the event with hash ID "
+		             "%s is already captured at %s",
+		             ev.hash_id, where);
+		goto out;
+	}
+	if (r->signer->role != LDG_ROLE_REGULATOR &&
+	    !cm_bytes_eq(who,
+	                 CM_BYTES(r->signer->uscc, strlen(r->signer->uscc)))) {
+		rv = cm_fail(d, CM_EDENIED,
+		             "trace.event: only the submitter of the event at "
+		             "%s (%.*s) or a regulator may declare it an error",
+		             where, (int) who.len, (const char *) who.p);
+		goto out;
+	}
+out:
+	trc_event_fini(&ev);
+	cm_json_free(j);
+	return (rv);
+}
 
 static bool
 is_event(const ldg_leaf *leaf)
@@ -184,35 +300,77 @@ event_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 	const trc_event_rec *er;
 	cm_json             *j = NULL;
 	trc_event            ev;
-	uint8_t              v[8];
-	ldg_db               odb, hdb;
+	const ldg_identity  *sig;
+	uint8_t              v[8 + LDG_USCC_LEN], dk[16];
+	uint8_t              hkb[TRC_HASH_ID_MAX + 20];
+	cm_bytes             hk;
+	uint64_t             first;
+	cm_bytes             who;
+	size_t               ul;
+	ldg_db               odb, hdb, ddb, edb;
 	cm_err               rv;
 
 	memset(&ev, 0, sizeof(ev));
 	if (!is_event(leaf))
 		return (CM_OK);
 	er = leaf->record->decoded;
+	sig = leaf->record->signer;
+	ul = strlen(sig->uscc);
 	if ((rv = ldg_db_find(t, OBJ_DB, &odb)) != CM_OK ||
 	    (rv = ldg_db_find(t, HASH_DB, &hdb)) != CM_OK ||
 	    (rv = event_scoped(leaf->record, &j, &ev, d)) != CM_OK)
 		goto out;
-	for (size_t i = 0; i < ev.nrefs; i++)
-		if ((rv = obj_put(t, odb, &ev, &ev.refs[i], leaf->index)) !=
-		    CM_OK)
+	/* validate let a second capture through only as a declaration: it
+	 * marks the first capture, which stays in every history. */
+	hk = hash_key(&ev, er->id, sig, hkb, sizeof(hkb));
+	if (first_capture(t, hk, &first, &who) == CM_OK) {
+		cm_put_u64be(dk, first);
+		cm_put_u64be(dk + 8, leaf->index);
+		if ((rv = ldg_db_find(t, DECL_DB, &ddb)) != CM_OK ||
+		    (rv = ldg_kv_put(t, ddb, CM_BYTES(dk, 16),
+		                     CM_BYTES(NULL, 0), 0)) != CM_OK)
 			goto out;
+	} else {
+		for (size_t i = 0; i < ev.nrefs; i++)
+			if ((rv = obj_put(t, odb, &ev, &ev.refs[i],
+			                  leaf->index)) != CM_OK)
+				goto out;
+	}
 	cm_put_u64be(v, leaf->index);
-	rv = ldg_kv_put(t, hdb, er->id, CM_BYTES(v, 8), 0);
+	memcpy(v + 8, sig->uscc, ul);
+	if ((rv = ldg_kv_put(t, hdb, hk, CM_BYTES(v, 8 + ul), 0)) != CM_OK)
+		goto out;
+	if (ev.event_id.len > 0) {
+		uint8_t k[CM_HASH_LEN];
+		cm_buf  ev_v = {0};
+
+		cm_sha256(ev.event_id.p, ev.event_id.len, k);
+		if ((rv = ldg_db_find(t, EVID_DB, &edb)) != CM_OK ||
+		    (rv = cm_buf_append(&ev_v, v, 8)) != CM_OK ||
+		    (rv = cm_buf_append(&ev_v, er->id.p, er->id.len)) !=
+		        CM_OK) {
+			cm_buf_fini(&ev_v);
+			goto out;
+		}
+		/* The first event with this eventID keeps it. */
+		rv = ldg_kv_put(t, edb, CM_BYTES(k, sizeof(k)),
+		                cm_buf_bytes(&ev_v), LDG_PUT_NOOVERWRITE);
+		if (rv == CM_EEXIST)
+			rv = CM_OK;
+		cm_buf_fini(&ev_v);
+	}
 out:
 	trc_event_fini(&ev);
 	cm_json_free(j);
 	return (rv);
 }
 
-static const ldg_kind    trc_kinds[] = {{"trace.event", sizeof(trc_event_rec),
-                                         event_decode, event_may_write,
-                                         event_validate}};
-static const ldg_dbspec  trc_dbs[] = {{OBJ_DB, 0}, {HASH_DB, LDG_DB_DUPSORT}};
+static const ldg_kind   trc_kinds[] = {{"trace.event", sizeof(trc_event_rec),
+                                        event_decode, event_may_write,
+                                        event_validate}};
+static const ldg_dbspec trc_dbs[] = {
+    {OBJ_DB, 0}, {HASH_DB, LDG_DB_DUPSORT}, {EVID_DB, 0}, {DECL_DB, 0}};
 static const ldg_indexer trc_indexers[] = {
-    {"trace", 1, trc_dbs, 2, event_index}};
+    {"trace", 2, trc_dbs, 4, event_index}};
 const ldg_module trc_ledger_module = {"trace", trc_kinds, 1,   trc_indexers,
                                       1,       NULL,      NULL};

@@ -489,7 +489,8 @@ def test_upgrade_refused_rule(d):
     # id_org_keys, the credit module's and the trace module's.
     after = L.snapshot()
     for name in (b"crd_catalogue", b"crd_scorecard", b"id_org_keys",
-                 b"trace_hash", b"trace_obj"):
+                 b"trace_decl", b"trace_eventid", b"trace_hash",
+                 b"trace_obj"):
         after, n = re.subn(b"VERSION=3\nformat=bytevalue\ndatabase=" + name +
                            b"\n(?:[a-z_]+=[^\n]*\n)*HEADER=END\nDATA=END\n",
                            b"", after, count=1)

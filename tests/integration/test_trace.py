@@ -135,11 +135,13 @@ def test_indexes_reindex_audit(d):
         ev["epcList"] = ["urn:epc:id:sgtin:0614141.107346.2017"]
         ev["eventTime"] = "2026-01-02T00:00:00Z"
         ev.pop("example:myField", None)
+        ev.pop("eventID", None)
 
     def dl_earlier(ev):
         ev["epcList"] = ["https://id.gs1.org/01/10614141073464/21/2017"]
         ev["eventTime"] = "2026-01-01T00:00:00Z"
         ev.pop("example:myField", None)
+        ev.pop("eventID", None)
     for i, m in enumerate((urn_later, dl_earlier)):
         text = event_text(m)
         must("submit event %d" % i,
@@ -163,6 +165,56 @@ def test_indexes_reindex_audit(d):
     check("audit compared every database", want in r.text, r.text)
 
 
+def test_duplicates_and_declarations(d):
+    """docs/trace.md 4.1 through the real binary: a duplicate is refused
+    naming the first capture's leaf; an eventID reused for another event
+    is refused; an error declaration by the original's submitter is
+    accepted, by another enterprise refused; each refusal writes
+    nothing; reindex and audit pass with the declaration."""
+    L = Ledger(d)
+    ent = L.register("ent", ENT)
+    other = L.register("other", "91350100M000100Y43")
+
+    def with_id(ev):
+        ev["eventID"] = "urn:uuid:1"
+    text = event_text(with_id)
+    hid = hash_id(L, text)
+    r = must("first capture", L.t("submit", "--data", L.data, "--key", ent,
+                                  "--json", L.write("b.json",
+                                                    batch(text, hid))))
+    first = json.loads(r.text)["records"][0]
+    refused(L, "a duplicate", lambda: L.submit_json(ent, batch(text, hid)),
+            "a duplicate: the event with hash ID %s is already captured "
+            "at leaf %d" % (hid, first))
+
+    def reused(ev):
+        ev["eventID"] = "urn:uuid:1"
+        ev["eventTime"] = "2026-01-05T00:00:00Z"
+    t2 = event_text(reused)
+    refused(L, "an eventID reused",
+            lambda: L.submit_json(ent, batch(t2, hash_id(L, t2))),
+            "eventID urn:uuid:1 is already the eventID of another event "
+            "(leaf %d, hash ID %s)" % (first, hid))
+
+    def declared(ev):
+        with_id(ev)
+        ev["errorDeclaration"] = {
+            "declarationTime": "2026-01-06T00:00:00Z",
+            "reason": "incorrect_data",
+            "correctiveEventIDs": ["urn:uuid:2"]}
+    t3 = event_text(declared)
+    check("a declaration hashes as its original", hash_id(L, t3) == hid)
+    refused(L, "a declaration by another enterprise",
+            lambda: L.submit_json(other, batch(t3, hid)),
+            "only the submitter of the event at leaf %d (%s) or a "
+            "regulator may declare it an error" % (first, ENT))
+    must("a declaration by the submitter",
+         L.submit_json(ent, batch(t3, hid), name="d.json"))
+    must("reindex", L.t("ledger", "reindex", "--data", L.data))
+    must("audit", L.audit())
+
+
 if __name__ == "__main__":
     harness.run_tests([test_accepted, test_refusals,
-                       test_indexes_reindex_audit])
+                       test_indexes_reindex_audit,
+                       test_duplicates_and_declarations])

@@ -50,7 +50,7 @@ append1(fix *f, const cm_key *k, uint64_t *seq, cm_bytes rec, cm_err *st,
 }
 
 static void
-enterprise(fix *f, cm_key *k, const char *name, const char *uscc)
+org(fix *f, cm_key *k, const char *name, const char *uscc, ldg_role role)
 {
 	ldg_id_register r;
 	cm_buf          pop = {0}, rec = {0};
@@ -58,7 +58,7 @@ enterprise(fix *f, cm_key *k, const char *name, const char *uscc)
 	cm_diag         d;
 
 	memset(&r, 0, sizeof(r));
-	r.role = LDG_ROLE_ENTERPRISE;
+	r.role = role;
 	r.name = name;
 	r.uscc = uscc;
 	cm_key_public(k, r.pub);
@@ -68,6 +68,12 @@ enterprise(fix *f, cm_key *k, const char *name, const char *uscc)
 	TST_TRUE(append1(f, f->op, &f->oseq, cm_buf_bytes(&rec), &st, &d) != 0);
 	cm_buf_fini(&pop);
 	cm_buf_fini(&rec);
+}
+
+static void
+enterprise(fix *f, cm_key *k, const char *name, const char *uscc)
+{
+	org(f, k, name, uscc, LDG_ROLE_ENTERPRISE);
 }
 
 static void
@@ -107,7 +113,8 @@ fix_fini(fix *f)
 /* An ObjectEvent on epc at time (xsd:dateTime), as a trace.event record
  * ({"t", "id", "kind", "event"}: canonical order). */
 static void
-event_rec(const char *epc, const char *time, cm_buf *out, char *hash_id)
+event_rec_x(const char *epc, const char *time, const char *extra, cm_buf *out,
+            char *hash_id)
 {
 	char          text[512];
 	cm_json      *j = NULL;
@@ -119,8 +126,8 @@ event_rec(const char *epc, const char *time, cm_buf *out, char *hash_id)
 	snprintf(text, sizeof(text),
 	         "{\"type\":\"ObjectEvent\",\"eventTime\":\"%s\","
 	         "\"eventTimeZoneOffset\":\"+00:00\",\"epcList\":[\"%s\"],"
-	         "\"action\":\"OBSERVE\",\"bizStep\":\"shipping\"}",
-	         time, epc);
+	         "\"action\":\"OBSERVE\",\"bizStep\":\"shipping\"%s}",
+	         time, epc, extra);
 	memset(&ev, 0, sizeof(ev));
 	c.unscoped = true;
 	TST_OK(cm_json_parse(CM_BYTES(text, strlen(text)), &j, &d));
@@ -140,6 +147,12 @@ event_rec(const char *epc, const char *time, cm_buf *out, char *hash_id)
 	TST_OK(cm_cbor_wr_finish(&w, NULL));
 	trc_event_fini(&ev);
 	cm_json_free(j);
+}
+
+static void
+event_rec(const char *epc, const char *time, cm_buf *out, char *hash_id)
+{
+	event_rec_x(epc, time, "", out, hash_id);
 }
 
 static uint64_t
@@ -209,8 +222,8 @@ hash_leaf(fix *f, const char *h)
 	TST_OK(ldg_read_begin(f->s, &t));
 	TST_OK(ldg_db_find(t, "trace_hash", &db));
 	if (ldg_kv_get(t, db, CM_BYTES(h, strlen(h)), &v) == CM_OK) {
-		TST_EQ_U(v.len, 8);
-		if (v.len == 8)
+		TST_EQ_U(v.len, 8 + 18);
+		if (v.len >= 8)
 			idx = cm_get_u64be(v.p);
 	}
 	ldg_txn_end(t);
@@ -360,13 +373,201 @@ test_reindex_and_audit(void)
 	check_object(&f, l1, l2);
 	TST_EQ_U(hash_leaf(&f, h1), l1);
 	TST_OK(ldg_audit(f.s, NULL, 0, &bad, &report, &d));
-	TST_TRUE(strstr((const char *) report.p, "databases: 11 compared") !=
+	TST_TRUE(strstr((const char *) report.p, "databases: 13 compared") !=
 	         NULL);
 	cm_buf_fini(&report);
+	fix_fini(&f);
+}
+
+static uint64_t
+tree_size(fix *f)
+{
+	ldg_txn *t = NULL;
+	uint64_t n;
+
+	TST_OK(ldg_read_begin(f->s, &t));
+	n = ldg_size(t);
+	ldg_txn_end(t);
+	return (n);
+}
+
+/* Submits rec by k and wants it refused with code and a message holding
+ * want, the tree unchanged. */
+static void
+refused(fix *f, const cm_key *k, uint64_t *seq, const cm_buf *rec, cm_err code,
+        const char *want)
+{
+	uint64_t size = tree_size(f);
+	cm_err   st;
+	cm_diag  d;
+
+	TST_EQ_U(append1(f, k, seq, cm_buf_bytes(rec), &st, &d), 0);
+	TST_ERR(st, code);
+	TST_TRUE(strstr(d.msg, want) != NULL);
+	if (strstr(d.msg, want) == NULL)
+		fprintf(stderr, "got: %s\n", d.msg);
+	TST_EQ_U(tree_size(f), size);
+}
+
+#define EPC "urn:epc:id:sgtin:0614141.107346.2017"
+#define DAY1 "2026-01-01T00:00:00Z"
+#define DECL                                                                   \
+	",\"errorDeclaration\":{\"declarationTime\":"                          \
+	"\"2026-01-03T00:00:00Z\",\"reason\":\"incorrect_data\","              \
+	"\"correctiveEventIDs\":[\"urn:uuid:2\"]}"
+
+static size_t
+decls(fix *f, uint64_t orig, uint64_t *out, size_t max)
+{
+	ldg_txn    *t = NULL;
+	ldg_cursor *c = NULL;
+	ldg_db      db;
+	uint8_t     k0[8];
+	cm_bytes    k, v;
+	size_t      n = 0;
+	cm_err      rv;
+
+	cm_put_u64be(k0, orig);
+	TST_OK(ldg_read_begin(f->s, &t));
+	TST_OK(ldg_db_find(t, "trace_decl", &db));
+	TST_OK(ldg_cursor_open(t, db, &c));
+	for (rv = ldg_cursor_seek(c, CM_BYTES(k0, 8), &k, &v);
+	     rv == CM_OK && k.len == 16 && memcmp(k.p, k0, 8) == 0 && n < max;
+	     rv = ldg_cursor_next(c, &k, &v))
+		out[n++] = cm_get_u64be(k.p + 8);
+	ldg_cursor_close(c);
+	ldg_txn_end(t);
+	return (n);
+}
+
+static void
+test_duplicates(void)
+{
+	fix         f;
+	cm_buf      rec = {0}, rec2 = {0}, batch = {0};
+	char        h[TRC_HASH_ID_MAX + 1], want[200];
+	uint64_t    l1, size;
+	cm_bytes    rb[2], b;
+	cm_err      st;
+	cm_diag     d;
+	ldg_receipt rc;
+
+	fix_init(&f);
+	l1 = submit(&f, false, EPC, DAY1, h);
+	event_rec(EPC, DAY1, &rec, h);
+	snprintf(want, sizeof(want),
+	         "trace.event: a duplicate: the event with hash ID %s is "
+	         "already captured at leaf %llu",
+	         h, (unsigned long long) l1);
+	refused(&f, f.a, &f.aseq, &rec, CM_EEXIST, want);
+	/* By another enterprise too: one event is one event. */
+	refused(&f, f.b, &f.bseq, &rec, CM_EEXIST, want);
+	/* Twice in one batch: the batch is refused, naming the record. */
+	event_rec(EPC, "2026-02-01T00:00:00Z", &rec2, h);
+	rb[0] = rb[1] = cm_buf_bytes(&rec2);
+	size = tree_size(&f);
+	TST_OK(ldg_batch_build(ldg_origin(f.s), f.a, f.aseq + 1, T0, rb, 2,
+	                       &batch, NULL));
+	b = cm_buf_bytes(&batch);
+	memset(&rc, 0, sizeof(rc));
+	cm_diag_clear(&d);
+	TST_OK(ldg_append(f.s, &b, 1, T0 + 1, &rc, &st, &d));
+	TST_ERR(st, CM_EEXIST);
+	TST_TRUE(strstr(d.msg, "is already captured at record 0 of this "
+	                       "batch") != NULL);
+	TST_EQ_U(tree_size(&f), size);
+	TST_EQ_U(hash_leaf(&f, h), 0);
+	ldg_receipt_fini(&rc);
+	cm_buf_fini(&batch);
+	cm_buf_fini(&rec);
+	cm_buf_fini(&rec2);
+	fix_fini(&f);
+}
+
+static void
+test_event_id_reused(void)
+{
+	fix      f;
+	cm_buf   rec = {0};
+	char     h1[TRC_HASH_ID_MAX + 1], h2[TRC_HASH_ID_MAX + 1];
+	char     want[300];
+	uint64_t l1;
+	cm_err   st;
+	cm_diag  d;
+
+	fix_init(&f);
+	event_rec_x(EPC, DAY1, ",\"eventID\":\"urn:uuid:1\"", &rec, h1);
+	l1 = append1(&f, f.a, &f.aseq, cm_buf_bytes(&rec), &st, &d);
+	TST_OK(st);
+	event_rec_x(EPC, "2026-01-05T00:00:00Z", ",\"eventID\":\"urn:uuid:1\"",
+	            &rec, h2);
+	snprintf(want, sizeof(want),
+	         "trace.event: eventID urn:uuid:1 is already the eventID of "
+	         "another event (leaf %llu, hash ID %s)",
+	         (unsigned long long) l1, h1);
+	refused(&f, f.a, &f.aseq, &rec, CM_EEXIST, want);
+	/* The same event again with its eventID is a duplicate, not this. */
+	event_rec_x(EPC, DAY1, ",\"eventID\":\"urn:uuid:1\"", &rec, h1);
+	refused(&f, f.b, &f.bseq, &rec, CM_EEXIST, "a duplicate");
+	cm_buf_fini(&rec);
+	fix_fini(&f);
+}
+
+static void
+test_error_declarations(void)
+{
+	fix      f;
+	cm_key  *reg = NULL;
+	cm_buf   rec = {0};
+	char     h[TRC_HASH_ID_MAX + 1], hd[TRC_HASH_ID_MAX + 1], want[200];
+	uint64_t l1, l2, l3, lorph, rseq = 0, got[4];
+	int64_t  tm[4];
+	uint64_t lv[4];
+	uint8_t  ro[4];
+	cm_err   st;
+	cm_diag  d;
+
+	fix_init(&f);
+	TST_OK(cm_key_generate(&reg));
+	org(&f, reg, "Regulator", "11100000000013127D", LDG_ROLE_REGULATOR);
+	l1 = submit(&f, false, EPC, DAY1, h);
+	event_rec_x(EPC, DAY1, DECL, &rec, hd);
+	TST_EQ_STR(hd, h); /* a declaration hashes as its original */
+	snprintf(want, sizeof(want),
+	         "trace.event: only the submitter of the event at leaf %llu "
+	         "(" USCC_A ") or a regulator may declare it an error",
+	         (unsigned long long) l1);
+	refused(&f, f.b, &f.bseq, &rec, CM_EDENIED, want);
+	TST_EQ_U(decls(&f, l1, got, 4), 0);
+	l2 = append1(&f, f.a, &f.aseq, cm_buf_bytes(&rec), &st, &d);
+	TST_OK(st);
+	l3 = append1(&f, reg, &rseq, cm_buf_bytes(&rec), &st, &d);
+	if (st != CM_OK)
+		fprintf(stderr, "regulator: %s\n", d.msg);
+	TST_OK(st);
+	/* The original stays, once, in the object's history, marked by
+	 * both declarations; the hash ID's first capture is still it. */
+	TST_EQ_U(decls(&f, l1, got, 4), 2);
+	TST_TRUE(got[0] == l2 && got[1] == l3);
+	TST_EQ_U(history(&f, "/01/10614141073464/21/2017", tm, lv, ro, 4), 1);
+	TST_EQ_U(lv[0], l1);
+	TST_EQ_U(hash_leaf(&f, h), l1);
+	/* A declaration of an event not in the log is stored as the
+	 * declared event. */
+	event_rec_x("urn:epc:id:sgtin:0614141.107346.9", DAY1, DECL, &rec, hd);
+	lorph = append1(&f, f.b, &f.bseq, cm_buf_bytes(&rec), &st, &d);
+	TST_OK(st);
+	TST_EQ_U(history(&f, "/01/10614141073464/21/9", tm, lv, ro, 4), 1);
+	TST_EQ_U(lv[0], lorph);
+	TST_EQ_U(hash_leaf(&f, hd), lorph);
+	TST_EQ_U(decls(&f, lorph, got, 4), 0);
+	cm_key_free(reg);
+	cm_buf_fini(&rec);
 	fix_fini(&f);
 }
 
 TST_MAIN(TST_CASE(test_object_history_by_time),
          TST_CASE(test_restricted_scoped_by_signer),
          TST_CASE(test_restricted_unscopable_refused),
-         TST_CASE(test_reindex_and_audit))
+         TST_CASE(test_reindex_and_audit), TST_CASE(test_duplicates),
+         TST_CASE(test_event_id_reused), TST_CASE(test_error_declarations))
