@@ -299,4 +299,24 @@ CM_MUST_CHECK cm_err trc_event_record_check(cm_bytes text, cm_bytes id,
 struct ldg_module;
 extern const struct ldg_module trc_ledger_module;
 
+/* Reading the indexes (docs/format.md section 10.2) in a read txn. */
+struct ldg_txn;
+typedef struct trc_hist {
+	uint64_t leaf;
+	int64_t  time_ms;
+	uint8_t  roles; /* a bit per trc_role */
+} trc_hist;
+typedef cm_err (*trc_hist_fn)(void *arg, const trc_hist *h);
+/* Calls fn for each event on canonical key, in event-time order (ties in
+ * leaf order); stops at fn's first error and returns it. */
+cm_err trc_history(struct ldg_txn *t, cm_bytes key, trc_hist_fn fn, void *arg);
+typedef cm_err (*trc_decl_fn)(void *arg, uint64_t decl_leaf);
+/* Calls fn for each error declaration of the event at leaf, in log order. */
+cm_err trc_declarations(struct ldg_txn *t, uint64_t leaf, trc_decl_fn fn,
+                        void *arg);
+/* The event text and hash ID of the trace.event record at leaf (views into
+ * the txn's data).  CM_ECORRUPT if it is not one. */
+cm_err trc_event_at(struct ldg_txn *t, uint64_t leaf, cm_bytes *text,
+                    cm_bytes *id, cm_diag *d);
+
 #endif /* TRACE_TRC_H */

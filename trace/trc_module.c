@@ -55,32 +55,43 @@ out:
 	return (rv);
 }
 
+/* A trace.event record's fields: its event text and hash ID. */
+static cm_err
+event_fields(const cm_cbor_map *rec, cm_bytes *event, cm_bytes *id, cm_diag *d)
+{
+	enum { T, ID, KIND, REFS, EVENT, NF };
+	ldg_field f[NF] = {{"t", true},
+	                   {"id", true},
+	                   {"kind", true},
+	                   {"refs", false},
+	                   {"event", true}};
+	cm_err    rv;
+
+	if ((rv = ldg_fields_from_map(rec, "tally/record/v1", f, NF, d)) !=
+	    CM_OK)
+		return (rv);
+	/* The getters' own message names no field: say which. */
+	if (ldg_field_text(&f[EVENT], event, NULL) != CM_OK)
+		return (cm_fail(d, CM_EPROTO,
+		                "trace.event: event must be text (the "
+		                "event's JSON as a string)"));
+	if (ldg_field_text(&f[ID], id, NULL) != CM_OK)
+		return (cm_fail(d, CM_EPROTO,
+		                "trace.event: id must be text (the event's "
+		                "hash ID)"));
+	return (CM_OK);
+}
+
 static cm_err
 event_decode(const cm_cbor_map *rec, void *out, cm_diag *d)
 {
-	enum { T, ID, KIND, REFS, EVENT, NF };
-	ldg_field          f[NF] = {{"t", true},
-	                            {"id", true},
-	                            {"kind", true},
-	                            {"refs", false},
-	                            {"event", true}};
 	trc_event_rec      r;
 	trc_event_rec_info info;
 	cm_err             rv;
 
 	memset(&r, 0, sizeof(r));
-	if ((rv = ldg_fields_from_map(rec, "tally/record/v1", f, NF, d)) !=
-	    CM_OK)
+	if ((rv = event_fields(rec, &r.event, &r.id, d)) != CM_OK)
 		return (rv);
-	/* The getters' own message names no field: say which. */
-	if (ldg_field_text(&f[EVENT], &r.event, NULL) != CM_OK)
-		return (cm_fail(d, CM_EPROTO,
-		                "trace.event: event must be text (the "
-		                "event's JSON as a string)"));
-	if (ldg_field_text(&f[ID], &r.id, NULL) != CM_OK)
-		return (cm_fail(d, CM_EPROTO,
-		                "trace.event: id must be text (the event's "
-		                "hash ID)"));
 	if ((rv = trc_event_record_check(r.event, r.id, &info, d)) != CM_OK)
 		return (rv);
 	r.time_ms = info.time_ms;
@@ -374,3 +385,79 @@ static const ldg_indexer trc_indexers[] = {
     {"trace", 2, trc_dbs, 4, event_index}};
 const ldg_module trc_ledger_module = {"trace", trc_kinds, 1,   trc_indexers,
                                       1,       NULL,      NULL};
+
+/* ---- reading the indexes (trace/trc.h) ---- */
+
+cm_err
+trc_history(struct ldg_txn *t, cm_bytes key, trc_hist_fn fn, void *arg)
+{
+	ldg_cursor *c = NULL;
+	ldg_db      db;
+	uint8_t     pfx[TRC_ID_KEY_MAX + 1];
+	cm_bytes    k, v;
+	cm_err      rv;
+
+	if (key.len == 0 || key.len > TRC_ID_KEY_MAX)
+		return (CM_EINVAL);
+	memcpy(pfx, key.p, key.len);
+	pfx[key.len] = 0;
+	if ((rv = ldg_db_find(t, OBJ_DB, &db)) != CM_OK ||
+	    (rv = ldg_cursor_open(t, db, &c)) != CM_OK)
+		return (rv);
+	for (rv = ldg_cursor_seek(c, CM_BYTES(pfx, key.len + 1), &k, &v);
+	     rv == CM_OK; rv = ldg_cursor_next(c, &k, &v)) {
+		trc_hist h;
+
+		if (k.len != key.len + 17 || memcmp(k.p, pfx, key.len + 1) != 0)
+			break;
+		h.time_ms = (int64_t) (cm_get_u64be(k.p + key.len + 1) ^
+		                       (UINT64_C(1) << 63));
+		h.leaf = cm_get_u64be(k.p + key.len + 9);
+		h.roles = v.len == 1 ? v.p[0] : 0;
+		if ((rv = fn(arg, &h)) != CM_OK)
+			break;
+	}
+	ldg_cursor_close(c);
+	return (rv == CM_ENOTFOUND ? CM_OK : rv);
+}
+
+cm_err
+trc_declarations(struct ldg_txn *t, uint64_t leaf, trc_decl_fn fn, void *arg)
+{
+	ldg_cursor *c = NULL;
+	ldg_db      db;
+	uint8_t     k0[8];
+	cm_bytes    k, v;
+	cm_err      rv;
+
+	cm_put_u64be(k0, leaf);
+	if ((rv = ldg_db_find(t, DECL_DB, &db)) != CM_OK ||
+	    (rv = ldg_cursor_open(t, db, &c)) != CM_OK)
+		return (rv);
+	for (rv = ldg_cursor_seek(c, CM_BYTES(k0, 8), &k, &v); rv == CM_OK;
+	     rv = ldg_cursor_next(c, &k, &v)) {
+		if (k.len != 16 || memcmp(k.p, k0, 8) != 0)
+			break;
+		if ((rv = fn(arg, cm_get_u64be(k.p + 8))) != CM_OK)
+			break;
+	}
+	ldg_cursor_close(c);
+	return (rv == CM_ENOTFOUND ? CM_OK : rv);
+}
+
+cm_err
+trc_event_at(struct ldg_txn *t, uint64_t leaf, cm_bytes *text, cm_bytes *id,
+             cm_diag *d)
+{
+	cm_bytes    lb;
+	ldg_rleaf   rl;
+	cm_cbor_map m;
+
+	if (ldg_leaf_get(t, leaf, &lb) != CM_OK ||
+	    ldg_rleaf_decode(lb, &rl, d) != CM_OK ||
+	    cm_cbor_check_map(rl.rec, &m, d) != CM_OK ||
+	    event_fields(&m, text, id, d) != CM_OK)
+		return (cm_fail(d, CM_ECORRUPT, "leaf %llu: not a trace event",
+		                (unsigned long long) leaf));
+	return (CM_OK);
+}

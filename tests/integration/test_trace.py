@@ -159,6 +159,25 @@ def test_indexes_reindex_audit(d):
     must("reindex", L.t("ledger", "reindex", "--data", L.data))
     check("reindex rebuilds the same counts", dbs() == before,
           str(dbs()))
+
+    def hist(i, form):
+        r = must("history", L.t("trace", "history", "--data", L.data,
+                                "--json", "--id-form", form, i))
+        return json.loads(r.text)
+    a = hist("urn:epc:id:sgtin:0614141.107346.2017", "urn")
+    b = hist("https://example.com/01/10614141073464/21/2017", "dl")
+    check("URN and Digital Link forms give one history",
+          a["events"] == b["events"] and len(a["events"]) == 2 and
+          a["id"] == "urn:epc:id:sgtin:0614141.107346.2017" and
+          b["id"] == "https://id.gs1.org/01/10614141073464/21/2017", (a, b))
+    check("in time order: the late-arriving earlier event first",
+          [e["time"] for e in a["events"]] ==
+          ["2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z"] and
+          a["events"][0]["leaf"] > a["events"][1]["leaf"], a)
+    refused(L, "history of a malformed ID",
+            lambda: L.t("trace", "history", "--data", L.data,
+                        "https://id.gs1.org/01/10614141073465/21/1"),
+            "ID: GTIN (AI 01): check digit is 5, want 4")
     r = must("audit compares the trace indexes too", L.audit())
     # Every database but checkpoints and meta, the trace ones included.
     want = "databases: %d compared with a rebuild" % (len(before) - 2)
@@ -212,6 +231,36 @@ def test_duplicates_and_declarations(d):
          L.submit_json(ent, batch(t3, hid), name="d.json"))
     must("reindex", L.t("ledger", "reindex", "--data", L.data))
     must("audit", L.audit())
+    r = must("declaration leaf", L.t("submit", "--data", L.data, "--key",
+                                     ent, "--json",
+                                     L.write("d2.json", batch(t3, hid))))
+    decl2 = json.loads(r.text)["records"][0]
+    h = must("history", L.t("trace", "history", "--data", L.data,
+                            "urn:epc:id:sgtin:0614141.107346.2017"))
+    lines = h.text.splitlines()
+    check("history names the object and the tree size",
+          lines[0] == "history of https://id.gs1.org/01/10614141073464/21/"
+          "2017 at tree size %d: 1 event" % L.size(), h.text)
+    check("the original, once, with its eventID and hash ID",
+          lines[1].startswith("leaf %d 2005-04-04T02:33:31.116Z ObjectEvent "
+                              "OBSERVE bizStep shipping" % first)
+          and "eventID urn:uuid:1 hashID %s" % hid in lines[1], h.text)
+    check("marked by both declarations",
+          lines[2:] == ["  declared an error at leaf %d: "
+                        "2026-01-06T00:00:00.000Z reason incorrect_data "
+                        "corrective urn:uuid:2" % x
+                        for x in (first + 2, decl2)], h.text)
+    j = json.loads(must("history --json", L.t(
+        "trace", "history", "--data", L.data, "--json",
+        "https://id.gs1.org/01/10614141073464/21/2017")).text)
+    ev = j["events"][0]
+    check("JSON: one event, its declarations",
+          len(j["events"]) == 1 and j["size"] == L.size() and
+          ev["leaf"] == first and ev["hashID"] == hid and
+          ev["eventID"] == "urn:uuid:1" and
+          [x["leaf"] for x in ev["declared"]] == [first + 2, decl2] and
+          ev["declared"][0]["reason"] == "incorrect_data" and
+          ev["declared"][0]["corrective"] == ["urn:uuid:2"], j)
 
 
 if __name__ == "__main__":
