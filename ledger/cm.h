@@ -151,6 +151,18 @@ uint64_t cm_now_ms(void);
 CM_MUST_CHECK cm_err cm_date_parse(const char *s, uint64_t *out_ms);
 #define CM_TZ_OFFSET_MS (8ULL * 3600 * 1000)
 
+/* ---- durable files (ledger/cm_file.c) ---------------------------------- */
+/* fsyncs path, a file or a directory.  A file's fsync makes its bytes
+ * durable, not its name; a directory's makes the names just created,
+ * linked, renamed or removed in it durable.  CM_EIO (path and reason in
+ * d). */
+cm_err cm_sync_path(const char *path, cm_diag *d);
+/* fsyncs the directory that holds path ("." for a bare name), after path
+ * was created, linked, renamed or removed.  CM_EIO, CM_ENOMEM. */
+cm_err cm_sync_parent(const char *path, cm_diag *d);
+/* The system's text for errno value e, into buf (strerror_r). */
+void cm_errno_text(int e, char *buf, size_t len);
+
 /* ---- crypto (ledger/cm_crypto.c, the one file that includes OpenSSL) ---- */
 #define CM_HASH_LEN 32
 #define CM_PUBKEY_LEN 32

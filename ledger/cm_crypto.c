@@ -268,13 +268,6 @@ out:
 	return (rv);
 }
 
-static void
-errno_text(int e, char *buf, size_t len)
-{
-	if (strerror_r(e, buf, len) != 0)
-		snprintf(buf, len, "errno %d", e);
-}
-
 cm_err
 cm_key_load(const char *path, cm_key **out, cm_diag *d)
 {
@@ -291,7 +284,7 @@ cm_key_load(const char *path, cm_key **out, cm_diag *d)
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)) <
 	        0 ||
 	    fstat(fd, &st) != 0) {
-		errno_text(errno, etext, sizeof(etext));
+		cm_errno_text(errno, etext, sizeof(etext));
 		rv = cm_fail(d, CM_EIO, "cannot read key file %s: %s", path,
 		             etext);
 		goto out;
@@ -319,7 +312,7 @@ cm_key_load(const char *path, cm_key **out, cm_diag *d)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			errno_text(errno, etext, sizeof(etext));
+			cm_errno_text(errno, etext, sizeof(etext));
 			rv = cm_fail(d, CM_EIO, "cannot read key file %s: %s",
 			             path, etext);
 			goto out;
@@ -361,35 +354,6 @@ fd_write_all(int fd, const uint8_t *p, size_t len)
 	return (CM_OK);
 }
 
-/* fsyncs the directory holding path, so the new name is durable. */
-static int
-dir_sync(const char *path)
-{
-	char       *dir;
-	char       *slash;
-	int         fd, rc, e;
-	const char *name;
-
-	if ((dir = cm_strdup(path)) == NULL)
-		return (ENOMEM);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		name = ".";
-	else if (slash == dir)
-		name = "/";
-	else {
-		*slash = '\0';
-		name = dir;
-	}
-	fd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rc = fd >= 0 && fsync(fd) == 0 ? 0 : errno;
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	cm_free(dir);
-	errno = e;
-	return (rc);
-}
-
 /* Writes data to a new file at path (never replacing one): under a
  * temporary name, synced, then linked into place and the directory synced,
  * so that a crash leaves either no file or a whole one (link, unlike
@@ -417,7 +381,7 @@ file_publish(const char *path, cm_bytes data, mode_t mode, const char *what,
 	          O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		e = errno;
-		errno_text(e, etext, sizeof(etext));
+		cm_errno_text(e, etext, sizeof(etext));
 		rv = cm_fail(d, CM_EIO, "cannot create %s %s: %s", what,
 		             (char *) tmp.p, etext);
 		goto out;
@@ -442,12 +406,12 @@ file_publish(const char *path, cm_bytes data, mode_t mode, const char *what,
 	}
 	unlink((char *) tmp.p);
 	created = false;
-	if ((e = dir_sync(path)) != 0)
-		goto io;
-	rv = CM_OK;
+	/* The new name (and the temporary's removal) survive a power loss
+	 * only once the directory is synced. */
+	rv = cm_sync_parent(path, d);
 	goto out;
 io:
-	errno_text(e, etext, sizeof(etext));
+	cm_errno_text(e, etext, sizeof(etext));
 	rv = cm_fail(d, CM_EIO, "cannot write %s %s: %s", what, path, etext);
 out:
 	if (fd >= 0)

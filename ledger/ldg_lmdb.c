@@ -395,6 +395,13 @@ ldg_env_open(const char *dir, bool readonly, uint64_t mapsize, ldg_env **out,
 	}
 	if (rc != 0)
 		goto fail;
+	/* LMDB syncs what it writes to data.mdb, never the directory: when
+	 * this open created the file, sync dir too, so that the file's name
+	 * survives a power loss as its content does. */
+	if (state == LDG_DATA_ABSENT && (rv = cm_sync_path(dir, d)) != CM_OK) {
+		ldg_env_close(e);
+		return (rv);
+	}
 	mdb_reader_check(e->env, &dead);
 	*out = e;
 	return (CM_OK);

@@ -270,20 +270,6 @@ out:
 	return (rv);
 }
 
-/* fsyncs path (a file or a directory); 0 or errno. */
-static int
-path_sync(const char *path, int flags)
-{
-	int fd = open(path, flags | O_CLOEXEC), e = 0;
-
-	if (fd < 0)
-		return (errno);
-	if (fsync(fd) != 0)
-		e = errno;
-	close(fd);
-	return (e);
-}
-
 /* 0 and *out, or errno. */
 static int
 dir_empty(const char *dir, bool *out)
@@ -304,9 +290,8 @@ dir_empty(const char *dir, bool *out)
 cm_err
 ldg_backup(ldg_store *s, const char *dir, cm_diag *d)
 {
-	char        tmp[4096], path[4096 + 16], parent[4096];
+	char        tmp[4096], path[4096 + 16];
 	struct stat st;
-	char       *slash;
 	int         e;
 	cm_err      rv;
 
@@ -339,29 +324,24 @@ ldg_backup(ldg_store *s, const char *dir, cm_diag *d)
 	 * data.mdb is written: the checkpoint key never leaves DIR. */
 	if ((rv = ldg_env_copy(s->env, tmp, d)) != CM_OK)
 		goto out;
-	/* The copy is as confidential as the original, and durable. */
+	/* The copy is as confidential as the original, and durable: its
+	 * bytes, its name in tmp, then tmp's new name in the parent. */
 	snprintf(path, sizeof(path), "%s/data.mdb", tmp);
-	if (chmod(path, 0600) != 0 || (e = path_sync(path, O_RDONLY)) != 0 ||
-	    (e = path_sync(tmp, O_RDONLY | O_DIRECTORY)) != 0) {
+	if (chmod(path, 0600) != 0) {
 		rv = cm_fail(d, CM_EIO, "cannot finish %s: %s", path,
 		             strerror(errno));
 		goto out;
 	}
+	if ((rv = cm_sync_path(path, d)) != CM_OK ||
+	    (rv = cm_sync_path(tmp, d)) != CM_OK)
+		goto out;
 	if (rename(tmp, dir) != 0) {
 		rv = cm_fail(d, CM_EIO, "cannot rename %s to %s: %s", tmp, dir,
 		             strerror(errno));
 		goto out;
 	}
-	snprintf(parent, sizeof(parent), "%s", dir);
-	slash = strrchr(parent, '/');
-	if (slash == parent)
-		parent[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	else
-		snprintf(parent, sizeof(parent), ".");
-	(void) path_sync(parent, O_RDONLY | O_DIRECTORY);
-	return (CM_OK);
+	/* In place and whole; only its name may not be durable yet. */
+	return (cm_sync_parent(dir, d));
 out:
 	rm_scratch(tmp);
 	return (rv);

@@ -1037,8 +1037,10 @@ dir_prepare(const char *dir, cm_diag *d)
 	size_t         n, ninit;
 	cm_diag        why;
 
+	/* The new directory's name must survive a power loss as the ledger
+	 * in it will: sync its parent. */
 	if (mkdir(dir, 0700) == 0)
-		return (CM_OK);
+		return (cm_sync_parent(dir, d));
 	if (errno != EEXIST || (dp = opendir(dir)) == NULL)
 		return (cm_fail(d, cm_err_from_errno(errno), "cannot %s %s: %s",
 		                errno == EEXIST ? "read" : "create", dir,
