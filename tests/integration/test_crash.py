@@ -1,11 +1,19 @@
 # SPDX-License-Identifier: MIT
 # tests/integration/test_crash.py -- crash safety with the LD_PRELOAD shim
-# out/debug/tests/crash/crashshim.so: every append (submits of several
-# shapes, identity records, reindex) and init is killed at each of its
-# counted write/sync calls on a fresh copy of a prepared ledger; afterwards
-# audit passes, the batch is wholly present or absent, a printed acceptance
-# means present, and appends resume.  Backups are killed the same way (the
-# copy is absent or whole).  Plus 20 random-time SIGKILLs.
+# out/debug/tests/crash/crashshim.so (tests/crash/README.md): every append
+# (submits of several shapes, identity records, reindex), init, backup and
+# `ledger checkpoint` is crashed at each of its counted write/sync calls on
+# a fresh copy of a prepared ledger, three ways at each point: SIGKILL
+# (what was written stays in the page cache), power loss that drops every
+# write and name change made since its fsync ("drop"), and power loss that
+# keeps some of them, page by page ("torn", seeded by the point, so a
+# failure names its seed and reproduces).  Power loss is also simulated
+# just after each command completed, when its answer has been printed.
+# Afterwards audit passes, the batch is wholly present or absent, a
+# printed acceptance means present, and appends resume; an init that
+# printed "created ledger" left a ledger that audits, and one that did not
+# left a state that tally names; a backup is absent or whole.  Plus 20
+# random-time SIGKILLs.
 # Run: python3 tests/integration/test_crash.py out/debug/tools/tally
 
 import os
@@ -15,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -27,15 +36,54 @@ SHIM = None
 RANDOM_N = 300          # records in the randomly killed batch
 stats = {"points": 0, "killed": 0, "completed": 0, "absent": 0,
          "present": 0, "ops": 0}
+# per crash mode: runs, and how many left the append present / absent
+modes = {m: {"runs": 0, "present": 0, "absent": 0}
+         for m in ("kill", "drop", "torn")}
 
 
-def shim_env(k=None, count=None):
+def shim_env(k=None, count=None, mode="kill", seed=0):
     e = {"LD_PRELOAD": SHIM}
     if k is not None:
         e["TALLY_CRASH_AT"] = k
     if count is not None:
         e["TALLY_CRASH_COUNT_FILE"] = count
+    if mode != "kill":
+        e["TALLY_CRASH_POWER"] = mode
+        e["TALLY_CRASH_SEED"] = seed
     return e
+
+
+def crash_points(name, n, torn_every=1, phase=0):
+    """(k, mode, seed, label) for each crash of a command with n counted
+    calls: every point killed and power-lost ("drop"), every point torn
+    too (or, with torn_every m, every m-th point from phase), then power
+    loss at exit (after the command completed and printed its answer).
+    The torn seed comes from the label, so a failure's label reproduces
+    it."""
+    pts = []
+    for k in list(range(1, n + 1)) + ["exit"]:
+        for mode in ("kill", "drop", "torn"):
+            if k == "exit" and mode == "kill":
+                continue    # SIGKILL after the end: nothing to test
+            if (mode == "torn" and k != "exit" and
+                    (k + phase) % torn_every != 0):
+                continue
+            label = "%s @%s/%d %s" % (name, k, n, mode)
+            seed = zlib.crc32(label.encode()) if mode == "torn" else 0
+            if mode == "torn":
+                label += " seed=%d" % seed
+            pts.append((k, mode, seed, label))
+    return pts
+
+
+def crashed(what, r, k):
+    """Checks how a crashed run ended: SIGKILL, or (only if it ran past
+    the point) exit 0; never the shim's 98 or the early acceptance 99."""
+    ok = (-9,) if k == "exit" else (0, -9)
+    check("%s: killed or completed" % what, r.rc in ok, r)
+    check("%s: no acceptance before sync" % what, r.rc != 99, r)
+    stats["points"] += 1
+    stats["killed" if r.rc == -9 else "completed"] += 1
 
 
 def size_of(data):
@@ -50,11 +98,12 @@ class Op:
     tree growth, retry (optional) is idempotent: after it the append is
     present whatever the crash left."""
 
-    def __init__(self, name, argv, delta, retry=False):
+    def __init__(self, name, argv, delta, retry=False, ack=b"accepted"):
         self.name = name
         self.argv = argv
         self.delta = delta
         self.retry = retry
+        self.ack = ack      # in stdout once the command has succeeded
 
 
 def make_ops(L, base, tag):
@@ -104,12 +153,13 @@ def make_ops(L, base, tag):
         "id", "revoke", "--data", c, "--signer", L.op, "--uscc",
         uscc(20), "--compromised-since", 1000], 2))
     ops.append(Op("ledger reindex", lambda c: [
-        "ledger", "reindex", "--data", c], 0))
+        "ledger", "reindex", "--data", c], 0, ack=b"reindexed"))
     return ops
 
 
-def crash_op(L, base, op, scratch):
-    """Kills op at each counted call on fresh copies of base."""
+def crash_op(L, base, op, scratch, torn_every=1, phase=0):
+    """Crashes op at each counted call on fresh copies of base (torn: see
+    crash_points)."""
     old = size_of(base)
     cnt = os.path.join(scratch, "count")
     copy = os.path.join(scratch, "copy")
@@ -125,27 +175,29 @@ def crash_op(L, base, op, scratch):
         print("  %s: %d counted calls" % (op.name, n))
     check("%s: grows the tree by %d" % (op.name, op.delta),
           size_of(copy) == old + op.delta, (old, size_of(copy)))
+    check("%s: prints %r" % (op.name, op.ack), op.ack in r.out, r)
     stats["ops"] += 1
-    for k in range(1, n + 1):
+    for k, mode, seed, what in crash_points(op.name, n, torn_every, phase):
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(base, copy, symlinks=True)
-        r = tally(*op.argv(copy), env=shim_env(k=k))
-        stats["points"] += 1
-        what = "%s @%d/%d" % (op.name, k, n)
-        check("%s: killed or completed" % what, r.rc in (0, -9), r)
-        check("%s: no acceptance before sync" % what, r.rc != 99, r)
-        stats["killed" if r.rc == -9 else "completed"] += 1
+        r = tally(*op.argv(copy), env=shim_env(k=k, mode=mode, seed=seed))
+        crashed(what, r, k)
+        modes[mode]["runs"] += 1
         a = tally("ledger", "audit", "--data", copy)
         check("%s: audit passes" % what, a.rc == 0 and
               "audit passed" in a.text, a)
         s = size_of(copy)
         check("%s: batch wholly present or absent" % what,
               s in (old, old + op.delta), (old, s, op.delta))
-        if r.rc == 0 or b"accepted" in r.out:
+        if r.rc == 0 or op.ack in r.out:
             check("%s: acceptance printed means present" % what,
                   s == old + op.delta, (s, r))
+        if k == "exit":
+            check("%s: the answer was printed" % what, op.ack in r.out, r)
         if op.delta:
-            stats["present" if s == old + op.delta else "absent"] += 1
+            got = "present" if s == old + op.delta else "absent"
+            stats[got] += 1
+            modes[mode][got] += 1
         if op.retry:
             rr = tally(*op.argv(copy))
             check("%s: retry exits 0" % what, rr.rc == 0, rr)
@@ -203,20 +255,35 @@ def test_crash_appends(d):
         shutil.copytree(L.data, base, symlinks=True)
         ops = make_ops(L, base, "b%d" % i)
         for op in ops:
-            crash_op(L, base, op, scratch)
+            # Torn at every point on the small ledgers, at every third
+            # (a different third for each base) on the larger ones: the
+            # pages a commit tears before its fdatasync are ones that no
+            # durable meta page points to yet, so tearing differs from
+            # dropping only there, and this keeps tools/check short.
+            crash_op(L, base, op, scratch, 1 if i < 5 else 3, i)
         shutil.rmtree(base)
         print("  base %d (size %d): %d kill points so far, %.0f s" % (
             i, L.size(), stats["points"], time.time() - t0), flush=True)
     check("some kill points left the batch absent", stats["absent"] > 0,
           stats)
+    for m in ("drop", "torn"):
+        check("%s: some crashes left the batch present" % m,
+              modes[m]["present"] > 0, modes)
+    print("  crash modes: %s" % modes)
 
 
 def test_crash_init(d, create_op_key=False):
-    opkey = os.path.join(d, "op.pem")
+    # a key made by init lives in a directory of its own: nothing else
+    # init syncs may make its name durable by the way
+    os.makedirs(os.path.join(d, "keys"))
+    opkey = os.path.join(d, "keys", "op.pem")
     if not create_op_key:
         must("operator key", tally("keygen", "--out", opkey))
     cnt = os.path.join(d, "count")
     data = os.path.join(d, "dl")
+    js = os.path.join(d, "b.json")
+    with open(js, "w") as f:
+        f.write(batch_json(ENT))
 
     def init(env=None):
         return tally("init", "--data", data, "--operator-key", opkey,
@@ -228,54 +295,70 @@ def test_crash_init(d, create_op_key=False):
         n = int(f.read().strip())
     check("init has counted calls", n > 0, n)
     outcomes = {}
-    for k in range(1, n + 1):
+    seen = set()    # what audit says of what a crashed init left
+    for k, mode, seed, what in crash_points("init", n):
         shutil.rmtree(data, ignore_errors=True)
         if create_op_key and os.path.exists(opkey):
             os.unlink(opkey)
-        r = init(shim_env(k=k))
-        stats["points"] += 1
-        what = "init @%d/%d" % (k, n)
-        check("%s: killed or completed" % what, r.rc in (0, -9), r)
+        r = init(shim_env(k=k, mode=mode, seed=seed))
+        crashed(what, r, k)
         a = tally("ledger", "audit", "--data", data)
-        if r.rc == 0:
-            check("%s: completed init audits" % what, a.rc == 0, a)
-            outcomes["completed"] = outcomes.get("completed", 0) + 1
-            continue
-        again = init()
-        if a.rc == 0:
-            # the kill came after the init was durable
-            check("%s: audited ledger has only genesis" % what,
-                  size_of(data) == 1, size_of(data))
-            check("%s: init again refused" % what, again.rc != 0, again)
-            kind = "done"
-        elif again.rc == 0:
-            # nothing was left behind: init simply starts over
-            check("%s: init over again audits" % what,
-                  tally("ledger", "audit", "--data", data).rc == 0)
-            kind = "nothing left"
+        check("%s: audit answers, naming the directory" % what,
+              a.rc == 0 or (a.rc > 0 and a.err.startswith("tally ledger: ")
+                            and data in a.err), a)
+        if a.rc != 0:
+            seen.add(a.err.replace(data, "DIR").strip())
+        if r.rc == 0 or b"created ledger" in r.out:
+            check("%s: a ledger init created audits" % what,
+                  a.rc == 0 and "audit passed" in a.text, (r, a))
+            check("%s: and holds genesis" % what, size_of(data) == 1,
+                  size_of(data))
+            if create_op_key:
+                k = tally("batch", "sign", "--key", opkey, "--origin",
+                          "crash.test/init", "--seq", 1, js)
+                check("%s: its operator key is whole" % what, k.rc == 0, k)
+            kind = "created"
         else:
-            check("%s: next init names the interrupted init" % what,
-                  "interrupted" in again.err, again)
-            check("%s: half ledger does not audit" % what, a.rc != 0, a)
-            kind = "interrupted"
-        outcomes[kind] = outcomes.get(kind, 0) + 1
+            again = init()
+            if a.rc == 0:
+                # the crash came after the init was durable
+                check("%s: audited ledger has only genesis" % what,
+                      size_of(data) == 1, size_of(data))
+                check("%s: init again refused" % what, again.rc != 0,
+                      again)
+                kind = "done"
+            elif again.rc == 0:
+                # nothing was left behind: init simply starts over
+                check("%s: init over again audits" % what,
+                      tally("ledger", "audit", "--data", data).rc == 0)
+                kind = "nothing left"
+            else:
+                check("%s: next init names the interrupted init" % what,
+                      "interrupted" in again.err, again)
+                kind = "interrupted"
+        outcomes[mode + " " + kind] = outcomes.get(mode + " " + kind, 0) + 1
     print("  init outcomes: %s" % outcomes)
+    for m in sorted(seen):
+        print("  audit after a crashed init: %s" % m)
 
 
 def test_crash_init_new_operator_key(d):
-    # init also creates the operator key here: a kill at any point leaves
+    # init also creates the operator key here: a crash at any point leaves
     # no key file or a whole one (written aside, synced, then linked).
     test_crash_init(d, create_op_key=True)
 
 
 def test_crash_backup(d):
-    """Kills a backup at each counted call: the original still audits, and
-    the target is absent or a whole copy (made aside, renamed in)."""
+    """Crashes a backup at each counted call: the original still audits,
+    and the target is absent or a whole copy (made aside, renamed in); a
+    backup that printed its line is there after a power loss."""
     L = prepare(d)
     grow(L, 3, 20)
     size = L.size()
     cnt = os.path.join(d, "count")
     out = os.path.join(d, "bk")
+    base = os.path.join(d, "base")
+    shutil.copytree(L.data, base, symlinks=True)
 
     def backup(env=None):
         return tally("ledger", "backup", "--data", L.data, "--out", out,
@@ -286,26 +369,121 @@ def test_crash_backup(d):
     with open(cnt) as f:
         n = int(f.read().strip())
     check("backup has counted calls", n > 0, n)
-    outcomes = {"killed": 0, "completed": 0, "whole copy": 0}
-    for k in range(1, n + 1):
+    outcomes = {}
+    for k, mode, seed, what in crash_points("backup", n):
         shutil.rmtree(out, ignore_errors=True)
-        r = backup(shim_env(k=k))
-        stats["points"] += 1
-        what = "backup @%d/%d" % (k, n)
-        check("%s: killed or completed" % what, r.rc in (0, -9), r)
-        outcomes["killed" if r.rc == -9 else "completed"] += 1
+        shutil.rmtree(L.data, ignore_errors=True)
+        shutil.copytree(base, L.data, symlinks=True)
+        r = backup(shim_env(k=k, mode=mode, seed=seed))
+        crashed(what, r, k)
         a = tally("ledger", "audit", "--data", L.data)
         check("%s: the original audits" % what, a.rc == 0, a)
         if os.path.isdir(out) and os.listdir(out):
             b = tally("ledger", "audit", "--data", out)
             check("%s: a copy that exists is whole" % what,
                   b.rc == 0 and size_of(out) == size, (b, size_of(out)))
-            outcomes["whole copy"] += 1
+            kind = "whole copy"
         else:
+            check("%s: a backup that printed is there" % what,
+                  b"backup " not in r.out, r)
             again = backup()
             check("%s: the backup can simply be made again" % what,
                   again.rc == 0 and size_of(out) == size, again)
+            kind = "absent"
+        outcomes[mode + " " + kind] = outcomes.get(mode + " " + kind, 0) + 1
     print("  backup outcomes: %s" % outcomes)
+
+
+def test_crash_checkpoint(d):
+    """`ledger checkpoint` only reads: whatever its counted calls, a crash
+    or power loss during or after it leaves the ledger as it was."""
+    L = prepare(d)
+    grow(L, 2, 5)
+    note = L.checkpoint()
+    cnt = os.path.join(d, "count")
+    base = os.path.join(d, "base")
+    shutil.copytree(L.data, base, symlinks=True)
+    r = tally("ledger", "checkpoint", "--data", L.data,
+              env=shim_env(count=cnt))
+    check("checkpoint runs under the shim", r.rc == 0 and r.out == note, r)
+    with open(cnt) as f:
+        n = int(f.read().strip())
+    runs = 0
+    for k, mode, seed, what in crash_points("ledger checkpoint", n):
+        shutil.rmtree(L.data, ignore_errors=True)
+        shutil.copytree(base, L.data, symlinks=True)
+        r = tally("ledger", "checkpoint", "--data", L.data,
+                  env=shim_env(k=k, mode=mode, seed=seed))
+        crashed(what, r, k)
+        if k == "exit":
+            check("%s: printed the note" % what, r.out == note, r)
+        check("%s: audit passes" % what, L.audit().rc == 0)
+        check("%s: the note is unchanged" % what, L.checkpoint() == note)
+        runs += 1
+    print("  ledger checkpoint: %d counted calls, %d crashes" % (n, runs))
+
+
+def test_io_errors(d):
+    """Each counted call of init and backup failing with EIO (the shim's
+    TALLY_CRASH_FAIL) gives a clear error naming the reason, no success
+    line, and a state tally names: init can start over or names the
+    interrupted init; the backup's original audits and the copy is absent
+    (or whole, when only the last directory sync failed)."""
+    opkey = os.path.join(d, "op.pem")
+    must("operator key", tally("keygen", "--out", opkey))
+    data = os.path.join(d, "dl")
+    cnt = os.path.join(d, "count")
+
+    def init(env=None):
+        return tally("init", "--data", data, "--operator-key", opkey,
+                     "--origin", "crash.test/eio", env=env)
+
+    must("init under the shim", init(shim_env(count=cnt)))
+    with open(cnt) as f:
+        n = int(f.read().strip())
+    named = 0
+    for k in range(1, n + 1):
+        shutil.rmtree(data, ignore_errors=True)
+        what = "init EIO @%d/%d" % (k, n)
+        r = init(dict(shim_env(), TALLY_CRASH_FAIL=k))
+        check("%s: fails with the reason" % what, r.rc in (1, 2) and
+              r.err.startswith("tally init: ") and
+              ("Input/output error" in r.err or "I/O error" in r.err), r)
+        check("%s: prints no success" % what, b"created" not in r.out, r)
+        named += "cannot sync " in r.err
+        again = init()
+        check("%s: init starts over or names the interrupted init" % what,
+              again.rc == 0 or "interrupted" in again.err, again)
+    # the parent after mkdir, DIR after linking the key, DIR after LMDB
+    # created data.mdb
+    check("init: each directory sync's failure is named", named == 3,
+          named)
+
+    L = prepare(os.path.join(d, "b"))
+    out = os.path.join(d, "bk")
+    r = tally("ledger", "backup", "--data", L.data, "--out", out,
+              env=shim_env(count=cnt))
+    must("backup under the shim", r)
+    with open(cnt) as f:
+        n = int(f.read().strip())
+    for k in range(1, n + 1):
+        shutil.rmtree(out, ignore_errors=True)
+        what = "backup EIO @%d/%d" % (k, n)
+        r = tally("ledger", "backup", "--data", L.data, "--out", out,
+                  env=dict(shim_env(), TALLY_CRASH_FAIL=k))
+        check("%s: fails with the reason" % what, r.rc == 1 and
+              r.err.startswith("tally ledger: ") and
+              ("Input/output error" in r.err or "I/O error" in r.err), r)
+        check("%s: prints no backup line" % what, b"backup " not in r.out,
+              r)
+        check("%s: the original audits" % what, L.audit().rc == 0)
+        if k == n:
+            check("%s: the parent's sync is named" % what,
+                  "cannot sync %s:" % d in r.err, r)
+            check("%s: the copy is whole" % what,
+                  tally("ledger", "audit", "--data", out).rc == 0)
+        else:
+            check("%s: no copy" % what, not os.path.exists(out), out)
 
 
 def test_random_sigkill(d):
@@ -363,7 +541,11 @@ def main():
         harness.finish()
     tests = [test_crash_appends, test_crash_init,
              test_crash_init_new_operator_key, test_crash_backup,
-             test_random_sigkill]
+             test_crash_checkpoint, test_io_errors, test_random_sigkill]
+    # TALLY_CRASH_ONLY=init runs only the tests whose name holds "init"
+    only = os.environ.get("TALLY_CRASH_ONLY")
+    if only:
+        tests = [t for t in tests if only in t.__name__]
 
     def total(d):
         print("  total kill points tested: %d (%s)" % (stats["points"],
@@ -371,7 +553,7 @@ def main():
         check("at least 1000 kill points", stats["points"] >= 1000,
               stats["points"])
     total.__name__ = "kill_point_total"
-    harness.run_tests(tests + [total])
+    harness.run_tests(tests + ([] if only else [total]))
 
 
 main()
