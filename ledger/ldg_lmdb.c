@@ -225,13 +225,22 @@ probe_fd(const char *dir, int fd, ldg_data_state *out, cm_diag *d)
 			            "ledger from a backup",
 			            dir, (unsigned long long) psize));
 		rc = meta_read(fd, (off_t) psize, &m[1]);
+		/* LMDB writes both meta pages at once when it creates the
+		 * file and syncs them with the first commit: a power loss
+		 * before that may keep page 0 alone. */
+		if (rc == MDB_INVALID && m[0].txnid == 0) {
+			*out = LDG_DATA_FRESH;
+			return (CM_OK);
+		}
 	}
+	/* The same loss may keep neither (zeros, or a later page only). */
 	if (rc == MDB_INVALID)
 		return (
 		    cm_fail(d, CM_ECORRUPT,
-		            "%s/data.mdb is damaged or not an LMDB data file "
-		            "(%llu bytes, no valid meta pages); restore the "
-		            "ledger from a backup",
+		            "%s/data.mdb has no valid meta pages (%llu bytes): "
+		            "if an init was interrupted, remove the directory "
+		            "and run tally init again; if it held a ledger, "
+		            "restore it from a backup",
 		            dir, (unsigned long long) st.st_size));
 	if (rc != 0)
 		return (cm_fail(d, err_from_mdb(rc),

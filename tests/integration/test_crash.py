@@ -334,7 +334,11 @@ def test_crash_init(d, create_op_key=False):
                 kind = "nothing left"
             else:
                 check("%s: next init names the interrupted init" % what,
-                      "interrupted" in again.err, again)
+                      "if an init was interrupted, remove the directory" in
+                      again.err or "holds an interrupted init" in again.err,
+                      again)
+                check("%s: and the way out" % what,
+                      "run tally init again" in again.err, again)
                 kind = "interrupted"
         outcomes[mode + " " + kind] = outcomes.get(mode + " " + kind, 0) + 1
     print("  init outcomes: %s" % outcomes)

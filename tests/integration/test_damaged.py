@@ -2,7 +2,7 @@
 # tests/integration/test_damaged.py -- damaged, restricted and read-only
 # ledgers: data.mdb cut short (before an open, and while a command has it
 # open), an empty data.mdb, what an interrupted init leaves (killed at each
-# call by the crash shim), a directory this user may not read, read-only
+# call by the crash shim, or torn by a power loss), a directory this user may not read, read-only
 # storage (a read-only tmpfs mount; a lock.mdb this user may not write), a
 # full file system, too little address space, backup onto a file.  Each
 # gets its own message and exit code, never a signal, and nothing written.
@@ -204,16 +204,41 @@ def test_empty_data(d):
           files(empty))
 
 
+def shim_and_ledger(d):
+    """The crash shim's path and a Ledger in d not initialised yet (its
+    operator key made); (None, None) if the shim is not built."""
+    shim = os.path.join(os.path.dirname(os.path.dirname(harness.TALLY)),
+                        "tests", "crash", "crashshim.so")
+    if not check("crash shim exists (ninja it)", os.path.isfile(shim), shim):
+        return None, None
+    L = Ledger(d, init=False)
+    L.keygen("op")
+    return shim, L
+
+
+def init_left(L, data, what, msg, init, readers):
+    """What an interrupted init left in data: each reader exits 2 with
+    msg, init again is refused (exit 1) saying why, nothing is written,
+    and the advice (remove the directory, init again) works."""
+    before = files(data)
+    run_each(L, data, readers, what, 2, msg)
+    r = init()
+    check(what + ": init again refused, exit 1", r.rc == 1, r)
+    check(what + ": init again says why",
+          r.err == "tally init: %s; refusing to init\n" % msg, r)
+    check(what + ": nothing written", files(data) == before)
+    shutil.rmtree(data)
+    must(what + ": init after removing", init())
+    must(what + ": that ledger audits", L.audit())
+
+
 def test_interrupted_init(d):
     """init killed at each counted call (crash shim): every state it can
     leave gets its message; removing the directory is advised only where
     nothing was committed, and following the advice works."""
-    shim = os.path.join(os.path.dirname(os.path.dirname(harness.TALLY)),
-                        "tests", "crash", "crashshim.so")
-    if not check("crash shim exists (ninja it)", os.path.isfile(shim), shim):
+    shim, L = shim_and_ledger(d)
+    if shim is None:
         return
-    L = Ledger(d, init=False)
-    L.keygen("op")
     data = L.data
     cnt = os.path.join(d, "count")
 
@@ -248,23 +273,62 @@ def test_interrupted_init(d):
         if kind in seen:
             continue
         seen[kind] = k
-        what = "init killed at %d/%d (%s)" % (k, n, kind)
-        before = files(data)
-        run_each(L, data, [("ledger", "checkpoint"),
-                           ("ledger", "audit", "--readonly")],
-                 what, 2, msg)
-        r = init()
-        check(what + ": init again refused, exit 1", r.rc == 1, r)
-        check(what + ": init again says why",
-              r.err == "tally init: %s; refusing to init\n" % msg, r)
-        check(what + ": nothing written", files(data) == before)
-        # the advice: remove the directory and init again
-        shutil.rmtree(data)
-        must(what + ": init after removing", init())
-        must(what + ": that ledger audits", L.audit())
+        init_left(L, data, "init killed at %d/%d (%s)" % (k, n, kind),
+                  msg, init, [("ledger", "checkpoint"),
+                              ("ledger", "audit", "--readonly")])
     check("init left every interrupted state",
           sorted(seen) == ["data.mdb at transaction 0", "empty data.mdb",
                            "no data.mdb"], seen)
+
+
+def test_torn_init(d):
+    """What a power loss before init's one commit keeps of LMDB's two
+    initial meta pages (written together, synced by that commit): page 0
+    alone is an interrupted init; neither valid is named as either.  Exit
+    2 for readers, init refused (exit 1), nothing written, and the advice
+    works."""
+    shim, L = shim_and_ledger(d)
+    if shim is None:
+        return
+    data = L.data
+
+    def init(env=None):
+        return L.t("init", "--data", data, "--operator-key", L.op,
+                   "--origin", "damaged.test/torn", env=env)
+
+    # a directory where init stopped with data.mdb at transaction 0
+    fresh = None
+    for k in range(1, 20):
+        shutil.rmtree(data, ignore_errors=True)
+        init({"LD_PRELOAD": shim, "TALLY_CRASH_AT": k})
+        p = os.path.join(data, "data.mdb")
+        if os.path.isfile(p) and os.path.getsize(p) >= 8192 and \
+                meta(p)[1] == 0:
+            fresh = os.path.join(d, "fresh")
+            shutil.copytree(data, fresh)
+            break
+    if not check("init stops once with data.mdb at transaction 0", fresh,
+                 k):
+        return
+    interrupted = ("holds an interrupted init (nothing was committed): "
+                   "remove the directory and run tally init again")
+    nometa = ("data.mdb has no valid meta pages (8192 bytes): if an init "
+              "was interrupted, remove the directory and run tally init "
+              "again; if it held a ledger, restore it from a backup")
+    for kind, msg in (("meta page 0 only", "%s " + interrupted),
+                      ("meta page 0 lost", "%s/" + nometa)):
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.copytree(fresh, data)
+        p = os.path.join(data, "data.mdb")
+        if kind == "meta page 0 only":
+            os.truncate(p, 4096)
+        else:
+            with open(p, "r+b") as f:
+                f.write(bytes(4096))
+        msg = msg % data
+        init_left(L, data, "torn init, %s" % kind, msg, init,
+                  [("ledger", "checkpoint"), ("ledger", "audit", "--readonly"),
+                   ("ledger", "audit")])
 
 
 def test_unreadable_dir(d):
@@ -461,6 +525,7 @@ def test_backup_onto_file(d):
 
 
 harness.run_tests([test_truncated, test_cut_while_open, test_empty_data,
+                   test_torn_init,
                    test_interrupted_init, test_unreadable_dir,
                    test_unwritable_lock, test_readonly_mount, test_full_disk,
                    test_out_of_memory, test_backup_onto_file])
