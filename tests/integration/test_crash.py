@@ -39,6 +39,7 @@ stats = {"points": 0, "killed": 0, "completed": 0, "absent": 0,
 # per crash mode: runs, and how many left the append present / absent
 modes = {m: {"runs": 0, "present": 0, "absent": 0}
          for m in ("kill", "drop", "torn")}
+by_mode = {}    # crashes of every test by mode (and at exit)
 
 
 def shim_env(k=None, count=None, mode="kill", seed=0):
@@ -76,9 +77,11 @@ def crash_points(name, n, torn_every=1, phase=0):
     return pts
 
 
-def crashed(what, r, k):
+def crashed(what, r, k, mode):
     """Checks how a crashed run ended: SIGKILL, or (only if it ran past
     the point) exit 0; never the shim's 98 or the early acceptance 99."""
+    key = "%s at exit" % mode if k == "exit" else mode
+    by_mode[key] = by_mode.get(key, 0) + 1
     ok = (-9,) if k == "exit" else (0, -9)
     check("%s: killed or completed" % what, r.rc in ok, r)
     check("%s: no acceptance before sync" % what, r.rc != 99, r)
@@ -181,7 +184,7 @@ def crash_op(L, base, op, scratch, torn_every=1, phase=0):
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(base, copy, symlinks=True)
         r = tally(*op.argv(copy), env=shim_env(k=k, mode=mode, seed=seed))
-        crashed(what, r, k)
+        crashed(what, r, k, mode)
         modes[mode]["runs"] += 1
         a = tally("ledger", "audit", "--data", copy)
         check("%s: audit passes" % what, a.rc == 0 and
@@ -301,7 +304,7 @@ def test_crash_init(d, create_op_key=False):
         if create_op_key and os.path.exists(opkey):
             os.unlink(opkey)
         r = init(shim_env(k=k, mode=mode, seed=seed))
-        crashed(what, r, k)
+        crashed(what, r, k, mode)
         a = tally("ledger", "audit", "--data", data)
         check("%s: audit answers, naming the directory" % what,
               a.rc == 0 or (a.rc > 0 and a.err.startswith("tally ledger: ")
@@ -379,7 +382,7 @@ def test_crash_backup(d):
         shutil.rmtree(L.data, ignore_errors=True)
         shutil.copytree(base, L.data, symlinks=True)
         r = backup(shim_env(k=k, mode=mode, seed=seed))
-        crashed(what, r, k)
+        crashed(what, r, k, mode)
         a = tally("ledger", "audit", "--data", L.data)
         check("%s: the original audits" % what, a.rc == 0, a)
         if os.path.isdir(out) and os.listdir(out):
@@ -418,7 +421,7 @@ def test_crash_checkpoint(d):
         shutil.copytree(base, L.data, symlinks=True)
         r = tally("ledger", "checkpoint", "--data", L.data,
                   env=shim_env(k=k, mode=mode, seed=seed))
-        crashed(what, r, k)
+        crashed(what, r, k, mode)
         if k == "exit":
             check("%s: printed the note" % what, r.out == note, r)
         check("%s: audit passes" % what, L.audit().rc == 0)
@@ -450,7 +453,7 @@ def test_io_errors(d):
         shutil.rmtree(data, ignore_errors=True)
         what = "init EIO @%d/%d" % (k, n)
         r = init(dict(shim_env(), TALLY_CRASH_FAIL=k))
-        check("%s: fails with the reason" % what, r.rc in (1, 2) and
+        check("%s: fails with the reason, exit 2" % what, r.rc == 2 and
               r.err.startswith("tally init: ") and
               ("Input/output error" in r.err or "I/O error" in r.err), r)
         check("%s: prints no success" % what, b"created" not in r.out, r)
@@ -475,7 +478,7 @@ def test_io_errors(d):
         what = "backup EIO @%d/%d" % (k, n)
         r = tally("ledger", "backup", "--data", L.data, "--out", out,
                   env=dict(shim_env(), TALLY_CRASH_FAIL=k))
-        check("%s: fails with the reason" % what, r.rc == 1 and
+        check("%s: fails with the reason, exit 2" % what, r.rc == 2 and
               r.err.startswith("tally ledger: ") and
               ("Input/output error" in r.err or "I/O error" in r.err), r)
         check("%s: prints no backup line" % what, b"backup " not in r.out,
@@ -554,6 +557,7 @@ def main():
     def total(d):
         print("  total kill points tested: %d (%s)" % (stats["points"],
                                                       stats))
+        print("  crashes by mode: %s" % by_mode)
         check("at least 1000 kill points", stats["points"] >= 1000,
               stats["points"])
     total.__name__ = "kill_point_total"
