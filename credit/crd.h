@@ -241,4 +241,135 @@ typedef struct crd_adopted {
 cm_err crd_adopted_get(ldg_txn *t, crd_which which, uint64_t before,
                        crd_adopted *out);
 
+/* ---- credit events (credit/crd_event.c) --------------------------------
+ * Three record kinds (docs/format.md 5.6, docs/credit.md section 4):
+ *   credit.event    one fact about an enterprise (subject USCC), naming a
+ *                   catalogue item and severity, with its dates; with
+ *                   "amends" it corrects an earlier event of its issuer;
+ *   credit.revoke   the issuer withdraws an event: it never counted;
+ *   credit.confirm  an authority confirms a positive fact the enterprise
+ *                   wrote about itself (unconfirmed, it scores 0).
+ * Who writes what: an authority (regulator or bank) writes category C only
+ * with the scope "credit.C"; a bank's event about a loan names itself as
+ * the lender; an enterprise writes only positive facts about itself.  The
+ * issuer of an event is the signer's organisation. */
+#define CRD_KIND_EVENT "credit.event"
+#define CRD_KIND_REVOKE "credit.revoke"
+#define CRD_KIND_CONFIRM "credit.confirm"
+#define CRD_SCOPE_PREFIX "credit." /* scope "credit.<category>" */
+#define CRD_DOC_MAX 64             /* bytes of a document number */
+#define CRD_DETAIL_MAX 12          /* entries of "details" */
+#define CRD_EVIDENCE_MAX 8         /* evidence references */
+#define CRD_DAY_NONE (-1)          /* an absent date */
+
+typedef struct crd_detail {
+	cm_bytes name;  /* one of the item's catalogue fields */
+	cm_bytes value; /* text, 1..CRD_TEXT_MAX bytes */
+} crd_detail;
+
+typedef struct crd_ref {
+	uint64_t index; /* an earlier leaf */
+	uint8_t  hash[CM_HASH_LEN];
+} crd_ref;
+
+/* One credit event, as a writer gives it (all views borrowed). */
+typedef struct crd_event {
+	cm_bytes     subject;    /* the enterprise's USCC */
+	cm_bytes     item;       /* a catalogue item's name */
+	crd_severity severity;   /* one the item allows on the decision day */
+	cm_bytes     doc;        /* decision (document) number, 1..64 bytes */
+	crd_day      occurred;   /* the day it happened */
+	crd_day      decided;    /* decision day, >= occurred */
+	crd_day      ended;      /* ended/settled/cured, or CRD_DAY_NONE */
+	crd_day      until;      /* a restriction's last day, or CRD_DAY_NONE */
+	bool         has_amount; /* only if the item has a *_fen field */
+	uint64_t     amount_fen; /* in fen (0.01 yuan) */
+	size_t       ndetail;
+	crd_detail   detail[CRD_DETAIL_MAX];
+	size_t       nevidence; /* earlier leaves: an inspection in trace */
+	crd_ref      evidence[CRD_EVIDENCE_MAX];
+	bool         amends; /* true: corrects the event at `amended` */
+	crd_ref      amended;
+} crd_event;
+
+/* Checks e as the ledger's credit.event kind will (except what needs the
+ * log: the references and an amended event's issuer): the subject's GB
+ * 32100 check (ldg_uscc_check), the item in catalogue c, the severity it
+ * allows on the decision day, details only among the item's fields and
+ * none the catalogue forbids, an amount only for an item with a *_fen
+ * field, dates in order and none after today (the log's day: what
+ * crd_day_of_ms gives for the log time), and, when writer is not NULL,
+ * that the writer may write this category about this subject.  CM_OK, or
+ * CM_EINVAL / CM_EDENIED with the reason ("credit.event: ...") in d. */
+CM_MUST_CHECK cm_err crd_event_check(const crd_event *e, const crd_catalogue *c,
+                                     const ldg_identity *writer, crd_day today,
+                                     cm_diag *d);
+/* Appends the canonical credit.event record of e to out (no check). */
+cm_err crd_event_encode(const crd_event *e, cm_buf *out, cm_diag *d);
+/* crd_event_check, then crd_event_encode: one row of an import. */
+cm_err crd_event_build(const crd_event *e, const crd_catalogue *c,
+                       const ldg_identity *writer, crd_day today, cm_buf *out,
+                       cm_diag *d);
+/* The credit.revoke and credit.confirm records of the event at target. */
+cm_err crd_revoke_encode(const crd_ref *target, cm_bytes doc, crd_day decided,
+                         cm_bytes reason, cm_buf *out, cm_diag *d);
+cm_err crd_confirm_encode(const crd_ref *target, cm_buf *out, cm_diag *d);
+/* The Asia/Shanghai day of a time in ms since the epoch (UTC). */
+crd_day crd_day_of_ms(uint64_t ms);
+
+/* The catalogue adopted at a leaf before `before`, parsed: owned by the
+ * caller, release with crd_catalogue_free().  CM_ENOTFOUND if none. */
+cm_err crd_catalogue_at(ldg_txn *t, uint64_t before, crd_catalogue **out,
+                        uint64_t *out_leaf);
+/* CM_OK if writer may write an event of category cat about subject (the
+ * rules above); CM_EDENIED naming the rule otherwise ("what: ..."). */
+CM_MUST_CHECK cm_err crd_writer_check(const ldg_identity *writer,
+                                      const crd_category *cat, cm_bytes subject,
+                                      const char *what, cm_diag *d);
+
+/* ---- reading events (the credit.events index) ----------------------- */
+typedef enum crd_op {
+	CRD_OP_EVENT,
+	CRD_OP_AMEND,
+	CRD_OP_REVOKE,
+	CRD_OP_CONFIRM
+} crd_op;
+
+/* One event about a subject as the log knows it at a size: its latest
+ * statement (the last amendment's, if any) and its state. */
+typedef struct crd_fact {
+	crd_op       op;      /* CRD_OP_EVENT once read by crd_facts */
+	uint64_t     leaf;    /* the original event's leaf */
+	uint64_t     current; /* the leaf of its latest statement */
+	uint64_t     namend;  /* amendments before the size */
+	uint64_t     revoked; /* the revocation's leaf, 0: none */
+	crd_day      revoked_day;
+	uint64_t     confirmed; /* the confirmation's leaf, 0: none */
+	bool         self;      /* written by the subject itself */
+	bool         positive;  /* of a positive category */
+	char         subject[LDG_USCC_LEN + 1];
+	char         issuer[LDG_USCC_LEN + 1]; /* the signer's organisation */
+	char         category[CRD_NAME_MAX + 1];
+	char         item[CRD_NAME_MAX + 1];
+	crd_severity severity;
+	crd_day      occurred, decided, ended, until; /* CRD_DAY_NONE: absent */
+} crd_fact;
+typedef cm_err (*crd_fact_fn)(void *arg, const crd_fact *f);
+/* Calls fn for each event about subject in the first size leaves, in the
+ * order of the original events' leaves, revoked ones included (f->revoked
+ * says so).  A return other than CM_OK stops the walk and is returned. */
+cm_err crd_facts(ldg_txn *t, cm_bytes subject, uint64_t size, crd_fact_fn fn,
+                 void *arg);
+typedef cm_err (*crd_subject_fn)(void *arg, const char *uscc);
+/* Calls fn for each subject with a credit record in the first size
+ * leaves, in USCC order. */
+cm_err crd_subjects(ldg_txn *t, uint64_t size, crd_subject_fn fn, void *arg);
+typedef cm_err (*crd_catev_fn)(void *arg, uint64_t leaf, crd_day decided,
+                               const char *uscc);
+/* Calls fn for each event or amendment of category (as the catalogue of
+ * its day placed its item) decided on or after since, in the first size
+ * leaves, by decision day. */
+cm_err crd_category_events(ldg_txn *t, cm_bytes category, crd_day since,
+                           uint64_t size, crd_catev_fn fn, void *arg);
+
 #endif /* CREDIT_CRD_H */

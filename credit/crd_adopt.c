@@ -5,7 +5,7 @@
  * text under its leaf index so that "the one adopted before leaf N" is one
  * cursor seek.  Reached through ledger/ldg.h only.  Format: docs/format.md
  * (credit records). */
-#include "credit/crd.h"
+#include "credit/crd_impl.h"
 
 #include <string.h>
 
@@ -319,9 +319,21 @@ static const ldg_kind crd_kinds[] = {
     {CRD_KIND_CATALOGUE, sizeof(adopt), cat_decode, adopt_may_write,
      adopt_validate},
     {CRD_KIND_SCORECARD, sizeof(adopt), sc_decode, adopt_may_write,
-     adopt_validate}};
+     adopt_validate},
+    {CRD_KIND_EVENT, sizeof(crd_ev_rec), crd_ev_decode, crd_ev_may_write,
+     crd_ev_validate},
+    {CRD_KIND_REVOKE, sizeof(crd_ev_rec), crd_rv_decode, crd_ev_may_write,
+     crd_ev_validate},
+    {CRD_KIND_CONFIRM, sizeof(crd_ev_rec), crd_cf_decode, crd_ev_may_write,
+     crd_ev_validate}};
 static const ldg_dbspec  crd_dbs[] = {{CAT_DB, 0}, {SC_DB, 0}};
 static const ldg_indexer crd_indexers[] = {
-    {"credit.adopted", 1, crd_dbs, 2, adopt_index}};
-const ldg_module crd_module = {"credit", crd_kinds, 2,   crd_indexers,
-                               1,        NULL,      NULL};
+    {"credit.adopted", 1, crd_dbs, 2, adopt_index},
+    {"credit.events", 1, crd_ev_dbs, 3, crd_ev_index}};
+const ldg_module crd_module = {"credit",
+                               crd_kinds,
+                               sizeof(crd_kinds) / sizeof(crd_kinds[0]),
+                               crd_indexers,
+                               sizeof(crd_indexers) / sizeof(crd_indexers[0]),
+                               NULL,
+                               NULL};

@@ -62,4 +62,27 @@ cm_err crd_put_header(cm_buf *b, const char *magic, uint32_t version,
                       crd_day effective);
 bool   crd_name_eq(const char *a, cm_bytes b);
 
+/* ---- credit events (credit/crd_event.c), for the module tables ---- */
+/* A decoded credit.event, credit.revoke or credit.confirm record. */
+typedef struct crd_ev_rec {
+	crd_op       op;
+	cm_bytes     subject, item, doc, reason;
+	crd_severity severity;
+	crd_day      occurred, decided, ended, until;
+	bool         has_amount, has_target;
+	uint64_t     amount;
+	uint64_t     target;  /* amends / target leaf (also in refs) */
+	cm_bytes     details; /* the map's CBOR item, or empty */
+} crd_ev_rec;
+cm_err crd_ev_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+cm_err crd_rv_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+cm_err crd_cf_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+bool crd_ev_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d);
+cm_err crd_ev_validate(ldg_txn *t, const ldg_record *r, cm_diag *d);
+cm_err crd_ev_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d);
+extern const ldg_dbspec crd_ev_dbs[3];
+/* The event a decoded credit.event states (its views borrowed from er; no
+ * evidence: the refs stay in the record). */
+cm_err crd_ev_event(const crd_ev_rec *er, crd_event *out, cm_diag *d);
+
 #endif /* CREDIT_CRD_IMPL_H */

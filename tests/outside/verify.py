@@ -23,6 +23,7 @@ import binascii
 import concurrent.futures
 import hashlib
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -814,6 +815,9 @@ class Ledger:
             self.trace_event(r, signer)
         elif r["kind"] in ("credit.catalogue", "credit.scorecard"):
             self.credit_adopt(r, signer)
+        elif r["kind"] in ("credit.event", "credit.revoke",
+                           "credit.confirm"):
+            self.credit_event(r, signer)
         else:
             raise Bad("unknown record kind %r" % r["kind"])
 
@@ -907,6 +911,48 @@ class Ledger:
             raise Bad("%s version %d is not newer than version %d" %
                       (kind, r["version"], last))
         self.credit_last[(kind, scope)] = r["version"]
+
+    def credit_event(self, r, signer):
+        """format.md 5.6, as far as an outsider checks it: the fields and
+        their types, the roles that write events, dates YYYY-MM-DD in
+        order, a target also among refs.  The catalogue rules (item,
+        severity, fields, scopes, the future) are not recomputed here."""
+        kind = r["kind"]
+        date = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        if kind == "credit.event":
+            fields(r, {"t": ("text", True), "kind": ("text", True),
+                       "subject": ("text", True), "item": ("text", True),
+                       "severity": ("text", True), "doc": ("text", True),
+                       "occurred": ("text", True), "decided": ("text", True),
+                       "ended": ("text", False), "until": ("text", False),
+                       "amount": ("uint", False), "amends": ("uint", False),
+                       "details": ("map", False), "refs": ("array", False)},
+                   T_RECORD, kind)
+            if r["severity"] not in ("light", "general", "serious"):
+                raise Bad("credit.event: severity %r" % r["severity"])
+            for k in ("occurred", "decided", "ended", "until"):
+                if k in r and not date.match(r[k]):
+                    raise Bad("credit.event: %s is not a date" % k)
+            if r["occurred"] > r["decided"] or \
+                    r.get("ended", "9999") < r["occurred"] or \
+                    r.get("until", "9999") < r["decided"]:
+                raise Bad("credit.event: dates out of order")
+            target = r.get("amends")
+        else:
+            rev = kind == "credit.revoke"
+            fields(r, {"t": ("text", True), "kind": ("text", True),
+                       "target": ("uint", True), "refs": ("array", True),
+                       "doc": ("text", rev), "decided": ("text", rev),
+                       "reason": ("text", rev)}, T_RECORD, kind)
+            if not rev and len(r) != 4:
+                raise Bad("credit.confirm: only target and refs")
+            target = r["target"]
+        if target is not None and \
+                target not in [x["i"] for x in r.get("refs", [])]:
+            raise Bad("%s: the target is not in refs" % kind)
+        if signer["role"] not in ("regulator", "bank", "enterprise"):
+            raise Bad("%s: role %s writes no credit events" %
+                      (kind, signer["role"]))
 
     def newkey(self, j, pub, origin, pop):
         why = pubkey_ok(pub)
