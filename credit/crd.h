@@ -372,4 +372,135 @@ typedef cm_err (*crd_catev_fn)(void *arg, uint64_t leaf, crd_day decided,
 cm_err crd_category_events(ldg_txn *t, cm_bytes category, crd_day since,
                            uint64_t size, crd_catev_fn fn, void *arg);
 
+/* ---- scoring (credit/crd_score.c) --------------------------------------
+ * A score is a function of (subject, tree size, as-of day) and nothing
+ * else: the events the first `size` leaves hold, read with the catalogue
+ * and scorecard adopted in those leaves, each counted while the as-of day
+ * lies in its window (docs/credit.md section 5).  Integer arithmetic only;
+ * the same inputs give the same bytes. */
+
+/* What another part of the credit module (access: queries, disputes,
+ * repair) or another module (trace: inspections) adds to a score.  Every
+ * hook may be NULL (none of that yet); each sees the tree size and must
+ * answer from the first `size` leaves only. */
+typedef enum crd_dispute_state {
+	CRD_DISPUTE_NONE,
+	CRD_DISPUTE_OPEN,      /* marked, not decided: the policy says */
+	CRD_DISPUTE_REMOVED,   /* decided: the record was wrong */
+	CRD_DISPUTE_CORRECTED, /* decided: corrected (an amendment) */
+	CRD_DISPUTE_UNRESOLVED /* decided: both statements kept */
+} crd_dispute_state;
+typedef cm_err (*crd_bank_fn)(void *arg, const char *bank_uscc,
+                              uint64_t query_leaf);
+typedef struct crd_hooks {
+	void *arg;
+	/* Full reads of uscc's record (query records) in the first size
+	 * leaves. */
+	cm_err (*query_count)(void *arg, ldg_txn *t, const char *uscc,
+	                      uint64_t size, uint64_t *out);
+	/* The state of disputes about the event at leaf. */
+	cm_err (*dispute)(void *arg, ldg_txn *t, uint64_t leaf, uint64_t size,
+	                  crd_dispute_state *out);
+	/* The effective day of a granted repair of the event at leaf, or
+	 * CRD_DAY_NONE. */
+	cm_err (*repair)(void *arg, ldg_txn *t, uint64_t leaf, uint64_t size,
+	                 crd_day *out);
+	/* The banks whose reports (query records) contained the event at
+	 * leaf: those a revocation sends a correction notice to. */
+	cm_err (*recipients)(void *arg, ldg_txn *t, uint64_t leaf,
+	                     uint64_t size, crd_bank_fn fn, void *fnarg);
+	/* Facts from outside the credit records (a non-conformant inspection
+	 * in trace against the producer uscc), each as a crd_fact whose
+	 * leaf is the evidence's leaf and item a catalogue item. */
+	cm_err (*extra_facts)(void *arg, ldg_txn *t, const char *uscc,
+	                      uint64_t size, crd_fact_fn fn, void *fnarg);
+} crd_hooks;
+
+/* Item flags in a score. */
+#define CRD_F_DISPUTED 0x01    /* an open or unresolved dispute */
+#define CRD_F_EXCLUDED 0x02    /* open dispute, policy exclude: 0 points */
+#define CRD_F_UNCONFIRMED 0x04 /* the enterprise's own, not confirmed */
+#define CRD_F_REPAIRED 0x08    /* repaired: the window ends early */
+#define CRD_F_AMENDED 0x10     /* the latest of several statements */
+#define CRD_F_EXTRA 0x20       /* from a hook (a trace inspection) */
+#define CRD_F_PRIVATE 0x40     /* not a public catalogue item */
+
+/* One event as a score sees it. */
+typedef struct crd_scored {
+	crd_fact f;
+	bool     known;     /* its item has a rule in the catalogue */
+	crd_day  start;     /* counts from this day ... */
+	crd_day  end;       /* ... to the day before this (CRD_DAY_OPEN) */
+	crd_day  min_end;   /* repair possible from this day */
+	crd_day  query_end; /* queryable until the day before (5 years from
+	                      the end; CRD_DAY_OPEN without an end) */
+	crd_day repair;     /* CRD_DAY_NONE, or the repair's effective day */
+	crd_dispute_state dispute;
+	unsigned          flags;
+	/* at the as-of day: */
+	bool     counts;
+	uint32_t percent;
+	int32_t  points; /* after decay, before caps */
+} crd_scored;
+
+typedef struct crd_change {
+	crd_day day;
+	int32_t score;
+	char    grade[CRD_NAME_MAX + 1];
+} crd_change;
+
+#define CRD_REASONS_MAX 4 /* as many reasons as a reader can use (Reg B) */
+typedef struct crd_score {
+	char     subject[LDG_USCC_LEN + 1];
+	bool     public_; /* computed with the public scorecard */
+	uint64_t size, asked;
+	crd_day  as_of;
+	cm_buf   checkpoint; /* the note at size */
+	uint64_t cat_leaf, sc_leaf;
+	uint32_t cat_version, sc_version;
+	bool     scored; /* false: no scorecard adopted (public only) */
+	int32_t  base, lo, hi, score;
+	char     grade[CRD_NAME_MAX + 1];
+	size_t   ncat;
+	struct {
+		char    name[CRD_NAME_MAX + 1];
+		int64_t raw;   /* the sum before the cap */
+		int32_t total; /* after it */
+	} cat[CRD_CAT_MAX];
+	size_t      nitem; /* every event of the subject, revoked ones too */
+	crd_scored *item;
+	size_t      nreason;
+	size_t      reason[CRD_REASONS_MAX]; /* indexes into item */
+	size_t      ncounting;
+	uint64_t    queries;
+	size_t      nchange;
+	crd_change *change;  /* what changes without any action, by day */
+	cm_buf      notices; /* correction notices for revoked events */
+	/* private */
+	crd_catalogue *cat_;
+	crd_scorecard *sc_;
+} crd_score;
+
+/* The largest commit boundary (a size with a stored checkpoint) <= size,
+ * and the log time at it (its last batch's, genesis's for 1). */
+cm_err crd_size_floor(ldg_txn *t, uint64_t size, uint64_t *out_size,
+                      uint64_t *out_log_time);
+
+/* Computes uscc's score at size (0: the current size; rounded down to a
+ * commit boundary) as of day as_of (CRD_DAY_NONE: the day of the log time
+ * at that size), with the full or public scorecard adopted by then.  *out
+ * is the caller's; release with crd_score_fini (also after a failure).
+ * CM_ENOTFOUND (reason in d) without an adopted catalogue or scorecard;
+ * CM_EINVAL for a size past the ledger or an invalid USCC. */
+cm_err crd_score_compute(ldg_txn *t, const char *uscc, uint64_t size,
+                         crd_day as_of, bool public_, const crd_hooks *h,
+                         crd_score *out, cm_diag *d);
+void   crd_score_fini(crd_score *s);
+/* The score as text or JSON (docs/credit.md), appended to out. */
+cm_err crd_score_render(const crd_score *s, bool json, cm_buf *out);
+/* What must be published about the subject at the as-of day (public
+ * items in their windows, with the day each stops being public), and the
+ * public grade when a public scorecard is adopted: text or JSON. */
+cm_err crd_public_render(const crd_score *s, bool json, cm_buf *out);
+
 #endif /* CREDIT_CRD_H */

@@ -122,5 +122,8 @@ int cli_ledger(int argc, char **argv); /* cli_ledger.c */
 int cli_proof(int argc, char **argv);  /* cli_proof.c */
 int cli_trace(int argc, char **argv);  /* cli_trace.c */
 int cli_credit(int argc, char **argv); /* cli_credit.c */
+/* tally credit score|public|list (cli_credit_score.c); argv[0] is the
+ * command. */
+int cli_credit_score(int argc, char **argv);
 
 #endif

@@ -15,6 +15,10 @@ static const char usage_credit[] =
     "       tally credit scorecard adopt FILE --data DIR --key OPKEY [--json]\n"
     "       tally credit scorecard show --data DIR [--public] [--size N]\n"
     "                                   [--json]\n"
+    "       tally credit score|public USCC --data DIR [--as-of DATE]\n"
+    "                                   [--size N] [--json]\n"
+    "       tally credit list (--grade G | --category C [--since DATE])\n"
+    "                                   --data DIR [--as-of DATE] [--json]\n"
     "adopt: parses FILE (docs/credit.md), refusing it with its line and\n"
     "column, and appends its canonical text signed by the operator's key;\n"
     "the ledger refuses a version not newer than the last adopted (a\n"
@@ -23,7 +27,8 @@ static const char usage_credit[] =
     "show: the catalogue or scorecard (--public: the public one) adopted\n"
     "in the first N leaves (default: all), as its canonical text under\n"
     "comment lines saying where it was adopted, or with --json as\n"
-    "{leaf, version, effective, sha256, text}.  Exit 1 if none is.\n";
+    "{leaf, version, effective, sha256, text}.  Exit 1 if none is.\n"
+    "score, public, list: see tally credit score --help.\n";
 
 static int
 credit_adopt(const opts *o, bool scorecard)
@@ -122,6 +127,9 @@ cli_credit(int argc, char **argv)
 		fputs(usage_credit, stdout);
 		return (EX_OK);
 	}
+	if (strcmp(what, "score") == 0 || strcmp(what, "public") == 0 ||
+	    strcmp(what, "list") == 0)
+		return (cli_credit_score(argc, argv));
 	if (argc > 0 && strcmp(what, "catalogue") != 0 && !sc)
 		die(EX_USAGE,
 		    "unknown credit command \"%s\" (see tally credit --help)",

@@ -31,6 +31,8 @@ ENT_USCC = "914403001922038216"  # valid
 BAD_USCC = "914403001922038217"  # wrong check character
 REG_USCC = "91350100M000100Y43"  # valid
 LOW_USCC = "91350100m000100y43"  # lower case: refused
+SAMR_USCC = "91440300000158385A"  # valid: a regulator writing credit events
+CREDIT_DATA = os.path.join(HERE, "..", "..", "credit", "data")
 
 INPUTS = {
     # An enterprise attests about itself (submitted with --key).
@@ -43,6 +45,18 @@ INPUTS = {
          "body": {"year": 2025, "amount": "1200.50"}},
         {"kind": "attestation", "subject": ENT_USCC,
          "type": "market.inspected", "body": {"result": "pass"}}]},
+    # Credit events by a regulator with scopes credit.violation and
+    # credit.tax (docs/credit.md 5.3's kinds of item, before 2026-01-01).
+    "credit.json": {"records": [
+        {"kind": "credit.event", "subject": ENT_USCC,
+         "item": "violation.penalty", "severity": "general",
+         "doc": "GMB-2025-17", "occurred": "2025-09-01",
+         "decided": "2025-10-01", "amount": 2000000,
+         "details": {"legal_basis": "Food Safety Law Art. 124"}},
+        {"kind": "credit.event", "subject": ENT_USCC, "item": "tax.arrears",
+         "severity": "general", "doc": "GTB-2025-3", "occurred": "2025-03-31",
+         "decided": "2025-05-01", "ended": "2025-06-30",
+         "amount": 1200000}]},
     # An enterprise about another organisation: refused.
     "bad.json": {"records": [{"kind": "attestation", "subject": REG_USCC,
                               "type": "supply.batch", "body": {}}]},
@@ -344,10 +358,40 @@ def cases():
     helps += [["credit"]] + [["credit", w, s]
                              for w in ("catalogue", "scorecard")
                              for s in ("adopt", "show")]
+    helps += [["credit", s] for s in ("score", "public", "list")]
     for h in helps:
         args = h if h[0].startswith("-") else h + ["--help"]
         add("help_" + "_".join(x.strip("-") for x in h).replace("-", "_"),
             args)
+
+    # ---- credit: the defaults adopted, two events, their score ----
+    add("credit_pop", ["id", "pop", "--key", "samr.pem"] + d +
+        ["--out", "samr.pop"])
+    add("credit_register", ["id", "register"] + d +
+        ["--signer", "op.pem", "--role", "regulator", "--scope",
+         "credit.violation", "--scope", "credit.tax", "--name",
+         "Golden Market Bureau", "--uscc", SAMR_USCC, "--pubkey",
+         "samr.pub", "--pop", "samr.pop"])
+    for what, f in (("catalogue", "default.catalogue"),
+                    ("scorecard", "default.scorecard"),
+                    ("scorecard", "public.scorecard")):
+        add("credit_adopt_" + f.replace(".", "_"),
+            ["credit", what, "adopt", os.path.join(CREDIT_DATA, f)] + d +
+            ["--key", "op.pem"])
+    add("credit_events", ["submit"] + d + ["--key", "samr.pem",
+                                           "credit.json"])
+    add("credit_score", ["credit", "score", ENT_USCC] + d)
+    add("credit_score_json", ["credit", "score", ENT_USCC] + d + ["--json"])
+    add("credit_score_as_of", ["credit", "score", ENT_USCC] + d +
+        ["--as-of", "2026-10-01"])
+    add("credit_score_other", ["credit", "score", REG_USCC] + d)
+    add("credit_score_bad_uscc", ["credit", "score", BAD_USCC] + d)
+    add("credit_public", ["credit", "public", ENT_USCC] + d)
+    add("credit_public_json", ["credit", "public", ENT_USCC] + d +
+        ["--json"])
+    add("credit_list_grade", ["credit", "list", "--grade", "C"] + d)
+    add("credit_list_category", ["credit", "list", "--category", "tax",
+                                 "--since", "2025-01-01"] + d + ["--json"])
     return c
 
 
