@@ -360,6 +360,11 @@ typedef cm_err (*crd_fact_fn)(void *arg, const crd_fact *f);
  * says so).  A return other than CM_OK stops the walk and is returned. */
 cm_err crd_facts(ldg_txn *t, cm_bytes subject, uint64_t size, crd_fact_fn fn,
                  void *arg);
+/* The index entry of the record at leaf (an event, amendment, revocation
+ * or confirmation: f->op says which; f->leaf is the original event's
+ * leaf), without the state crd_facts adds.  CM_ENOTFOUND if leaf is no
+ * credit event record. */
+cm_err crd_event_get(ldg_txn *t, uint64_t leaf, crd_fact *f);
 typedef cm_err (*crd_subject_fn)(void *arg, const char *uscc);
 /* Calls fn for each subject with a credit record in the first size
  * leaves, in USCC order. */
@@ -447,6 +452,7 @@ typedef struct crd_change {
 	crd_day day;
 	int32_t score;
 	char    grade[CRD_NAME_MAX + 1];
+	char    why[160]; /* "leaf 16 leaves its window, leaf 18 50%" */
 } crd_change;
 
 #define CRD_REASONS_MAX 4 /* as many reasons as a reader can use (Reg B) */

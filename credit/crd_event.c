@@ -9,6 +9,7 @@
  * Formats: docs/format.md 5.6, docs/credit.md section 4. */
 #include "credit/crd_impl.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -821,8 +822,8 @@ sum_parse(cm_bytes v, crd_fact *f)
 	return (CM_OK);
 }
 
-static cm_err
-event_get(ldg_txn *t, uint64_t leaf, crd_fact *f)
+cm_err
+crd_event_get(ldg_txn *t, uint64_t leaf, crd_fact *f)
 {
 	uint8_t  k[8];
 	cm_bytes v;
@@ -855,6 +856,69 @@ crd_catalogue_at(ldg_txn *t, uint64_t before, crd_catalogue **out,
 	return (CM_OK);
 }
 
+/* The catalogue every event of a batch is checked against and indexed
+ * under is the same text, mostly for a long run of records: validation and
+ * the indexer share one parsed copy, kept while the adopted catalogue (its
+ * leaf and SHA-256) stays the same.  A copy in use is never freed under its
+ * user: a change while it is held makes a private copy. */
+static pthread_mutex_t cat_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t       leaf;
+	uint8_t        sha[CM_HASH_LEN];
+	crd_catalogue *c;
+	unsigned       users;
+} cat_cache;
+
+static cm_err
+cat_hold(ldg_txn *t, uint64_t before, crd_catalogue **out)
+{
+	crd_adopted    a;
+	crd_catalogue *c = NULL;
+	cm_err         rv;
+
+	*out = NULL;
+	if ((rv = crd_adopted_get(t, CRD_CATALOGUE, before, &a)) != CM_OK)
+		return (rv);
+	pthread_mutex_lock(&cat_mu);
+	if (cat_cache.c != NULL && cat_cache.leaf == a.leaf &&
+	    memcmp(cat_cache.sha, a.sha, CM_HASH_LEN) == 0) {
+		cat_cache.users++;
+		*out = cat_cache.c;
+		pthread_mutex_unlock(&cat_mu);
+		return (CM_OK);
+	}
+	pthread_mutex_unlock(&cat_mu);
+	if (crd_catalogue_decode(a.text, &c, NULL) != CM_OK)
+		return (CM_ECORRUPT);
+	pthread_mutex_lock(&cat_mu);
+	if (cat_cache.users == 0) {
+		crd_catalogue_free(cat_cache.c);
+		cat_cache.c = c;
+		cat_cache.leaf = a.leaf;
+		memcpy(cat_cache.sha, a.sha, CM_HASH_LEN);
+		cat_cache.users = 1;
+	}
+	pthread_mutex_unlock(&cat_mu);
+	*out = c;
+	return (CM_OK);
+}
+
+static void
+cat_release(crd_catalogue *c)
+{
+	bool mine;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&cat_mu);
+	mine = c != cat_cache.c;
+	if (!mine)
+		cat_cache.users--;
+	pthread_mutex_unlock(&cat_mu);
+	if (mine)
+		crd_catalogue_free(c);
+}
+
 bool
 crd_ev_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d)
 {
@@ -881,7 +945,7 @@ target_get(ldg_txn *t, const ldg_record *r, const ev_rec *e, const char *kind,
 	cm_err rv;
 
 	(void) r;
-	rv = event_get(t, e->target, out);
+	rv = crd_event_get(t, e->target, out);
 	if (rv == CM_ENOTFOUND)
 		return (cm_fail(d, CM_EREF,
 		                "%s: leaf %llu is not a credit event", kind,
@@ -891,7 +955,7 @@ target_get(ldg_txn *t, const ldg_record *r, const ev_rec *e, const char *kind,
 		                "%s: leaf %llu is not a credit event", kind,
 		                (unsigned long long) e->target));
 	if (rv == CM_OK && out->op == CRD_OP_AMEND)
-		rv = event_get(t, out->leaf, out);
+		rv = crd_event_get(t, out->leaf, out);
 	return (rv);
 }
 
@@ -935,7 +999,7 @@ crd_ev_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 		kind = er->op == CRD_OP_REVOKE ? CRD_KIND_REVOKE
 		                               : CRD_KIND_CONFIRM;
 	}
-	if ((rv = crd_catalogue_at(t, r->index, &c, NULL)) == CM_ENOTFOUND)
+	if ((rv = cat_hold(t, r->index, &c)) == CM_ENOTFOUND)
 		return (cm_fail(d, CM_EREF,
 		                "%s: no catalogue is adopted yet: the operator "
 		                "adopts one first",
@@ -1018,7 +1082,7 @@ crd_ev_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 	else
 		rv = ldg_uscc_admitted(t, er->subject, d);
 out:
-	crd_catalogue_free(c);
+	cat_release(c);
 	return (rv);
 }
 
@@ -1051,10 +1115,10 @@ crd_ev_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 	    (rv = ldg_db_find(t, CAT_IDX_DB, &cdb)) != CM_OK)
 		return (rv);
 	if (er->has_target) {
-		if ((rv = event_get(t, er->target, &orig)) != CM_OK)
+		if ((rv = crd_event_get(t, er->target, &orig)) != CM_OK)
 			return (rv == CM_ENOTFOUND ? CM_ECORRUPT : rv);
 		if (orig.op == CRD_OP_AMEND &&
-		    (rv = event_get(t, orig.leaf, &orig)) != CM_OK)
+		    (rv = crd_event_get(t, orig.leaf, &orig)) != CM_OK)
 			return (rv);
 		root = orig.leaf;
 	}
@@ -1068,7 +1132,7 @@ crd_ev_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 		days[1] = er->decided;
 		days[2] = er->ended;
 		days[3] = er->until;
-		if ((rv = crd_catalogue_at(t, leaf->index, &c, NULL)) != CM_OK)
+		if ((rv = cat_hold(t, leaf->index, &c)) != CM_OK)
 			return (rv);
 		if ((it = crd_catalogue_item(c, item)) == NULL) {
 			rv = CM_ECORRUPT;
@@ -1127,7 +1191,7 @@ crd_ev_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 		                CM_BYTES(subject.p, LDG_USCC_LEN), 0);
 	}
 out:
-	crd_catalogue_free(c);
+	cat_release(c);
 	cm_buf_fini(&val);
 	return (rv);
 }

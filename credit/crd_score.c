@@ -307,6 +307,54 @@ day_cmp(const void *a, const void *b)
 	return (x < y ? -1 : x > y);
 }
 
+/* What happens on day: which items start, leave their window or decay
+ * (cut with "..." to fit). */
+static void
+why(const crd_score *s, crd_day day, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < s->nitem; i++) {
+		const crd_scored   *it = &s->item[i];
+		const crd_cat_rule *cr = cat_rule(s->sc_, it->f.category);
+		crd_day             anchor = age_anchor(s, it);
+		char                one[64];
+
+		one[0] = '\0';
+		if (!it->known || it->f.revoked != 0)
+			continue;
+		if (it->start == day)
+			snprintf(one, sizeof(one), "leaf %llu starts",
+			         (unsigned long long) it->f.leaf);
+		else if (it->end == day)
+			snprintf(one, sizeof(one),
+			         "leaf %llu leaves its window",
+			         (unsigned long long) it->f.leaf);
+		else
+			for (size_t k = 0;
+			     cr != NULL && anchor != CRD_DAY_NONE &&
+			     k < cr->nstep;
+			     k++)
+				if (crd_period_end(cr->step[k].age, anchor) ==
+				        day &&
+				    counts_at(s, it, day))
+					snprintf(
+					    one, sizeof(one),
+					    "leaf %llu counts %u%%",
+					    (unsigned long long) it->f.leaf,
+					    cr->step[k].percent);
+		if (one[0] == '\0')
+			continue;
+		if (n + strlen(one) + 6 >= cap) {
+			snprintf(out + n, cap - n, "%s...", n ? ", " : "");
+			return;
+		}
+		n += (size_t) snprintf(out + n, cap - n, "%s%s", n ? ", " : "",
+		                       one);
+	}
+}
+
 /* The days after as_of on which some item starts, stops or decays. */
 static cm_err
 changes(crd_score *s)
@@ -367,6 +415,7 @@ changes(crd_score *s)
 		}
 		s->change = c;
 		c = &s->change[s->nchange++];
+		why(s, days[i], c->why, sizeof(c->why));
 		c->day = days[i];
 		c->score = last_score = s->score;
 		memcpy(c->grade, s->grade, sizeof(c->grade));
@@ -733,8 +782,9 @@ crd_score_render(const crd_score *s, bool json, cm_buf *b)
 			(void) cm_buf_printf(b, "%s{", i ? "," : "");
 			put_json_day(b, "date", s->change[i].day);
 			(void) cm_buf_printf(
-			    b, ",\"score\":%d,\"grade\":\"%s\"}",
-			    s->change[i].score, s->change[i].grade);
+			    b, ",\"score\":%d,\"grade\":\"%s\",\"why\":\"%s\"}",
+			    s->change[i].score, s->change[i].grade,
+			    s->change[i].why);
 		}
 		(void) cm_buf_printf(b, "]}\n");
 		return (b->p == NULL ? CM_ENOMEM : CM_OK);
@@ -794,8 +844,9 @@ crd_score_render(const crd_score *s, bool json, cm_buf *b)
 	                     (unsigned long long) s->queries);
 	for (size_t i = 0; i < s->nchange; i++) {
 		put_day(b, "  ", s->change[i].day, "");
-		(void) cm_buf_printf(b, " score %d grade %s\n",
-		                     s->change[i].score, s->change[i].grade);
+		(void) cm_buf_printf(b, " score %d grade %s: %s\n",
+		                     s->change[i].score, s->change[i].grade,
+		                     s->change[i].why);
 	}
 	if (s->nchange == 0)
 		(void) cm_buf_printf(b, "  nothing\n");

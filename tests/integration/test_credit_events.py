@@ -266,6 +266,32 @@ def test_corrections_by_the_issuer(d):
         ["credit.confirm: the event at leaf %d is already confirmed" % hon])
 
 
+def test_catalogue_by_position(d):
+    """Each event is checked against the catalogue adopted before it: an
+    item a newer version adds is refused before it and accepted after."""
+    L, k = setup(d)
+    rec = penalty(item="violation.noise", details=None, amount=None)
+    refused(L, "an item of a later catalogue", lambda: submit(
+        L, k["samr"], rec),
+        ["credit.event: item 'violation.noise' is not in catalogue "
+         "version 1"])
+    with open(CAT, "rb") as f:
+        text = f.read()
+    text = text.replace(b"\nversion 1\n", b"\nversion 2\n", 1) + (
+        b"item violation.noise violation nuisance public repairable city\n"
+        b"fields decision_no\n"
+        b"rule general 0d 1y decision 2020-01-01 - ndrc2026 a test item\n")
+    must("adopt catalogue version 2", L.t(
+        "credit", "catalogue", "adopt", L.write("v2.catalogue", text),
+        "--data", L.data, "--key", L.op))
+    must("the new item goes in", submit(L, k["samr"], rec))
+    must("so do the old ones", submit(L, k["samr"], penalty()))
+    before = L.snapshot()
+    must("reindex", L.t("ledger", "reindex", "--data", L.data))
+    check("reindex: each event indexed under its own catalogue",
+          L.snapshot() == before)
+
+
 def test_no_catalogue(d):
     L = Ledger(d, env=at(NOW))
     samr = L.register("samr", uscc(2), role="regulator",
@@ -276,4 +302,5 @@ def test_no_catalogue(d):
 
 
 run_tests([test_accepted, test_refused_at_the_door,
-           test_corrections_by_the_issuer, test_no_catalogue])
+           test_corrections_by_the_issuer, test_catalogue_by_position,
+           test_no_catalogue])

@@ -238,6 +238,10 @@ def test_time_and_size(d):
     check("as of a day before the revocation, at the size after it, still "
           "never counted", score(L, s, "--size", str(size3), "--as-of",
                                  "2026-07-01")["score"] == 800)
+    check("the change names what happens",
+          [c["why"] for c in j2["changes"]] ==
+          ["leaf %d counts 50%%" % pen, "leaf %d counts 25%%" % pen,
+           "leaf %d leaves its window" % pen], j2)
     check("size used is printed", j1["size"] == size1 and
           j1["asked_size"] == size1, j1)
     # A size inside a batch is rounded down to the commit before it.
@@ -397,10 +401,10 @@ def test_determinism_and_golden(d):
         "  leaf %d violation.penalty general -50" % pen,
         "queries 0",
         "what will change without any action:",
-        "  2027-04-01 score 695 grade C",
-        "  2027-06-01 score 745 grade B",
-        "  2029-04-01 score 773 grade B",
-        "  2031-04-01 score 800 grade B",
+        "  2027-04-01 score 695 grade C: leaf %d counts 50%%" % tax,
+        "  2027-06-01 score 745 grade B: leaf %d leaves its window" % pen,
+        "  2029-04-01 score 773 grade B: leaf %d counts 25%%" % tax,
+        "  2031-04-01 score 800 grade B: leaf %d leaves its window" % tax,
         "",
     ]
     check("the whole text output", head == want,
