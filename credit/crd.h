@@ -365,6 +365,11 @@ cm_err crd_facts(ldg_txn *t, cm_bytes subject, uint64_t size, crd_fact_fn fn,
  * leaf), without the state crd_facts adds.  CM_ENOTFOUND if leaf is no
  * credit event record. */
 cm_err crd_event_get(ldg_txn *t, uint64_t leaf, crd_fact *f);
+typedef cm_err (*crd_leaf_fn)(void *arg, uint64_t leaf);
+/* Calls fn for each event or amendment in the first size leaves whose
+ * refs cite leaf (its evidence), in leaf order. */
+cm_err crd_citing(ldg_txn *t, uint64_t leaf, uint64_t size, crd_leaf_fn fn,
+                  void *arg);
 typedef cm_err (*crd_subject_fn)(void *arg, const char *uscc);
 /* Calls fn for each subject with a credit record in the first size
  * leaves, in USCC order. */

@@ -329,7 +329,7 @@ static const ldg_kind crd_kinds[] = {
 static const ldg_dbspec  crd_dbs[] = {{CAT_DB, 0}, {SC_DB, 0}};
 static const ldg_indexer crd_indexers[] = {
     {"credit.adopted", 1, crd_dbs, 2, adopt_index},
-    {"credit.events", 1, crd_ev_dbs, 3, crd_ev_index}};
+    {"credit.events", 2, crd_ev_dbs, 4, crd_ev_index}};
 const ldg_module crd_module = {"credit",
                                crd_kinds,
                                sizeof(crd_kinds) / sizeof(crd_kinds[0]),

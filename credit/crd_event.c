@@ -16,6 +16,7 @@
 #define SUBJ_DB "crd_subject"
 #define EVENT_DB "crd_event"
 #define CAT_IDX_DB "crd_category"
+#define CITE_DB "crd_cites"
 
 typedef crd_ev_rec ev_rec;
 
@@ -43,6 +44,41 @@ day_field(const ldg_field *f, const char *kind, const char *what, crd_day *out,
 	return (CM_OK);
 }
 
+typedef cm_err (*ref_fn)(void *arg, uint64_t index);
+
+/* Calls fn with the leaf index of each reference of a refs array; CM_EPROTO
+ * on one that is not {"h": bytes, "i": uint}. */
+static cm_err
+refs_each(cm_bytes refs, ref_fn fn, void *arg)
+{
+	cm_cbor_rd rd;
+	uint64_t   n;
+	cm_err     rv;
+
+	cm_cbor_rd_init(&rd, refs, NULL);
+	if (cm_cbor_rd_array(&rd, &n) != CM_OK)
+		return (CM_EPROTO);
+	for (uint64_t i = 0; i < n; i++) {
+		ldg_field r[2] = {{"h", true}, {"i", true}};
+		cm_bytes  item;
+		uint64_t  ix;
+
+		if (cm_cbor_rd_skip(&rd, &item) != CM_OK ||
+		    ldg_fields_decode(item, NULL, r, 2, NULL) != CM_OK ||
+		    ldg_field_uint(&r[1], &ix, NULL) != CM_OK)
+			return (CM_EPROTO);
+		if ((rv = fn(arg, ix)) != CM_OK)
+			return (rv);
+	}
+	return (CM_OK);
+}
+
+static cm_err
+ref_is(void *arg, uint64_t index)
+{
+	return (index == *(const uint64_t *) arg ? CM_EEXIST : CM_OK);
+}
+
 /* A target (the leaf an amendment, revocation or confirmation is about):
  * a leaf index, which must also be among the record's refs, so that the
  * ledger binds it to the leaf's hash (docs/format.md 5.3). */
@@ -50,30 +86,11 @@ static cm_err
 target_field(const ldg_field *f, const ldg_field *refs, const char *kind,
              const char *what, uint64_t *index, cm_diag *d)
 {
-	cm_cbor_rd rd;
-	uint64_t   n;
-
 	if (ldg_field_uint(f, index, NULL) != CM_OK)
 		return (cm_fail(d, CM_EPROTO, "%s: %s must be a leaf index",
 		                kind, what));
-	if (refs->present) {
-		cm_cbor_rd_init(&rd, refs->val, NULL);
-		if (cm_cbor_rd_array(&rd, &n) != CM_OK)
-			n = 0;
-		for (uint64_t i = 0; i < n; i++) {
-			ldg_field r[2] = {{"h", true}, {"i", true}};
-			cm_bytes  item;
-			uint64_t  ix;
-
-			if (cm_cbor_rd_skip(&rd, &item) != CM_OK ||
-			    ldg_fields_decode(item, NULL, r, 2, NULL) !=
-			        CM_OK ||
-			    ldg_field_uint(&r[1], &ix, NULL) != CM_OK)
-				break;
-			if (ix == *index)
-				return (CM_OK);
-		}
-	}
+	if (refs->present && refs_each(refs->val, ref_is, index) == CM_EEXIST)
+		return (CM_OK);
 	return (cm_fail(d, CM_EPROTO,
 	                "%s: %s %llu must also be in refs (with its leaf "
 	                "hash)",
@@ -1086,6 +1103,84 @@ out:
 	return (rv);
 }
 
+typedef struct cite_put {
+	ldg_txn *t;
+	ldg_db   db;
+	uint64_t leaf;
+} cite_put;
+
+static cm_err
+cite_one(void *arg, uint64_t index)
+{
+	cite_put *c = arg;
+	uint8_t   key[16];
+
+	cm_put_u64be(key, index);
+	cm_put_u64be(key + 8, c->leaf);
+	return (ldg_kv_put(c->t, c->db, CM_BYTES(key, 16), CM_BYTES("", 0), 0));
+}
+
+/* Indexes the leaves an event cites in its refs (its evidence), so that
+ * a fact from elsewhere (a trace inspection) an event already enters is
+ * not counted twice. */
+static cm_err
+cites_put(ldg_txn *t, cm_bytes rec, uint64_t leaf)
+{
+	cite_put   c = {t, 0, leaf};
+	cm_cbor_rd rd;
+	uint64_t   n;
+	cm_err     rv;
+
+	if ((rv = ldg_db_find(t, CITE_DB, &c.db)) != CM_OK)
+		return (rv);
+	cm_cbor_rd_init(&rd, rec, NULL);
+	if (cm_cbor_rd_map(&rd, &n) != CM_OK)
+		return (CM_ECORRUPT);
+	for (uint64_t i = 0; i < n; i++) {
+		cm_bytes k, v;
+
+		if (cm_cbor_rd_text(&rd, &k) != CM_OK ||
+		    cm_cbor_rd_skip(&rd, &v) != CM_OK)
+			return (CM_ECORRUPT);
+		if (cm_bytes_eq_str(k, "refs")) {
+			rv = refs_each(v, cite_one, &c);
+			return (rv == CM_EPROTO ? CM_ECORRUPT : rv);
+		}
+	}
+	return (CM_OK);
+}
+
+cm_err
+crd_citing(ldg_txn *t, uint64_t leaf, uint64_t size, crd_leaf_fn fn, void *arg)
+{
+	ldg_cursor *cur = NULL;
+	uint8_t     key[16];
+	cm_bytes    k, v;
+	ldg_db      db;
+	cm_err      rv;
+
+	cm_put_u64be(key, leaf);
+	memset(key + 8, 0, 8);
+	if ((rv = ldg_db_find(t, CITE_DB, &db)) != CM_OK ||
+	    (rv = ldg_cursor_open(t, db, &cur)) != CM_OK)
+		return (rv);
+	for (rv = ldg_cursor_seek(cur, CM_BYTES(key, 16), &k, &v); rv == CM_OK;
+	     rv = ldg_cursor_next(cur, &k, &v)) {
+		uint64_t by;
+
+		if (k.len != 16 || memcmp(k.p, key, 8) != 0)
+			break;
+		if ((by = cm_get_u64be(k.p + 8)) >= size)
+			break;
+		if ((rv = fn(arg, by)) != CM_OK)
+			break;
+	}
+	if (rv == CM_ENOTFOUND)
+		rv = CM_OK;
+	ldg_cursor_close(cur);
+	return (rv);
+}
+
 cm_err
 crd_ev_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 {
@@ -1187,8 +1282,10 @@ crd_ev_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 		ckey[cl] = 0;
 		cm_put_u32be(ckey + cl + 1, (uint32_t) er->decided);
 		cm_put_u64be(ckey + cl + 5, leaf->index);
-		rv = ldg_kv_put(t, cdb, CM_BYTES(ckey, cl + 13),
-		                CM_BYTES(subject.p, LDG_USCC_LEN), 0);
+		if ((rv = ldg_kv_put(t, cdb, CM_BYTES(ckey, cl + 13),
+		                     CM_BYTES(subject.p, LDG_USCC_LEN), 0)) ==
+		    CM_OK)
+			rv = cites_put(t, r->rec, leaf->index);
 	}
 out:
 	cat_release(c);
@@ -1389,4 +1486,5 @@ crd_category_events(ldg_txn *t, cm_bytes category, crd_day since, uint64_t size,
 }
 
 /* The indexer's databases, for crd_adopt.c's module tables. */
-const ldg_dbspec crd_ev_dbs[3] = {{SUBJ_DB, 0}, {EVENT_DB, 0}, {CAT_IDX_DB, 0}};
+const ldg_dbspec crd_ev_dbs[4] = {
+    {SUBJ_DB, 0}, {EVENT_DB, 0}, {CAT_IDX_DB, 0}, {CITE_DB, 0}};

@@ -454,6 +454,50 @@ reasons(crd_score *s)
 	}
 }
 
+typedef struct cite_ctx {
+	const crd_score *s;
+	bool             entered;
+} cite_ctx;
+
+/* An event (not revoked) about the subject cites the leaf. */
+static cm_err
+cite_fn(void *arg, uint64_t by)
+{
+	cite_ctx *c = arg;
+
+	for (size_t i = 0; i < c->s->nitem; i++) {
+		const crd_fact *f = &c->s->item[i].f;
+
+		if (!(c->s->item[i].flags & CRD_F_EXTRA) && f->revoked == 0 &&
+		    (f->leaf == by || f->current == by))
+			c->entered = true;
+	}
+	return (CM_OK);
+}
+
+/* A fact from elsewhere (a trace inspection) that a credit event about the
+ * subject already enters (citing it in its refs) counts once: as that
+ * event. */
+static cm_err
+drop_entered(ldg_txn *t, crd_score *s)
+{
+	size_t n = 0;
+	cm_err rv = CM_OK;
+
+	for (size_t i = 0; i < s->nitem && rv == CM_OK; i++) {
+		cite_ctx c = {s, false};
+
+		if ((s->item[i].flags & CRD_F_EXTRA) &&
+		    (rv = crd_citing(t, s->item[i].f.leaf, s->size, cite_fn,
+		                     &c)) == CM_OK &&
+		    c.entered)
+			continue;
+		s->item[n++] = s->item[i];
+	}
+	s->nitem = n;
+	return (rv);
+}
+
 typedef struct notice_ctx {
 	cm_buf  *out;
 	uint64_t leaf;
@@ -550,6 +594,8 @@ crd_score_compute(ldg_txn *t, const char *uscc, uint64_t size, crd_day as_of,
 			return (rv);
 		qsort(s->item, s->nitem, sizeof(*s->item), scored_cmp);
 	}
+	if ((rv = drop_entered(t, s)) != CM_OK)
+		return (rv);
 	for (size_t i = 0; i < s->nitem; i++) {
 		crd_scored *it = &s->item[i];
 

@@ -275,6 +275,31 @@ def test_time_and_size(d):
           changes(j) == [("2029-09-01", 800, "B")], j)
 
 
+def test_group_commit(d):
+    """Two batches in one commit: a size between them is no commit
+    boundary, and rounds down to the commit before both."""
+    L, k = setup(d)
+    s = uscc(32)
+    reg = L.register("samr3", uscc(33), role="regulator",
+                     scopes=["credit.violation"])
+    before = L.size()
+    _, b1 = L.sign(reg, json.dumps({"records": [ev(
+        s, "violation.penalty", "general", "2026-06-01")]}), name="g1",
+        seq=1)
+    _, b2 = L.sign(reg, json.dumps({"records": [ev(
+        s, "violation.penalty", "light", "2026-11-01")]}), name="g2", seq=2)
+    must("one commit of two batches", L.submit(b1, b2))
+    after = L.size()
+    check("two batches of two leaves", after == before + 4, (before, after))
+    for n in (before + 1, before + 2, before + 3):
+        j = score(L, s, "--size", str(n))
+        check("size %d rounds down to %d" % (n, before),
+              j["size"] == before and j["score"] == 800, j)
+    j = score(L, s)
+    check("the whole commit: -50 and -10", j["size"] == after and
+          j["score"] == 740, j)
+
+
 def test_public(d):
     L, k = setup(d)
     s = uscc(40)
@@ -440,5 +465,6 @@ def test_refusals(d):
 
 
 run_tests([test_each_category, test_caps_and_reasons, test_time_and_size,
+           test_group_commit,
            test_public, test_public_without_scorecard, test_list,
            test_determinism_and_golden, test_refusals])

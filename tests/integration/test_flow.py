@@ -488,8 +488,9 @@ def test_upgrade_refused_rule(d):
     # Opening for the reindex made this tally's new databases, empty:
     # id_org_keys, the credit module's and the trace module's.
     after = L.snapshot()
-    for name in (b"crd_catalogue", b"crd_category", b"crd_event",
-                 b"crd_scorecard", b"crd_subject", b"id_org_keys",
+    for name in (b"crd_catalogue", b"crd_category", b"crd_cites",
+                 b"crd_event", b"crd_scorecard", b"crd_subject",
+                 b"id_org_keys",
                  b"trace_decl", b"trace_eventid", b"trace_hash",
                  b"trace_obj"):
         after, n = re.subn(b"VERSION=3\nformat=bytevalue\ndatabase=" + name +
