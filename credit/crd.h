@@ -451,6 +451,13 @@ typedef struct crd_scored {
 	bool     counts;
 	uint32_t percent;
 	int32_t  points; /* after decay, before caps */
+	/* derived once by the scorer (private): */
+	bool     has_points_;
+	int32_t  base_points_;
+	int      cat_; /* index into crd_score.cat, -1: none */
+	size_t   nstep_;
+	crd_day  step_day_[CRD_DECAY_MAX]; /* the day each decay step starts */
+	uint32_t step_pct_[CRD_DECAY_MAX];
 } crd_scored;
 
 typedef struct crd_change {
@@ -477,6 +484,8 @@ typedef struct crd_score {
 		char    name[CRD_NAME_MAX + 1];
 		int64_t raw;   /* the sum before the cap */
 		int32_t total; /* after it */
+		bool    has_cap_;
+		int32_t cap_min_, cap_max_;
 	} cat[CRD_CAT_MAX];
 	size_t      nitem; /* every event of the subject, revoked ones too */
 	crd_scored *item;

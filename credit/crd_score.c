@@ -200,20 +200,6 @@ cat_rule(const crd_scorecard *sc, const char *cat)
 	return (NULL);
 }
 
-/* The decay percent at day of an item counted from anchor. */
-static uint32_t
-decay(const crd_cat_rule *cr, crd_day anchor, crd_day day)
-{
-	uint32_t p = 100;
-
-	if (cr == NULL || anchor == CRD_DAY_NONE)
-		return (p);
-	for (size_t i = 0; i < cr->nstep; i++)
-		if (crd_period_end(cr->step[i].age, anchor) <= day)
-			p = cr->step[i].percent;
-	return (p);
-}
-
 static crd_day
 age_anchor(const crd_score *s, const crd_scored *it)
 {
@@ -239,6 +225,47 @@ counts_at(const crd_score *s, const crd_scored *it, crd_day day)
 	return (it->start <= day && (it->end == CRD_DAY_OPEN || day < it->end));
 }
 
+/* What scoring needs of each item and category, looked up once: its
+ * points, its category, the days its decay steps start; the caps. */
+static void
+prepare(crd_score *s)
+{
+	const crd_scorecard *sc = s->sc_;
+
+	for (size_t c = 0; c < s->ncat; c++) {
+		const crd_cat_rule *cr =
+		    sc ? cat_rule(sc, s->cat[c].name) : NULL;
+
+		s->cat[c].has_cap_ = cr != NULL && cr->has_cap;
+		s->cat[c].cap_min_ = cr != NULL ? cr->cap_min : 0;
+		s->cat[c].cap_max_ = cr != NULL ? cr->cap_max : 0;
+	}
+	for (size_t i = 0; i < s->nitem; i++) {
+		crd_scored         *it = &s->item[i];
+		const crd_points   *p = sc ? points_of(sc, it) : NULL;
+		const crd_cat_rule *cr =
+		    sc ? cat_rule(sc, it->f.category) : NULL;
+		crd_day anchor = age_anchor(s, it);
+
+		it->has_points_ = p != NULL;
+		it->base_points_ = p != NULL ? p->points : 0;
+		it->cat_ = -1;
+		for (size_t c = 0; c < s->ncat; c++)
+			if (strcmp(s->cat[c].name, it->f.category) == 0)
+				it->cat_ = (int) c;
+		it->nstep_ = 0;
+		/* An item with no end yet (counted from it) does not decay. */
+		for (size_t k = 0;
+		     cr != NULL && anchor != CRD_DAY_NONE && k < cr->nstep;
+		     k++) {
+			it->step_day_[k] =
+			    crd_period_end(cr->step[k].age, anchor);
+			it->step_pct_[k] = cr->step[k].percent;
+			it->nstep_++;
+		}
+	}
+}
+
 /* Scores every item at day; fills the totals, score and grade. */
 static void
 score_at(crd_score *s, crd_day day)
@@ -250,8 +277,7 @@ score_at(crd_score *s, crd_day day)
 	for (size_t c = 0; c < s->ncat; c++)
 		s->cat[c].raw = s->cat[c].total = 0;
 	for (size_t i = 0; i < s->nitem; i++) {
-		crd_scored       *it = &s->item[i];
-		const crd_points *p;
+		crd_scored *it = &s->item[i];
 
 		it->counts = counts_at(s, it, day);
 		it->percent = 0;
@@ -259,30 +285,31 @@ score_at(crd_score *s, crd_day day)
 		if (!it->counts)
 			continue;
 		s->ncounting++;
-		if (sc == NULL || (p = points_of(sc, it)) == NULL)
+		if (!it->has_points_)
 			continue;
-		it->percent =
-		    decay(cat_rule(sc, it->f.category), age_anchor(s, it), day);
+		/* The percent of the last step begun (100 before the
+		 * first). */
+		it->percent = 100;
+		for (size_t k = 0; k < it->nstep_; k++)
+			if (it->step_day_[k] <= day)
+				it->percent = it->step_pct_[k];
 		if (it->flags & (CRD_F_UNCONFIRMED | CRD_F_EXCLUDED))
 			continue;
 		/* |points| <= 100000 and percent <= 100: no overflow; C
 		 * division rounds toward zero, as the format says. */
 		it->points =
-		    (int32_t) ((int64_t) p->points * it->percent / 100);
-		for (size_t c = 0; c < s->ncat; c++)
-			if (strcmp(s->cat[c].name, it->f.category) == 0)
-				s->cat[c].raw += it->points;
+		    (int32_t) ((int64_t) it->base_points_ * it->percent / 100);
+		if (it->cat_ >= 0)
+			s->cat[it->cat_].raw += it->points;
 	}
 	for (size_t c = 0; c < s->ncat; c++) {
-		const crd_cat_rule *cr =
-		    sc ? cat_rule(sc, s->cat[c].name) : NULL;
 		int64_t v = s->cat[c].raw;
 
-		if (cr != NULL && cr->has_cap) {
-			if (v < cr->cap_min)
-				v = cr->cap_min;
-			if (v > cr->cap_max)
-				v = cr->cap_max;
+		if (s->cat[c].has_cap_) {
+			if (v < s->cat[c].cap_min_)
+				v = s->cat[c].cap_min_;
+			if (v > s->cat[c].cap_max_)
+				v = s->cat[c].cap_max_;
 		}
 		s->cat[c].total = (int32_t) v;
 		sum += v;
@@ -316,10 +343,8 @@ why(const crd_score *s, crd_day day, char *out, size_t cap)
 
 	out[0] = '\0';
 	for (size_t i = 0; i < s->nitem; i++) {
-		const crd_scored   *it = &s->item[i];
-		const crd_cat_rule *cr = cat_rule(s->sc_, it->f.category);
-		crd_day             anchor = age_anchor(s, it);
-		char                one[64];
+		const crd_scored *it = &s->item[i];
+		char              one[64];
 
 		one[0] = '\0';
 		if (!it->known || it->f.revoked != 0)
@@ -331,19 +356,14 @@ why(const crd_score *s, crd_day day, char *out, size_t cap)
 			snprintf(one, sizeof(one),
 			         "leaf %llu leaves its window",
 			         (unsigned long long) it->f.leaf);
-		else
-			for (size_t k = 0;
-			     cr != NULL && anchor != CRD_DAY_NONE &&
-			     k < cr->nstep;
-			     k++)
-				if (crd_period_end(cr->step[k].age, anchor) ==
-				        day &&
-				    counts_at(s, it, day))
+		else if (counts_at(s, it, day))
+			for (size_t k = 0; k < it->nstep_; k++)
+				if (it->step_day_[k] == day)
 					snprintf(
 					    one, sizeof(one),
 					    "leaf %llu counts %u%%",
 					    (unsigned long long) it->f.leaf,
-					    cr->step[k].percent);
+					    it->step_pct_[k]);
 		if (one[0] == '\0')
 			continue;
 		if (n + strlen(one) + 6 >= cap) {
@@ -367,21 +387,17 @@ changes(crd_score *s)
 
 	memcpy(last_grade, s->grade, sizeof(last_grade));
 	for (size_t i = 0; i < s->nitem; i++) {
-		const crd_scored   *it = &s->item[i];
-		const crd_cat_rule *cr =
-		    s->sc_ ? cat_rule(s->sc_, it->f.category) : NULL;
-		crd_day anchor = age_anchor(s, it);
-		crd_day cand[2 + CRD_DECAY_MAX];
-		size_t  nc = 0;
+		const crd_scored *it = &s->item[i];
+		crd_day           cand[2 + CRD_DECAY_MAX];
+		size_t            nc = 0;
 
 		if (!it->known || it->f.revoked != 0)
 			continue;
 		cand[nc++] = it->start;
 		if (it->end != CRD_DAY_OPEN)
 			cand[nc++] = it->end;
-		for (size_t k = 0;
-		     cr != NULL && anchor != CRD_DAY_NONE && k < cr->nstep; k++)
-			cand[nc++] = crd_period_end(cr->step[k].age, anchor);
+		for (size_t k = 0; k < it->nstep_; k++)
+			cand[nc++] = it->step_day_[k];
 		for (size_t k = 0; k < nc; k++) {
 			if (cand[k] <= s->as_of)
 				continue;
@@ -633,6 +649,7 @@ crd_score_compute(ldg_txn *t, const char *uscc, uint64_t size, crd_day as_of,
 	    (rv = h->query_count(h->arg, t, s->subject, s->size,
 	                         &s->queries)) != CM_OK)
 		return (rv);
+	prepare(s);
 	/* The score at the day first: the changes are from it. */
 	score_at(s, s->as_of);
 	if (s->sc_ != NULL && (rv = changes(s)) != CM_OK)
