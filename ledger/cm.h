@@ -127,6 +127,8 @@ uint32_t cm_get_u32be(const uint8_t in[4]);
 /* ---- text encodings ---------------------------------------------------- */
 /* Lower-case hex of in, NUL-terminated, appended to out. */
 cm_err cm_hex_encode(cm_buf *out, cm_bytes in);
+/* The value of one hex digit [0-9a-fA-F] (a byte value), or -1. */
+int cm_hex_value(int c);
 /* Decodes exactly: even length, [0-9a-fA-F] only.  Appends to out. */
 CM_MUST_CHECK cm_err cm_hex_decode(cm_buf *out, const char *s, size_t len);
 /* Standard base64 (RFC 4648 section 4) with padding, NUL-terminated. */
@@ -173,6 +175,13 @@ void cm_errno_text(int e, char *buf, size_t len);
 void cm_sha256(const void *p, size_t len, uint8_t out[CM_HASH_LEN]);
 /* SHA-256 over the concatenation of n pieces. */
 void cm_sha256_parts(const cm_bytes *parts, size_t n, uint8_t out[CM_HASH_LEN]);
+/* SHA-256 over bytes given piece by piece (a file read in chunks).  Owned;
+ * release with cm_sha256_free (NULL-safe).  final may be called once. */
+typedef struct cm_sha256_ctx cm_sha256_ctx;
+cm_err                       cm_sha256_new(cm_sha256_ctx **out); /* CM_ENOMEM */
+void cm_sha256_update(cm_sha256_ctx *c, const void *p, size_t len);
+void cm_sha256_final(cm_sha256_ctx *c, uint8_t out[CM_HASH_LEN]);
+void cm_sha256_free(cm_sha256_ctx *c);
 /* HMAC-SHA-256 (keyed hashes of natural persons). */
 void cm_hmac_sha256(cm_bytes key, cm_bytes msg, uint8_t out[CM_HASH_LEN]);
 /* Fills out with len bytes from the OS CSPRNG.  CM_ECRYPTO on failure. */

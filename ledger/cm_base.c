@@ -304,8 +304,8 @@ cm_hex_encode(cm_buf *out, cm_bytes in)
 	return (CM_OK);
 }
 
-static int
-hex_val(char c)
+int
+cm_hex_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return (c - '0');
@@ -327,7 +327,8 @@ cm_hex_decode(cm_buf *out, const char *s, size_t len)
 	if ((rv = cm_buf_reserve(out, len / 2)) != CM_OK)
 		return (rv);
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hex_val(s[i]), lo = hex_val(s[i + 1]);
+		int hi = cm_hex_value((unsigned char) s[i]),
+		    lo = cm_hex_value((unsigned char) s[i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			out->len = start;

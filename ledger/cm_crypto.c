@@ -43,6 +43,43 @@ cm_sha256_parts(const cm_bytes *parts, size_t n, uint8_t out[CM_HASH_LEN])
 	OPENSSL_cleanse(&c, sizeof(c));
 }
 
+struct cm_sha256_ctx {
+	SHA256_CTX c;
+};
+
+cm_err
+cm_sha256_new(cm_sha256_ctx **out)
+{
+	cm_sha256_ctx *c = cm_malloc(sizeof(*c));
+
+	if (c == NULL)
+		return (CM_ENOMEM);
+	SHA256_Init(&c->c);
+	*out = c;
+	return (CM_OK);
+}
+
+void
+cm_sha256_update(cm_sha256_ctx *c, const void *p, size_t len)
+{
+	SHA256_Update(&c->c, p, len);
+}
+
+void
+cm_sha256_final(cm_sha256_ctx *c, uint8_t out[CM_HASH_LEN])
+{
+	SHA256_Final(out, &c->c);
+}
+
+void
+cm_sha256_free(cm_sha256_ctx *c)
+{
+	if (c == NULL)
+		return;
+	OPENSSL_cleanse(c, sizeof(*c));
+	cm_free(c);
+}
+
 void
 cm_hmac_sha256(cm_bytes key, cm_bytes msg, uint8_t out[CM_HASH_LEN])
 {

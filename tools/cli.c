@@ -566,18 +566,15 @@ append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json)
  * concurrent writers of one key always get through. */
 #define SIGN_ATTEMPTS 8
 
-int
-sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
-                bool json)
+cm_err
+sign_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
+            ldg_receipt *rc, cm_diag *d)
 {
-	uint8_t     pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
-	uint64_t    seq;
-	cm_buf      batch = {0};
-	ldg_receipt rc;
-	cm_err      st = CM_OK;
-	cm_diag     d;
-	cm_bytes    b;
-	int         ex;
+	uint8_t  pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
+	uint64_t seq;
+	cm_buf   batch = {0};
+	cm_err   st = CM_OK;
+	cm_bytes b;
 
 	cm_key_public(k, pub);
 	cm_key_id(pub, kid);
@@ -587,27 +584,411 @@ sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
 		if (ldg_next_seq(t, kid, &seq) != CM_OK)
 			die(EX_USAGE, "cannot read the sequence index");
 		ldg_txn_end(t);
-		cm_diag_clear(&d);
+		cm_diag_clear(d);
 		cm_buf_reset(&batch);
 		if (ldg_batch_build(ldg_origin(s), k, seq, now_ms(), recs, n,
-		                    &batch, &d) != CM_OK)
-			die(EX_NO, "cannot build the batch: %s", d.msg);
+		                    &batch, d) != CM_OK)
+			die(EX_NO, "cannot build the batch: %s", d->msg);
 		b = cm_buf_bytes(&batch);
-		memset(&rc, 0, sizeof(rc));
-		append_commit(s, &b, 1, &rc, &st, &d);
+		memset(rc, 0, sizeof(*rc));
+		append_commit(s, &b, 1, rc, &st, d);
 		/* tally chose seq, so a conflict is a race it lost: the
 		 * number went to another writer's batch; take the next. */
 		if (st != CM_ESEQCONFLICT || attempt == SIGN_ATTEMPTS)
 			break;
-		ldg_receipt_fini(&rc);
+		ldg_receipt_fini(rc);
 	}
 	if (st == CM_ESEQCONFLICT)
-		cm_diag_set(&d,
+		cm_diag_set(d,
 		            "%d sequence numbers in a row (up to %llu) were "
 		            "taken by other writers with this key; try again",
 		            SIGN_ATTEMPTS, (unsigned long long) seq);
-	ex = receipt_print(&rc, st, &d, json);
-	ldg_receipt_fini(&rc);
 	cm_buf_fini(&batch);
+	return (st);
+}
+
+int
+sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
+                bool json)
+{
+	ldg_receipt rc;
+	cm_diag     d;
+	cm_err      st = sign_append(s, k, recs, n, &rc, &d);
+	int         ex = receipt_print(&rc, st, &d, json);
+
+	ldg_receipt_fini(&rc);
 	return (ex);
+}
+
+/* ---- progress ---- */
+
+void
+progress_show(const char *what, uint64_t done, uint64_t total, const char *tail)
+{
+	int width = 40, fill = total ? (int) (done * width / total) : width;
+
+	if (fill > width)
+		fill = width;
+	fprintf(stderr, "\r%-8s [%.*s%*s] %s", what, fill,
+	        "########################################", width - fill, "",
+	        tail);
+	if (done >= total)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/* ---- importing a file in two passes ---- */
+
+void
+imp_file_open(imp_file *f, const char *path)
+{
+	struct stat st;
+
+	memset(f, 0, sizeof(*f));
+	f->path = path;
+	/* Read twice (check, then import), so not a pipe or stdin. */
+	if (strcmp(path, "-") == 0)
+		die(EX_USAGE, "import reads its file twice (a check, then the "
+		              "import): give a file, not stdin");
+	f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (f->fd < 0)
+		die(EX_USAGE, "cannot read %s: %s", path, strerror(errno));
+	if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		die(EX_USAGE,
+		    "%s is not a regular file (import reads it twice)", path);
+	f->size = (uint64_t) st.st_size;
+	f->mtime = (int64_t) st.st_mtime;
+	f->bar = isatty(2);
+}
+
+void
+imp_file_pass(imp_file *f, const char *phase)
+{
+	struct stat st;
+
+	if (lseek(f->fd, 0, SEEK_SET) != 0)
+		die(EX_USAGE, "cannot rewind %s: %s", f->path, strerror(errno));
+	if (fstat(f->fd, &st) != 0 || (uint64_t) st.st_size != f->size ||
+	    (int64_t) st.st_mtime != f->mtime)
+		die(EX_USAGE, "%s changed while it was being imported",
+		    f->path);
+	cm_sha256_free(f->sha);
+	f->sha = NULL;
+	if (cm_sha256_new(&f->sha) != CM_OK)
+		die(EX_USAGE, "out of memory");
+	f->done = 0;
+	f->drawn = 0;
+	f->phase = phase;
+}
+
+static void
+imp_file_bar(imp_file *f)
+{
+	char tail[96];
+
+	snprintf(tail, sizeof(tail), "%.1f/%.1f MB, %llu %ss",
+	         (double) f->done / 1e6, (double) f->size / 1e6,
+	         (unsigned long long) f->units, f->unit);
+	progress_show(f->phase, f->done, f->size, tail);
+	f->drawn = f->done;
+}
+
+cm_err
+imp_file_read(void *arg, uint8_t *buf, size_t cap, size_t *out_n)
+{
+	imp_file *f = arg;
+	ssize_t   n;
+
+	do
+		n = read(f->fd, buf, cap);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (cm_err_from_errno(errno));
+	/* Not past the size it had: a file growing under the import is
+	 * read as it was when the import began. */
+	if (f->done + (uint64_t) n > f->size)
+		n = (ssize_t) (f->size - f->done);
+	cm_sha256_update(f->sha, buf, (size_t) n);
+	f->done += (uint64_t) n;
+	*out_n = (size_t) n;
+	if (f->bar && f->done < f->size && f->done - f->drawn >= (1u << 20))
+		imp_file_bar(f);
+	return (CM_OK);
+}
+
+void
+imp_file_end(imp_file *f, uint8_t out[CM_HASH_LEN])
+{
+	cm_sha256_final(f->sha, out);
+	if (f->bar)
+		imp_file_bar(f);
+}
+
+void
+imp_file_close(imp_file *f)
+{
+	cm_sha256_free(f->sha);
+	f->sha = NULL;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* Room a record leaf's own fields take besides the record (the leaf's
+ * header hash, indexes and type; docs/format.md section 3). */
+#define RLEAF_OVERHEAD 128
+/* Room a batch's header takes besides its records. */
+#define BATCH_OVERHEAD 4096
+
+void
+imp_record_fits(const imp_file *f, const ldg_params *p, size_t len,
+                const char *what)
+{
+	if (len + RLEAF_OVERHEAD > p->max_leaf)
+		die(EX_NO,
+		    "%s: %s: its record would be %zu bytes, more than this "
+		    "ledger's records may be (params.leaf %llu, less %d for "
+		    "the leaf's own fields); nothing was written",
+		    f->path, what, len, (unsigned long long) p->max_leaf,
+		    RLEAF_OVERHEAD);
+}
+
+/* The keys of the records in the batch being built, to answer a unit
+ * that repeats one as a duplicate. */
+typedef struct pending {
+	cm_buf    keys;
+	size_t   *off;
+	size_t    n, cap;
+	cm_buf    recs;
+	size_t   *roff;
+	cm_bytes *views;
+} pending;
+
+static bool
+pending_has(const pending *p, cm_bytes key)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (cm_bytes_eq(CM_BYTES(p->keys.p + p->off[i],
+		                         p->off[i + 1] - p->off[i]),
+		                key))
+			return (true);
+	return (false);
+}
+
+static void
+pending_add(pending *p, cm_bytes key, cm_bytes rec)
+{
+	if (p->n + 1 >= p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 256;
+		p->off = xalloc(cm_realloc(p->off, p->cap * sizeof(*p->off)));
+		p->roff =
+		    xalloc(cm_realloc(p->roff, p->cap * sizeof(*p->roff)));
+		p->views =
+		    xalloc(cm_realloc(p->views, p->cap * sizeof(*p->views)));
+	}
+	if (p->n == 0)
+		p->off[0] = p->roff[0] = 0;
+	if (cm_buf_append(&p->keys, key.p, key.len) != CM_OK ||
+	    cm_buf_append(&p->recs, rec.p, rec.len) != CM_OK)
+		die(EX_USAGE, "out of memory");
+	p->n++;
+	p->off[p->n] = p->keys.len;
+	p->roff[p->n] = p->recs.len;
+}
+
+static void
+pending_reset(pending *p)
+{
+	p->n = 0;
+	cm_buf_reset(&p->keys);
+	cm_buf_reset(&p->recs);
+}
+
+static void
+pending_fini(pending *p)
+{
+	cm_buf_fini(&p->keys);
+	cm_buf_fini(&p->recs);
+	cm_free(p->off);
+	cm_free(p->roff);
+	cm_free(p->views);
+}
+
+/* Signs and appends recs as one batch; exits on a refusal, saying what
+ * the earlier batches of this import put in the log. */
+static void
+imp_flush(ldg_store *s, const cm_key *k, const imp_file *f, cm_bytes *recs,
+          size_t n, imp_result *r)
+{
+	ldg_receipt rc;
+	cm_diag     d;
+	cm_err      st;
+
+	if (n == 0)
+		return;
+	st = sign_append(s, k, recs, n, &rc, &d);
+	if (st != CM_OK && st != CM_EDUPLICATE) {
+		if (r->batches == 0)
+			die(EX_NO, "%s: refused: %s%s%s; nothing was written",
+			    f->path, cm_strerror(st), d.msg[0] ? ": " : "",
+			    d.msg);
+		die(EX_NO,
+		    "%s: batch %llu refused: %s%s%s; the %llu batches before "
+		    "it are in the log (records at leaves %llu..%llu): "
+		    "import the file again once it is fixed, and what is in "
+		    "counts as duplicates",
+		    f->path, (unsigned long long) r->batches + 1,
+		    cm_strerror(st), d.msg[0] ? ": " : "", d.msg,
+		    (unsigned long long) r->batches,
+		    (unsigned long long) r->first_leaf,
+		    (unsigned long long) r->last_leaf);
+	}
+	if (r->first_leaf == 0)
+		r->first_leaf = rc.first_record;
+	r->last_leaf = rc.first_record + rc.nrecords - 1;
+	r->size = rc.size;
+	r->batches++;
+	ldg_receipt_fini(&rc);
+}
+
+void
+import_run(ldg_store *s, const cm_key *k, imp_file *f, const imp_ops *ops,
+           void *src, size_t batch, imp_result *r)
+{
+	ldg_params p;
+	pending    pd;
+	uint8_t    h2[CM_HASH_LEN];
+	cm_buf     rec = {0};
+	uint64_t   limit;
+	ldg_txn   *t;
+	cm_bytes   key = {0};
+	bool       more = true;
+
+	memset(r, 0, sizeof(*r));
+	memset(&pd, 0, sizeof(pd));
+	ldg_get_params(s, &p);
+	if (batch == 0 || batch > p.max_records)
+		die(EX_USAGE, "--batch must be 1 to %llu (params.records)",
+		    (unsigned long long) p.max_records);
+	limit = p.max_batch_bytes > BATCH_OVERHEAD
+	            ? p.max_batch_bytes - BATCH_OVERHEAD
+	            : p.max_batch_bytes;
+	f->unit = ops->unit;
+	/* Pass 1: every unit checked, in the ledger's state now. */
+	imp_file_pass(f, "check");
+	ops->begin(src, 1);
+	t = rtxn(s);
+	f->units = 0;
+	while (ops->next(src)) {
+		ops->check(src, t);
+		f->units++;
+	}
+	ldg_txn_end(t);
+	imp_file_end(f, r->hash);
+	r->units = f->units;
+	/* Pass 2: batches of new units. */
+	imp_file_pass(f, "import");
+	ops->begin(src, 2);
+	f->units = 0;
+	while (more) {
+		size_t n;
+
+		pending_reset(&pd);
+		t = rtxn(s);
+		while (pd.n < batch) {
+			bool dup = false;
+
+			if (rec.len == 0) {
+				if (!(more = ops->next(src)))
+					break;
+				f->units++;
+				ops->record(src, t, &rec, &key, &dup);
+				if (dup || pending_has(&pd, key)) {
+					r->duplicates++;
+					cm_buf_reset(&rec);
+					continue;
+				}
+			}
+			if (pd.recs.len + rec.len > limit && pd.n > 0)
+				break; /* rec opens the next batch */
+			pending_add(&pd, key, cm_buf_bytes(&rec));
+			cm_buf_reset(&rec);
+		}
+		ldg_txn_end(t);
+		n = pd.n;
+		for (size_t i = 0; i < n; i++)
+			pd.views[i] = CM_BYTES(pd.recs.p + pd.roff[i],
+			                       pd.roff[i + 1] - pd.roff[i]);
+		imp_flush(s, k, f, pd.views, n, r);
+		r->added += n;
+		if (rec.len > 0)
+			more = true;
+	}
+	imp_file_end(f, h2);
+	if (memcmp(h2, r->hash, CM_HASH_LEN) != 0)
+		die(EX_USAGE,
+		    "%s changed while it was being imported: what was read is "
+		    "in the log (records at leaves %llu..%llu); import it "
+		    "again",
+		    f->path, (unsigned long long) r->first_leaf,
+		    (unsigned long long) r->last_leaf);
+	if (ops->finish != NULL) {
+		cm_bytes b;
+
+		ops->finish(src, r, &rec);
+		if (rec.len > 0) {
+			b = cm_buf_bytes(&rec);
+			imp_flush(s, k, f, &b, 1, r);
+		}
+	}
+	if (r->size == 0) {
+		t = rtxn(s);
+		r->size = ldg_size(t);
+		ldg_txn_end(t);
+	}
+	cm_buf_fini(&rec);
+	pending_fini(&pd);
+}
+
+void
+import_print(const imp_file *f, const imp_result *r, bool json)
+{
+	if (json) {
+		cm_buf     b = {0};
+		cm_cbor_wr w;
+
+		cm_cbor_wr_init(&w, &b);
+		cm_cbor_wr_map(&w, 8);
+		cm_cbor_wr_cstr(&w, "size");
+		cm_cbor_wr_uint(&w, r->size);
+		cm_cbor_wr_cstr(&w, "added");
+		cm_cbor_wr_uint(&w, r->added);
+		cm_cbor_wr_cstr(&w, "count");
+		cm_cbor_wr_uint(&w, r->units);
+		cm_cbor_wr_cstr(&w, "sha256");
+		cm_cbor_wr_bytes(&w, CM_BYTES(r->hash, CM_HASH_LEN));
+		cm_cbor_wr_cstr(&w, "batches");
+		cm_cbor_wr_uint(&w, r->batches);
+		cm_cbor_wr_cstr(&w, "last_leaf");
+		cm_cbor_wr_uint(&w, r->last_leaf);
+		cm_cbor_wr_cstr(&w, "duplicates");
+		cm_cbor_wr_uint(&w, r->duplicates);
+		cm_cbor_wr_cstr(&w, "first_leaf");
+		cm_cbor_wr_uint(&w, r->first_leaf);
+		json_print(&w, &b);
+		cm_buf_fini(&b);
+		return;
+	}
+	printf("%s: %llu %s%s, %llu imported", f->path,
+	       (unsigned long long) r->units, f->unit, r->units == 1 ? "" : "s",
+	       (unsigned long long) r->added);
+	if (r->batches > 0)
+		printf(" in %llu batch%s (records at leaves %llu..%llu)",
+		       (unsigned long long) r->batches,
+		       r->batches == 1 ? "" : "es",
+		       (unsigned long long) r->first_leaf,
+		       (unsigned long long) r->last_leaf);
+	printf(", %llu duplicate%s already in the log; tree size %llu\n",
+	       (unsigned long long) r->duplicates,
+	       r->duplicates == 1 ? "" : "s", (unsigned long long) r->size);
 }

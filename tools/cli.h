@@ -111,6 +111,86 @@ int append_batches(ldg_store *s, const cm_bytes *batches, size_t n, bool json);
 /* Signs recs with k at its next sequence number and appends them. */
 int sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs,
                     size_t n, bool json);
+/* The same without printing: the batch's status (CM_OK, CM_EDUPLICATE for
+ * a resend, or the refusal with d), its receipt in *rc (release with
+ * ldg_receipt_fini).  Exits when the commit fails. */
+cm_err sign_append(ldg_store *s, const cm_key *k, const cm_bytes *recs,
+                   size_t n, ldg_receipt *rc, cm_diag *d);
+/* A progress bar on stderr: what, a bar of done/total, then tail; a new
+ * line once done reaches total.  Callers draw it only on a terminal. */
+void progress_show(const char *what, uint64_t done, uint64_t total,
+                   const char *tail);
+
+/* ---- importing a file in two passes (docs/cli.md section 1, Imports) ----
+ * A first pass checks every unit (an event, a row) and refuses the whole
+ * file on the first bad one, writing nothing; a second pass submits the
+ * units as signed batches, leaving out those the log already holds (a
+ * re-run after an interruption sends only what is missing).  The file is
+ * read in chunks (constant memory), hashed each pass, and shown as a
+ * progress bar on stderr when stderr is a terminal. */
+typedef struct imp_file {
+	const char    *path;
+	int            fd;
+	uint64_t       size; /* when opened: what is imported */
+	int64_t        mtime;
+	uint64_t       done;  /* bytes read in this pass */
+	uint64_t       units; /* units read in this pass */
+	const char    *unit;  /* "event", "row" */
+	const char    *phase;
+	bool           bar;
+	uint64_t       drawn;
+	cm_sha256_ctx *sha;
+} imp_file;
+/* Opens path, a regular file (exits otherwise). */
+void imp_file_open(imp_file *f, const char *path);
+/* Rewinds for a pass named phase (exits if the file changed). */
+void imp_file_pass(imp_file *f, const char *phase);
+/* A reader in the shape of trc_stream_read_fn (and the CSV reader's). */
+cm_err imp_file_read(void *arg, uint8_t *buf, size_t cap, size_t *out_n);
+/* Ends a pass: the SHA-256 of the bytes it read. */
+void imp_file_end(imp_file *f, uint8_t out[CM_HASH_LEN]);
+void imp_file_close(imp_file *f);
+/* Exits (1, nothing written) when a record of len bytes does not fit a
+ * record leaf of the ledger; what names the unit. */
+void imp_record_fits(const imp_file *f, const ldg_params *p, size_t len,
+                     const char *what);
+
+typedef struct imp_result {
+	uint64_t units;      /* in the file */
+	uint64_t added;      /* records written (not counting finish's) */
+	uint64_t duplicates; /* units the log or the batch already held */
+	uint64_t batches;
+	uint64_t first_leaf, last_leaf; /* records written; 0: none */
+	uint64_t size;                  /* the tree size after */
+	uint8_t  hash[CM_HASH_LEN];     /* SHA-256 of the file */
+} imp_result;
+
+typedef struct imp_ops {
+	const char *unit;
+	/* A pass (1 check, 2 import) begins, over the rewound file. */
+	void (*begin)(void *src, int pass);
+	/* Reads the next unit of the pass: false at the end.  Exits on a
+	 * malformed file, naming the place. */
+	bool (*next)(void *src);
+	/* Pass 1: checks the unit in t's state; exits with the unit's
+	 * position and the reason on a refusal. */
+	void (*check)(void *src, ldg_txn *t);
+	/* Pass 2: appends the unit's record to rec and sets *key (a view
+	 * that names it among the batch's), or sets *dup when the log in t
+	 * holds it already (nothing appended). */
+	void (*record)(void *src, ldg_txn *t, cm_buf *rec, cm_bytes *key,
+	               bool *dup);
+	/* After the last unit: a closing record in rec (credit's manifest),
+	 * or nothing; NULL for none. */
+	void (*finish)(void *src, const imp_result *r, cm_buf *rec);
+} imp_ops;
+/* Runs both passes over f with ops on src, batch records a batch, signed
+ * by k; fills r.  Exits on any refusal (docs/cli.md). */
+void import_run(ldg_store *s, const cm_key *k, imp_file *f, const imp_ops *ops,
+                void *src, size_t batch, imp_result *r);
+/* The summary on stdout: units, imported in batches (leaf range),
+ * duplicates, tree size; with json one line of JSON. */
+void import_print(const imp_file *f, const imp_result *r, bool json);
 
 /* ---- the command groups ---- */
 int cli_init(int argc, char **argv);   /* cli_init.c */

@@ -308,15 +308,12 @@ ledger_stats(ldg_store *s, bool json)
 static void
 progress_bar(void *arg, const char *what, uint64_t done, uint64_t total)
 {
-	int width = 40, fill = total ? (int) (done * width / total) : width;
+	char tail[64];
 
 	(void) arg;
-	fprintf(stderr, "\r%-8s [%.*s%*s] %llu/%llu leaves", what, fill,
-	        "########################################", width - fill, "",
-	        (unsigned long long) done, (unsigned long long) total);
-	if (done == total)
-		fputc('\n', stderr);
-	fflush(stderr);
+	snprintf(tail, sizeof(tail), "%llu/%llu leaves",
+	         (unsigned long long) done, (unsigned long long) total);
+	progress_show(what, done, total, tail);
 }
 
 int

@@ -5,7 +5,9 @@
 #include "tools/cli.h"
 #include "trace/trc.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +17,10 @@
 static const char usage_trace[] =
     "usage: tally trace hash FILE [--prehash]\n"
     "       tally trace history ID --data DIR [--json] [--id-form FORM]\n"
+    "       tally trace import FILE --data DIR --key KEYFILE [--batch N]\n"
+    "                          [--json]\n"
+    "       tally trace export --data DIR [--size N] [--id ID | --from L\n"
+    "                          --to L] [--out FILE]\n"
     "Reads an EPCIS 2.0 JSON-LD document (an EPCISDocument, an\n"
     "EPCISQueryDocument, or one event; FILE - is stdin) and prints the CBV\n"
     "2.0 event hash ID of each event, one line per event in document\n"
@@ -27,7 +33,20 @@ static const char usage_trace[] =
     "declaration; the first line names the object (in FORM: dl, urn or\n"
     "original) and the tree size the answer was computed at.  Exit 1 if ID\n"
     "is refused (a restricted-circulation GTIN needs its owner's USCC,\n"
-    "which this command does not take).\n";
+    "which this command does not take).\n"
+    "import checks every event of the document FILE (of any size, read\n"
+    "twice in constant memory), refuses the whole document on the first\n"
+    "bad one (its position, eventID and reason; nothing is written), then\n"
+    "submits the events as batches of N (default 1000) signed by KEYFILE.\n"
+    "Events the log holds already are counted as duplicates and not sent\n"
+    "again, so an interrupted import is finished by running it again.\n"
+    "Prints the events, how many were imported in how many batches (the\n"
+    "records' leaf range), the duplicates and the tree size.  A progress\n"
+    "bar goes to stderr when it is a terminal.\n"
+    "export writes an EPCIS 2.0 EPCISDocument of the stored events as they\n"
+    "were stored (each with its @context and extensions), in leaf order:\n"
+    "all of them, those on the object ID (with their error declarations),\n"
+    "or those in leaves L..L, as of tree size N (default the current).\n";
 
 static int
 trace_hash(const opts *o)
@@ -359,6 +378,551 @@ trace_history(const opts *o)
 	return (EX_OK);
 }
 
+/* ---- import (docs/cli.md section 11) ---- */
+
+/* A top-level member of a document held whole (the epcisHeader with its
+ * master data is the large one). */
+#define EPCIS_MEMBER_MAX (16u << 20)
+#define IMPORT_BATCH 1000
+
+/* The document's epcisHeader as given (its bytes and where they start),
+ * for the master-data reader (trace/trc_master.c, another change): pass 1
+ * may refuse it (exit), pass 2 may add its records.  Nothing is set here:
+ * the header is read past until then. */
+typedef void (*header_fn)(void *arg, int pass, cm_bytes header,
+                          uint64_t offset);
+static header_fn import_header_hook;
+static void     *import_header_arg;
+
+typedef struct trace_src {
+	imp_file    *f;
+	ldg_params   p;
+	trc_stream  *st;
+	int          pass;
+	ldg_identity who; /* the signer */
+	cm_bytes     uscc;
+	cm_buf       ctx;     /* the document's @context value, as given */
+	cm_json     *ctxdoc;  /* {"@context": ctx} */
+	bool         has_ctx; /* ctx seen */
+	bool         has_type;
+	cm_buf       type;
+	bool         first_event;
+	/* The current event. */
+	trc_item  it;
+	cm_buf    text; /* as it is stored */
+	cm_json  *j;
+	trc_event ev;
+	cm_buf    key, rec;
+} trace_src;
+
+static void
+src_refuse(const trace_src *ts, const char *msg)
+{
+	if (ts->pass == 1)
+		die(EX_NO, "%s: %s; nothing was written", ts->f->path, msg);
+	die(EX_USAGE, "%s changed while it was being imported: %s", ts->f->path,
+	    msg);
+}
+
+static void
+src_stream(trace_src *ts, imp_file *f)
+{
+	trc_stream_free(ts->st);
+	ts->st = NULL;
+	if (trc_stream_new(imp_file_read, f, EPCIS_MEMBER_MAX,
+	                   (size_t) ts->p.max_leaf, &ts->st) != CM_OK)
+		die(EX_USAGE, "out of memory");
+}
+
+static void
+src_member(trace_src *ts, const trc_item *it)
+{
+	cm_bytes name = CM_BYTES(it->name, it->name_len);
+
+	if (cm_bytes_eq_str(name, "@context") && !ts->has_ctx) {
+		cm_buf  w = {0};
+		cm_diag d;
+
+		cm_buf_reset(&ts->ctx);
+		if (cm_buf_append(&ts->ctx, it->value.p, it->value.len) !=
+		        CM_OK ||
+		    cm_buf_printf(&w, "{\"@context\":%.*s}",
+		                  (int) it->value.len,
+		                  (const char *) it->value.p) != CM_OK)
+			die(EX_USAGE, "out of memory");
+		cm_diag_clear(&d);
+		if (cm_json_parse(cm_buf_bytes(&w), &ts->ctxdoc, &d) != CM_OK)
+			src_refuse(ts, d.msg);
+		cm_buf_fini(&w);
+		ts->has_ctx = true;
+	} else if (cm_bytes_eq_str(name, "type")) {
+		cm_buf_reset(&ts->type);
+		if (cm_buf_append(&ts->type, it->value.p, it->value.len) !=
+		    CM_OK)
+			die(EX_USAGE, "out of memory");
+		ts->has_type = true;
+	} else if (cm_bytes_eq_str(name, "epcisHeader") &&
+	           import_header_hook != NULL) {
+		import_header_hook(import_header_arg, ts->pass, it->value,
+		                   it->offset);
+	}
+}
+
+/* An @context after epcisBody: a quick look through the file for it (the
+ * events passed over), before the first event is checked. */
+static void
+src_context_first(trace_src *ts)
+{
+	imp_file    f;
+	trc_stream *st = NULL;
+	trc_item    it;
+	cm_diag     d;
+
+	imp_file_open(&f, ts->f->path);
+	f.bar = false;
+	imp_file_pass(&f, "context");
+	if (trc_stream_new(imp_file_read, &f, EPCIS_MEMBER_MAX, 0, &st) !=
+	    CM_OK)
+		die(EX_USAGE, "out of memory");
+	trc_stream_skip_events(st, true);
+	cm_diag_clear(&d);
+	while (!ts->has_ctx) {
+		if (trc_stream_next(st, &it, &d) != CM_OK)
+			src_refuse(ts, d.msg);
+		if (it.kind == TRC_ITEM_END)
+			break;
+		if (it.kind == TRC_ITEM_MEMBER &&
+		    cm_bytes_eq_str(CM_BYTES(it.name, it.name_len), "@context"))
+			src_member(ts, &it);
+	}
+	trc_stream_free(st);
+	imp_file_close(&f);
+}
+
+/* The document's type and event list, at its end. */
+static void
+src_end(trace_src *ts)
+{
+	int list = trc_stream_list(ts->st);
+
+	if (!ts->has_type)
+		src_refuse(ts, "not an EPCIS document: it has no type");
+	if (cm_bytes_eq_str(cm_buf_bytes(&ts->type), "\"EPCISDocument\"")) {
+		if (list != TRC_LIST_BODY)
+			src_refuse(ts, "an EPCISDocument has no "
+			               "epcisBody.eventList");
+	} else if (cm_bytes_eq_str(cm_buf_bytes(&ts->type),
+	                           "\"EPCISQueryDocument\"")) {
+		if (list != TRC_LIST_QUERY)
+			src_refuse(ts, "an EPCISQueryDocument has no "
+			               "epcisBody.queryResults.resultsBody."
+			               "eventList");
+	} else {
+		src_refuse(ts, "not an EPCIS document: its type is not "
+		               "EPCISDocument or EPCISQueryDocument");
+	}
+}
+
+/* The current event as it is stored: with the document's @context when
+ * it has none of its own, so that the record stands alone (the module
+ * reads a stored event without its document) and hashes as it did in the
+ * document.  Then checked as the ledger will check it. */
+static void
+src_event(trace_src *ts)
+{
+	trc_event_ctx c = {0};
+	cm_bytes      span = ts->it.value;
+	cm_diag       d, jd;
+	bool          own = false;
+	char          msg[400];
+
+	cm_json_free(ts->j);
+	ts->j = NULL;
+	trc_event_fini(&ts->ev);
+	cm_buf_reset(&ts->text);
+	cm_diag_clear(&d);
+	cm_diag_clear(&jd);
+	if (ts->has_ctx) {
+		/* One parse when the event has no @context; with one, the
+		 * joined text repeats the key, which jansson refuses. */
+		size_t k = 1;
+
+		while (k < span.len && (span.p[k] == ' ' || span.p[k] == '\n' ||
+		                        span.p[k] == '\t' || span.p[k] == '\r'))
+			k++;
+		if (cm_buf_append(&ts->text, "{\"@context\":", 12) != CM_OK ||
+		    cm_buf_append(&ts->text, ts->ctx.p, ts->ctx.len) != CM_OK ||
+		    (k < span.len && span.p[k] != '}' &&
+		     cm_buf_append_byte(&ts->text, ',') != CM_OK) ||
+		    cm_buf_append(&ts->text, span.p + 1, span.len - 1) != CM_OK)
+			die(EX_USAGE, "out of memory");
+		if (cm_json_parse(cm_buf_bytes(&ts->text), &ts->j, &jd) !=
+		    CM_OK)
+			own = true;
+	}
+	if (!ts->has_ctx || own) {
+		cm_buf_reset(&ts->text);
+		if (cm_buf_append(&ts->text, span.p, span.len) != CM_OK)
+			die(EX_USAGE, "out of memory");
+		if (cm_json_parse(span, &ts->j, &jd) != CM_OK) {
+			snprintf(msg, sizeof(msg), "event %zu: %s",
+			         ts->it.index, jd.msg);
+			src_refuse(ts, msg);
+		}
+		own = own && cm_json_get(ts->j, "@context") != NULL;
+	}
+	memset(&ts->ev, 0, sizeof(ts->ev));
+	c.index = ts->it.index;
+	c.uscc = ts->uscc;
+	c.unscoped = ts->uscc.len == 0;
+	if (trc_event_check(ts->j, &c, &ts->ev, &d) != CM_OK)
+		src_refuse(ts, d.msg);
+	if (own && ts->has_ctx) {
+		cm_buf pre = {0}, id = {0};
+
+		/* Its hash in the document (both contexts) must be the one
+		 * it has alone, or the record would not be that event. */
+		if (trc_hash_prehash(ts->ctxdoc, ts->j, &pre, &d) != CM_OK ||
+		    trc_hash_id(cm_buf_bytes(&pre), &id) != CM_OK)
+			src_refuse(ts, d.msg);
+		if (!cm_bytes_eq_str(cm_buf_bytes(&id), ts->ev.hash_id)) {
+			snprintf(msg, sizeof(msg),
+			         "event %zu: it has an @context of its own and "
+			         "also uses the document's, and Tally stores "
+			         "each event with one: put every prefix it "
+			         "uses in its own @context",
+			         ts->it.index);
+			src_refuse(ts, msg);
+		}
+		cm_buf_fini(&pre);
+		cm_buf_fini(&id);
+	}
+	cm_buf_reset(&ts->rec);
+	if (trc_event_record(cm_buf_bytes(&ts->text), ts->ev.hash_id,
+	                     &ts->rec) != CM_OK)
+		die(EX_USAGE, "out of memory");
+}
+
+static bool
+src_next(void *arg)
+{
+	trace_src *ts = arg;
+	cm_diag    d;
+
+	cm_diag_clear(&d);
+	for (;;) {
+		if (trc_stream_next(ts->st, &ts->it, &d) != CM_OK)
+			src_refuse(ts, d.msg);
+		if (ts->it.kind == TRC_ITEM_END) {
+			src_end(ts);
+			return (false);
+		}
+		if (ts->it.kind == TRC_ITEM_MEMBER) {
+			src_member(ts, &ts->it);
+			continue;
+		}
+		if (!ts->first_event && !ts->has_ctx)
+			src_context_first(ts);
+		ts->first_event = true;
+		src_event(ts);
+		return (true);
+	}
+}
+
+/* The current event's state checks: eventID reuse, who may declare. */
+static void
+src_capture(trace_src *ts, ldg_txn *t, trc_capture *c)
+{
+	cm_diag d;
+	char    msg[400];
+
+	cm_diag_clear(&d);
+	if (trc_capture_check(t, &ts->ev, cm_buf_bytes(&ts->text), &ts->who,
+	                      UINT64_MAX, c, &d) != CM_OK) {
+		snprintf(msg, sizeof(msg), "event %zu%s%.*s%s: %s",
+		         ts->it.index, ts->ev.event_id.len ? " (" : "",
+		         (int) ts->ev.event_id.len,
+		         (const char *) ts->ev.event_id.p,
+		         ts->ev.event_id.len ? ")" : "", d.msg);
+		src_refuse(ts, msg);
+	}
+}
+
+static void
+src_check(void *arg, ldg_txn *t)
+{
+	trace_src  *ts = arg;
+	trc_capture c;
+	char        what[32];
+
+	snprintf(what, sizeof(what), "event %zu", ts->it.index);
+	imp_record_fits(ts->f, &ts->p, ts->rec.len, what);
+	src_capture(ts, t, &c);
+}
+
+static void
+src_record(void *arg, ldg_txn *t, cm_buf *rec, cm_bytes *key, bool *dup)
+{
+	trace_src  *ts = arg;
+	trc_capture c;
+
+	src_capture(ts, t, &c);
+	*dup = c.duplicate;
+	if (c.duplicate)
+		return;
+	/* In one batch: an event is a duplicate of an equal one before it
+	 * (a declaration only of the same text). */
+	cm_buf_reset(&ts->key);
+	if (cm_buf_append(&ts->key, ts->ev.hash_id, strlen(ts->ev.hash_id)) !=
+	        CM_OK ||
+	    (ts->ev.has_error &&
+	     cm_buf_append(&ts->key, ts->text.p, ts->text.len) != CM_OK) ||
+	    cm_buf_append(rec, ts->rec.p, ts->rec.len) != CM_OK)
+		die(EX_USAGE, "out of memory");
+	*key = cm_buf_bytes(&ts->key);
+}
+
+static void
+src_pass(void *arg, int pass)
+{
+	trace_src *ts = arg;
+
+	ts->pass = pass;
+	ts->first_event = false;
+	src_stream(ts, ts->f);
+}
+
+static const imp_ops trace_import_ops = {"event",   src_pass,   src_next,
+                                         src_check, src_record, NULL};
+
+/* The signer, who must be a registered, active enterprise or regulator. */
+static void
+signer_get(ldg_store *s, const cm_key *k, const char *path, ldg_identity *who)
+{
+	uint8_t  pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
+	ldg_txn *t = rtxn(s);
+
+	cm_key_public(k, pub);
+	cm_key_id(pub, kid);
+	if (ldg_identity_get(t, kid, who) != CM_OK)
+		die(EX_NO,
+		    "%s is not a registered key in this ledger; nothing "
+		    "was written",
+		    path);
+	if (who->end_index != 0)
+		die(EX_NO, "%s is not active (%s); nothing was written", path,
+		    who->end_reason);
+	if (who->role != LDG_ROLE_ENTERPRISE && who->role != LDG_ROLE_REGULATOR)
+		die(EX_NO,
+		    "role %s may not write trace events; nothing was written",
+		    ldg_role_name(who->role));
+	ldg_txn_end(t);
+}
+
+static int
+trace_import(const opts *o)
+{
+	trace_src  ts;
+	imp_file   f;
+	imp_result r;
+	ldg_store *s;
+	cm_key    *k;
+
+	if (o->npos != 1)
+		die(EX_USAGE, "import needs one FILE (see --help)");
+	k = key_load(need(o, "key"));
+	imp_file_open(&f, o->pos[0]);
+	s = store_open_key(need(o, "data"), false, true, NULL);
+	memset(&ts, 0, sizeof(ts));
+	ts.f = &f;
+	ldg_get_params(s, &ts.p);
+	signer_get(s, k, need(o, "key"), &ts.who);
+	ts.uscc = CM_BYTES(ts.who.uscc, strlen(ts.who.uscc));
+	import_run(s, k, &f, &trace_import_ops, &ts,
+	           opt_u64(o, "batch", IMPORT_BATCH), &r);
+	import_print(&f, &r, opt(o, "json") != NULL);
+	trc_stream_free(ts.st);
+	trc_event_fini(&ts.ev);
+	cm_json_free(ts.j);
+	cm_json_free(ts.ctxdoc);
+	cm_buf_fini(&ts.ctx);
+	cm_buf_fini(&ts.type);
+	cm_buf_fini(&ts.text);
+	cm_buf_fini(&ts.key);
+	cm_buf_fini(&ts.rec);
+	imp_file_close(&f);
+	ldg_close(s);
+	cm_key_free(k);
+	return (EX_OK);
+}
+
+/* ---- export ---- */
+
+typedef struct exp_ctx {
+	ldg_txn  *t;
+	FILE     *out;
+	uint64_t  size; /* leaves below it */
+	uint64_t  n;    /* events written */
+	uint64_t *leaves;
+	size_t    nleaves, cap;
+} exp_ctx;
+
+/* Writes the event at leaf, if it is one, as stored. */
+static void
+exp_leaf(exp_ctx *e, uint64_t leaf)
+{
+	cm_bytes text, id;
+
+	if (trc_event_at(e->t, leaf, &text, &id, NULL) != CM_OK)
+		return;
+	if ((e->n > 0 && fputs(",\n", e->out) < 0) ||
+	    fwrite(text.p, 1, text.len, e->out) != text.len)
+		die(EX_USAGE, "cannot write the export: %s", strerror(errno));
+	e->n++;
+}
+
+static void
+exp_add(exp_ctx *e, uint64_t leaf)
+{
+	if (leaf >= e->size)
+		return;
+	if (e->nleaves == e->cap) {
+		e->cap = e->cap ? 2 * e->cap : 64;
+		e->leaves =
+		    xalloc(cm_realloc(e->leaves, e->cap * sizeof(*e->leaves)));
+	}
+	e->leaves[e->nleaves++] = leaf;
+}
+
+static cm_err
+exp_decl(void *arg, uint64_t leaf)
+{
+	exp_add(arg, leaf);
+	return (CM_OK);
+}
+
+static cm_err
+exp_hist(void *arg, const trc_hist *h)
+{
+	exp_ctx *e = arg;
+
+	exp_add(e, h->leaf);
+	return (trc_declarations(e->t, h->leaf, exp_decl, e));
+}
+
+static int
+leaf_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/* The log time of the last batch in the first size leaves (the export's
+ * creationDate: what the ledger knew, not the wall clock). */
+static uint64_t
+exp_time(ldg_txn *t, uint64_t size)
+{
+	cm_bytes    leaf;
+	ldg_rleaf   rl;
+	ldg_hleaf   hl;
+	ldg_genesis g;
+
+	for (uint64_t i = size; i-- > 0;) {
+		if (ldg_leaf_get(t, i, &leaf) != CM_OK)
+			break;
+		if (ldg_rleaf_decode(leaf, &rl, NULL) == CM_OK &&
+		    ldg_leaf_get(t, rl.hi, &leaf) != CM_OK)
+			break;
+		if (ldg_hleaf_decode(leaf, &hl, NULL) == CM_OK)
+			return (hl.log_time);
+		if (ldg_genesis_decode(leaf, &g, NULL) == CM_OK)
+			return (g.log_time);
+	}
+	die(EX_USAGE, "cannot read the log time at size %llu",
+	    (unsigned long long) size);
+}
+
+static int
+trace_export(const opts *o)
+{
+	ldg_store  *s;
+	exp_ctx     e;
+	const char *id = opt(o, "id"), *path = opt(o, "out");
+	uint64_t    size, from, to;
+	char        tb[40];
+
+	if (o->npos != 0)
+		die(EX_USAGE, "export takes no FILE: the output is --out FILE "
+		              "or stdout (see --help)");
+	opt_exclusive(o, " id ", " from to ");
+	s = store_open(need(o, "data"), true);
+	memset(&e, 0, sizeof(e));
+	e.t = rtxn(s);
+	size = ldg_size(e.t);
+	e.size = opt_u64(o, "size", size);
+	if (e.size == 0 || e.size > size)
+		die(EX_NO, "--size must be 1 to the tree size %llu",
+		    (unsigned long long) size);
+	from = opt_u64(o, "from", 0);
+	to = opt_u64(o, "to", e.size - 1);
+	if (from > to || to >= e.size)
+		die(EX_NO,
+		    "--from %llu --to %llu is not a leaf range of tree size "
+		    "%llu",
+		    (unsigned long long) from, (unsigned long long) to,
+		    (unsigned long long) e.size);
+	if (id != NULL) {
+		trc_id_ctx ic = {0};
+		trc_id     tid;
+		cm_diag    d;
+
+		cm_diag_clear(&d);
+		ic.scans = true;
+		if (strlen(id) > TRC_ID_TEXT_MAX)
+			die(EX_NO, "--id is longer than %d bytes",
+			    TRC_ID_TEXT_MAX);
+		if (trc_id_parse(CM_BYTES(id, strlen(id)), &ic, &tid, &d) !=
+		    CM_OK)
+			die(EX_NO, "--id: %s", d.msg);
+		if (trc_history(e.t, trc_id_key(&tid), exp_hist, &e) != CM_OK)
+			die(EX_USAGE, "reading the history failed");
+		/* Leaf order, each once (a declaration may mark several). */
+		qsort(e.leaves, e.nleaves, sizeof(*e.leaves), leaf_cmp);
+	}
+	e.out = stdout;
+	if (path != NULL && (e.out = fopen(path, "wx")) == NULL)
+		die(EX_USAGE, "cannot create %s: %s", path,
+		    errno == EEXIST ? "it exists (export never overwrites)"
+		                    : strerror(errno));
+	time_fmt((int64_t) exp_time(e.t, e.size), tb, sizeof(tb));
+	fprintf(e.out,
+	        "{\"@context\":[\"https://ref.gs1.org/standards/epcis/2.0.0/"
+	        "epcis-context.jsonld\"],\n\"type\":\"EPCISDocument\",\n"
+	        "\"schemaVersion\":\"2.0\",\n\"creationDate\":\"%s\",\n"
+	        "\"epcisBody\":{\"eventList\":[\n",
+	        tb);
+	if (id != NULL) {
+		for (size_t i = 0; i < e.nleaves; i++)
+			if (i == 0 || e.leaves[i] != e.leaves[i - 1])
+				exp_leaf(&e, e.leaves[i]);
+	} else {
+		for (uint64_t i = from; i <= to; i++)
+			exp_leaf(&e, i);
+	}
+	fputs("\n]}}\n", e.out);
+	if (fflush(e.out) != 0 || ferror(e.out) ||
+	    (path != NULL && fclose(e.out) != 0))
+		die(EX_USAGE, "cannot write the export: %s", strerror(errno));
+	fprintf(stderr, "%s: %llu event%s at tree size %llu\n", prog_cmd,
+	        (unsigned long long) e.n, e.n == 1 ? "" : "s",
+	        (unsigned long long) e.size);
+	cm_free(e.leaves);
+	ldg_txn_end(e.t);
+	ldg_close(s);
+	return (EX_OK);
+}
+
 int
 cli_trace(int argc, char **argv)
 {
@@ -366,13 +930,19 @@ cli_trace(int argc, char **argv)
 	const char *sub = argc > 0 ? argv[0] : "";
 	int         ex;
 
-	if ((ex = group_parse(argc, argv, " prehash! data json! id-form ",
+	if ((ex = group_parse(argc, argv,
+	                      " prehash! data json! id-form key batch size "
+	                      "id from to out ",
 	                      usage_trace, &o)) >= 0)
 		return (ex);
 	if (strcmp(sub, "hash") == 0)
 		return (trace_hash(&o));
 	if (strcmp(sub, "history") == 0)
 		return (trace_history(&o));
+	if (strcmp(sub, "import") == 0)
+		return (trace_import(&o));
+	if (strcmp(sub, "export") == 0)
+		return (trace_export(&o));
 	die(EX_USAGE, "unknown trace command \"%s\" (see tally trace --help)",
 	    sub);
 }

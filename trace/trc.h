@@ -299,8 +299,29 @@ CM_MUST_CHECK cm_err trc_event_record_check(cm_bytes text, cm_bytes id,
 struct ldg_module;
 extern const struct ldg_module trc_ledger_module;
 
+/* Appends the canonical trace.event record of an event's text and hash ID
+ * to out.  CM_ENOMEM, or CM_ENONCANON if text is not valid text. */
+cm_err trc_event_record(cm_bytes text, const char *hash_id, cm_buf *out);
+
 /* Reading the indexes (docs/format.md section 10.2) in a read txn. */
 struct ldg_txn;
+struct ldg_identity;
+/* What the log already holds of an event about to be captured. */
+typedef struct trc_capture {
+	bool     duplicate; /* already captured: the duplicate rule */
+	uint64_t first;     /* the first capture's leaf (0: none) */
+} trc_capture;
+/* The duplicate and correction rules (docs/trace.md section 4.1) for ev
+ * (checked, scoped by signer) as signer would capture it, in the state of
+ * t: a duplicate is an event whose hash ID is captured and that declares
+ * no error, or, when text is not empty, a declaration whose text is
+ * stored already.  hi is the header leaf of the batch the event is in, for
+ * messages (UINT64_MAX: none).  CM_EEXIST when its eventID is another
+ * event's, CM_EDENIED when it declares an error in another submitter's
+ * event and signer is no regulator (the diag says which). */
+cm_err trc_capture_check(struct ldg_txn *t, const trc_event *ev, cm_bytes text,
+                         const struct ldg_identity *signer, uint64_t hi,
+                         trc_capture *out, cm_diag *d);
 typedef struct trc_hist {
 	uint64_t leaf;
 	int64_t  time_ms;
@@ -318,5 +339,63 @@ cm_err trc_declarations(struct ldg_txn *t, uint64_t leaf, trc_decl_fn fn,
  * the txn's data).  CM_ECORRUPT if it is not one. */
 cm_err trc_event_at(struct ldg_txn *t, uint64_t leaf, cm_bytes *text,
                     cm_bytes *id, cm_diag *d);
+
+/* ==== Reading large EPCIS documents (trace/trc_stream.c) =================
+ * A pull reader over an EPCIS 2.0 JSON document (an EPCISDocument's
+ * epcisBody.eventList, or an EPCISQueryDocument's
+ * epcisBody.queryResults.resultsBody.eventList) in constant memory: it
+ * hands out the document's top-level members (@context, epcisHeader, type,
+ * ...) and then each event, as the bytes they have in the document, in
+ * document order.  It finds spans only; every span it hands out or passes
+ * over (except events when told to skip them) is parsed by cm_json, so a
+ * document it reads to the end is valid JSON.  Memory: one input chunk,
+ * the current span (at most the limit given for it) and the skeleton
+ * objects' member names. */
+#define TRC_STREAM_DEPTH_MAX 128 /* nesting inside one member or event */
+#define TRC_STREAM_KEY_MAX 256   /* a skeleton member name's bytes */
+
+/* Fills buf with up to cap bytes; *out_n 0 at the end.  Errors are
+ * returned as they are from trc_stream_next. */
+typedef cm_err (*trc_stream_read_fn)(void *arg, uint8_t *buf, size_t cap,
+                                     size_t *out_n);
+typedef struct trc_stream trc_stream;
+
+typedef enum trc_item_kind {
+	TRC_ITEM_END,    /* the document ended, well formed */
+	TRC_ITEM_MEMBER, /* a top-level member other than epcisBody */
+	TRC_ITEM_EVENT   /* an element of the event list (a JSON object) */
+} trc_item_kind;
+
+/* Which event list the document had (trc_stream_list). */
+enum { TRC_LIST_NONE, TRC_LIST_BODY, TRC_LIST_QUERY };
+
+typedef struct trc_item {
+	trc_item_kind kind;
+	uint8_t       name[TRC_STREAM_KEY_MAX]; /* a member's name, decoded */
+	size_t        name_len;
+	/* The value's bytes as in the document, borrowed until the next
+	 * call; offset is where they start in it. */
+	cm_bytes value;
+	uint64_t offset;
+	size_t   index; /* an event's 1-based position in the list */
+} trc_item;
+
+/* A reader over rd: members are at most member_max bytes, events at most
+ * event_max (more is refused, CM_ETOOBIG).  Owned by the caller; release
+ * with trc_stream_free.  CM_ENOMEM. */
+cm_err trc_stream_new(trc_stream_read_fn rd, void *arg, size_t member_max,
+                      size_t event_max, trc_stream **out);
+void   trc_stream_free(trc_stream *s); /* NULL-safe */
+/* Events are passed over without being kept or parsed (a quick look for
+ * the members, such as an @context after epcisBody). */
+void trc_stream_skip_events(trc_stream *s, bool skip);
+/* The next item.  CM_EPROTO (the diag names the byte offset) when the
+ * skeleton is malformed, a member's value is not JSON, an event is not an
+ * object, a member name repeats in a skeleton object, there are two event
+ * lists or bytes after the document; CM_ETOOBIG past a limit; the read
+ * function's error.  After an error every call answers TRC_ITEM_END. */
+CM_MUST_CHECK cm_err trc_stream_next(trc_stream *s, trc_item *out, cm_diag *d);
+uint64_t             trc_stream_offset(const trc_stream *s); /* bytes read */
+int                  trc_stream_list(const trc_stream *s);   /* TRC_LIST_* */
 
 #endif /* TRACE_TRC_H */

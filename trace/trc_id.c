@@ -63,18 +63,6 @@ all_digits(const char *p, size_t n)
 	return (true);
 }
 
-static int
-hex_val(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	return (-1);
-}
-
 char
 trc_gs1_check_digit(const char *p, size_t n)
 {
@@ -584,8 +572,8 @@ pct_decode(const char *p, size_t n, char mode, char *out, size_t max,
 		uint8_t c = (uint8_t) p[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? hex_val((uint8_t) p[i + 1]) : -1;
-			int lo = i + 2 < n ? hex_val((uint8_t) p[i + 2]) : -1;
+			int hi = i + 2 < n ? cm_hex_value((uint8_t) p[i + 1]) : -1;
+			int lo = i + 2 < n ? cm_hex_value((uint8_t) p[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				return (id_fail(ctx, d,

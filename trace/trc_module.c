@@ -193,88 +193,166 @@ hash_key(const trc_event *ev, cm_bytes id, const ldg_identity *sig,
 	return (CM_BYTES(buf, id.len + 1 + ul));
 }
 
-/* "leaf L", or "record P of this batch" when L is in r's own batch (which
- * a refusal leaves unwritten). */
+/* "leaf L", or "record P of this batch" when L is in the batch whose
+ * header is hi (which a refusal leaves unwritten); UINT64_MAX: no batch. */
 static void
-leaf_name(const ldg_record *r, uint64_t leaf, char *out, size_t cap)
+leaf_name(uint64_t hi, uint64_t leaf, char *out, size_t cap)
 {
-	if (leaf > r->header_index)
+	if (hi != UINT64_MAX && leaf > hi)
 		snprintf(out, cap, "record %llu of this batch",
-		         (unsigned long long) (leaf - r->header_index - 1));
+		         (unsigned long long) (leaf - hi - 1));
 	else
 		snprintf(out, cap, "leaf %llu", (unsigned long long) leaf);
 }
 
+/* Whether one of the captures of hash key hk (its trace_hash values) holds
+ * exactly text: a declaration sent again. */
+static cm_err
+text_stored(ldg_txn *t, cm_bytes hk, cm_bytes text, uint64_t *leaf)
+{
+	ldg_cursor *c = NULL;
+	ldg_db      db;
+	cm_bytes    k, v, et, eid;
+	cm_err      rv;
+
+	*leaf = 0;
+	if ((rv = ldg_db_find(t, HASH_DB, &db)) != CM_OK ||
+	    (rv = ldg_cursor_open(t, db, &c)) != CM_OK)
+		return (rv);
+	for (rv = ldg_cursor_seek(c, hk, &k, &v);
+	     rv == CM_OK && cm_bytes_eq(k, hk);
+	     rv = ldg_cursor_next_dup(c, &k, &v)) {
+		if (v.len < 8) {
+			rv = CM_ECORRUPT;
+			break;
+		}
+		if (trc_event_at(t, cm_get_u64be(v.p), &et, &eid, NULL) ==
+		        CM_OK &&
+		    cm_bytes_eq(et, text)) {
+			*leaf = cm_get_u64be(v.p);
+			break;
+		}
+	}
+	ldg_cursor_close(c);
+	return (rv == CM_ENOTFOUND ? CM_OK : rv);
+}
+
+/* Duplicates and corrections (docs/trace.md section 4.1), for validate and
+ * for importers: an eventID names one event; a second capture of a hash
+ * ID is a duplicate of the first unless it declares an error, which only
+ * the first capture's signer or a regulator may. */
+cm_err
+trc_capture_check(struct ldg_txn *t, const trc_event *ev, cm_bytes text,
+                  const ldg_identity *signer, uint64_t hi, trc_capture *out,
+                  cm_diag *d)
+{
+	uint64_t first;
+	cm_bytes who, v, id = CM_BYTES(ev->hash_id, strlen(ev->hash_id));
+	ldg_db   db;
+	char     where[64];
+	uint8_t  k[CM_HASH_LEN], hk[TRC_HASH_ID_MAX + 20];
+	cm_bytes key;
+	cm_err   rv;
+
+	memset(out, 0, sizeof(*out));
+	if (ev->event_id.len > 0) {
+		cm_sha256(ev->event_id.p, ev->event_id.len, k);
+		if ((rv = ldg_db_find(t, EVID_DB, &db)) != CM_OK)
+			return (rv);
+		rv = ldg_kv_get(t, db, CM_BYTES(k, sizeof(k)), &v);
+		if (rv == CM_OK && v.len > 8 &&
+		    !cm_bytes_eq(CM_BYTES(v.p + 8, v.len - 8), id)) {
+			leaf_name(hi, cm_get_u64be(v.p), where, sizeof(where));
+			return (
+			    cm_fail(d, CM_EEXIST,
+			            "trace.event: eventID %.*s is already "
+			            "the eventID of another event (%s, hash "
+			            "ID %.*s)",
+			            (int) ev->event_id.len,
+			            (const char *) ev->event_id.p, where,
+			            (int) (v.len - 8), (const char *) v.p + 8));
+		}
+		if (rv != CM_OK && rv != CM_ENOTFOUND)
+			return (rv);
+	}
+	key = hash_key(ev, id, signer, hk, sizeof(hk));
+	rv = first_capture(t, key, &first, &who);
+	if (rv == CM_ENOTFOUND)
+		return (CM_OK);
+	if (rv != CM_OK)
+		return (rv);
+	out->first = first;
+	if (!ev->has_error) {
+		out->duplicate = true;
+		return (CM_OK);
+	}
+	if (text.len > 0) {
+		if ((rv = text_stored(t, key, text, &out->first)) != CM_OK)
+			return (rv);
+		if (out->first != 0) {
+			out->duplicate = true;
+			return (CM_OK);
+		}
+		out->first = first;
+	}
+	if (signer->role != LDG_ROLE_REGULATOR &&
+	    !cm_bytes_eq(who, CM_BYTES(signer->uscc, strlen(signer->uscc)))) {
+		leaf_name(hi, first, where, sizeof(where));
+		return (cm_fail(d, CM_EDENIED,
+		                "trace.event: only the submitter of the event "
+		                "at %s (%.*s) or a regulator may declare it an "
+		                "error",
+		                where, (int) who.len, (const char *) who.p));
+	}
+	return (CM_OK);
+}
+
 /* The scoped reading must succeed here, with its reason, so that the
  * indexer (whose failures name only the leaf) cannot fail on it.  Then
- * duplicates and corrections (docs/trace.md section 4.1): a second capture
- * of a hash ID is refused naming the first, unless it declares an error,
- * which only the first capture's signer or a regulator may; an eventID
- * names one event. */
+ * trc_capture_check; a duplicate is refused naming the first capture. */
 static cm_err
 event_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 {
-	const trc_event_rec *er = r->decoded;
-	cm_json             *j = NULL;
-	trc_event            ev;
-	uint64_t             first;
-	cm_bytes             who, v;
-	ldg_db               db;
-	char                 where[64];
-	uint8_t              k[CM_HASH_LEN], hk[TRC_HASH_ID_MAX + 20];
-	cm_err               rv;
+	cm_json    *j = NULL;
+	trc_event   ev;
+	trc_capture c;
+	char        where[64];
+	cm_err      rv;
 
-	if ((rv = event_scoped(r, &j, &ev, d)) != CM_OK)
+	if ((rv = event_scoped(r, &j, &ev, d)) != CM_OK ||
+	    (rv = trc_capture_check(t, &ev, CM_BYTES(NULL, 0), r->signer,
+	                            r->header_index, &c, d)) != CM_OK)
 		goto out;
-	if (ev.event_id.len > 0) {
-		cm_sha256(ev.event_id.p, ev.event_id.len, k);
-		if ((rv = ldg_db_find(t, EVID_DB, &db)) != CM_OK)
-			goto out;
-		rv = ldg_kv_get(t, db, CM_BYTES(k, sizeof(k)), &v);
-		if (rv == CM_OK && v.len > 8 &&
-		    !cm_bytes_eq(CM_BYTES(v.p + 8, v.len - 8), er->id)) {
-			leaf_name(r, cm_get_u64be(v.p), where, sizeof(where));
-			rv = cm_fail(d, CM_EEXIST,
-			             "trace.event: eventID %.*s is already the "
-			             "eventID of another event (%s, hash ID "
-			             "%.*s)",
-			             (int) ev.event_id.len,
-			             (const char *) ev.event_id.p, where,
-			             (int) (v.len - 8), (const char *) v.p + 8);
-			goto out;
-		}
-		if (rv != CM_OK && rv != CM_ENOTFOUND)
-			goto out;
-	}
-	rv = first_capture(t, hash_key(&ev, er->id, r->signer, hk, sizeof(hk)),
-	                   &first, &who);
-	if (rv == CM_ENOTFOUND) {
-		rv = CM_OK;
-		goto out;
-	}
-	if (rv != CM_OK)
-		goto out;
-	leaf_name(r, first, where, sizeof(where));
-	if (!ev.has_error) {
+	if (c.duplicate) {
+		leaf_name(r->header_index, c.first, where, sizeof(where));
 		rv = cm_fail(d, CM_EEXIST,
 		             "trace.event: a duplicate: the event with hash ID "
 		             "%s is already captured at %s",
 		             ev.hash_id, where);
-		goto out;
-	}
-	if (r->signer->role != LDG_ROLE_REGULATOR &&
-	    !cm_bytes_eq(who,
-	                 CM_BYTES(r->signer->uscc, strlen(r->signer->uscc)))) {
-		rv = cm_fail(d, CM_EDENIED,
-		             "trace.event: only the submitter of the event at "
-		             "%s (%.*s) or a regulator may declare it an error",
-		             where, (int) who.len, (const char *) who.p);
-		goto out;
 	}
 out:
 	trc_event_fini(&ev);
 	cm_json_free(j);
 	return (rv);
+}
+
+cm_err
+trc_event_record(cm_bytes text, const char *hash_id, cm_buf *out)
+{
+	cm_cbor_wr w;
+
+	/* Canonical order: shorter keys first. */
+	cm_cbor_wr_init(&w, out);
+	cm_cbor_wr_map(&w, 4);
+	cm_cbor_wr_cstr(&w, "t");
+	cm_cbor_wr_cstr(&w, "tally/record/v1");
+	cm_cbor_wr_cstr(&w, "id");
+	cm_cbor_wr_cstr(&w, hash_id);
+	cm_cbor_wr_cstr(&w, "kind");
+	cm_cbor_wr_cstr(&w, "trace.event");
+	cm_cbor_wr_cstr(&w, "event");
+	cm_cbor_wr_text(&w, text);
+	return (cm_cbor_wr_finish(&w, NULL));
 }
 
 static bool
