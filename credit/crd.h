@@ -523,4 +523,37 @@ cm_err crd_score_render(const crd_score *s, bool json, cm_buf *out);
  * public grade when a public scorecard is adopted: text or JSON. */
 cm_err crd_public_render(const crd_score *s, bool json, cm_buf *out);
 
+/* ---- CSV (credit/crd_csv.c) ---------------------------------------------
+ * A streaming RFC 4180 reader: fields separated by ',', rows ended by CRLF
+ * or LF (the last may have none), a field quoted with '"' may hold commas,
+ * line breaks and '"' written twice; a UTF-8 byte order mark at the start
+ * is skipped.  One row is held at a time: at most field_max bytes a field,
+ * row_max bytes a row (fields as decoded), CRD_CSV_FIELDS_MAX fields.
+ * Every field must be UTF-8 without NUL.  Rows are numbered from 1 (the
+ * header is row 1, as a spreadsheet shows it); line is the row's first
+ * line in the file. */
+#define CRD_CSV_FIELDS_MAX 64
+
+typedef struct crd_csv crd_csv;
+typedef struct crd_csv_row {
+	uint64_t row, line;
+	size_t   n;                         /* fields */
+	cm_bytes field[CRD_CSV_FIELDS_MAX]; /* borrowed until the next call */
+} crd_csv_row;
+
+/* A reader over rd.  Owned by the caller; release with crd_csv_free.
+ * CM_ENOMEM. */
+cm_err crd_csv_new(cm_read_fn rd, void *arg, size_t field_max, size_t row_max,
+                   crd_csv **out);
+void   crd_csv_free(crd_csv *c); /* NULL-safe */
+/* The next row in *out (*got false at the end of the file).  CM_EPROTO
+ * ("row R (line L), column C: why": a quote inside an unquoted field, text
+ * after a closing quote, a quoted field without its end, a CR without LF,
+ * an empty line, a field that is not UTF-8 or holds a NUL), CM_ETOOBIG
+ * past a bound, the read function's error ("row R (line L): read failed:
+ * ...").  After an error, every call answers the end. */
+CM_MUST_CHECK cm_err crd_csv_next(crd_csv *c, crd_csv_row *out, bool *got,
+                                  cm_diag *d);
+uint64_t             crd_csv_offset(const crd_csv *c); /* bytes read */
+
 #endif /* CREDIT_CRD_H */

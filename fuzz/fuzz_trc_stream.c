@@ -8,31 +8,12 @@
  * events in its event list, and each span is that event's bytes. */
 #include "trace/trc.h"
 
+#include "tests/tst_src.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-typedef struct src {
-	const uint8_t *p;
-	size_t         len, off, step;
-} src;
-
-static cm_err
-src_read(void *arg, uint8_t *buf, size_t cap, size_t *out_n)
-{
-	src   *s = arg;
-	size_t n = s->len - s->off;
-
-	if (n > s->step)
-		n = s->step;
-	if (n > cap)
-		n = cap;
-	memcpy(buf, s->p + s->off, n);
-	s->off += n;
-	*out_n = n;
-	return (CM_OK);
-}
 
 typedef struct run {
 	cm_err  rv;
@@ -47,7 +28,7 @@ typedef struct run {
 static void
 scan(const uint8_t *p, size_t len, size_t step, bool skip, run *r)
 {
-	src         s = {p, len, 0, step};
+	tst_src     s = {p, len, 0, step, CM_OK};
 	trc_stream *t = NULL;
 	cm_buf      all = {0}, mem = {0};
 	trc_item    it;
@@ -55,7 +36,7 @@ scan(const uint8_t *p, size_t len, size_t step, bool skip, run *r)
 	memset(r, 0, sizeof(*r));
 	r->events_json = true;
 	cm_diag_clear(&r->d);
-	if (trc_stream_new(src_read, &s, 4096, 4096, &t) != CM_OK)
+	if (trc_stream_new(tst_src_read, &s, 4096, 4096, &t) != CM_OK)
 		abort();
 	trc_stream_skip_events(t, skip);
 	for (;;) {

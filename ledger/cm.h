@@ -143,6 +143,33 @@ bool cm_utf8_valid(const uint8_t *s, size_t len);
  * requires it of every text string. */
 bool cm_text_valid(const uint8_t *s, size_t len);
 
+/* ---- buffered reading (ledger/cm_base.c) -------------------------------
+ * A read window over a read function, for the streaming readers (EPCIS
+ * documents, CSV files): one chunk is held, nothing grows. */
+/* Fills buf with up to cap bytes; *out_n 0 at the end. */
+typedef cm_err (*cm_read_fn)(void *arg, uint8_t *buf, size_t cap,
+                             size_t *out_n);
+#define CM_READER_CHUNK 65536
+typedef struct cm_reader {
+	cm_read_fn rd;
+	void      *arg;
+	uint8_t    buf[CM_READER_CHUNK];
+	size_t     off, len;
+	uint64_t   pos; /* bytes taken */
+	bool       eof;
+	cm_err     err; /* the read function's error, once it failed */
+} cm_reader;
+void cm_reader_init(cm_reader *r, cm_read_fn rd, void *arg);
+/* The next byte, or -1 at the end or after a read error (r->err). */
+int cm_reader_peek(cm_reader *r);
+/* Consumes the byte cm_reader_peek returned (which was not -1). */
+static inline void
+cm_reader_take(cm_reader *r)
+{
+	r->off++;
+	r->pos++;
+}
+
 /* ---- time -------------------------------------------------------------- */
 /* Milliseconds since the Unix epoch, UTC (CLOCK_REALTIME).  Only tools and
  * the writer's caller read the clock; validators never do. */

@@ -304,6 +304,43 @@ cm_hex_encode(cm_buf *out, cm_bytes in)
 	return (CM_OK);
 }
 
+void
+cm_reader_init(cm_reader *r, cm_read_fn rd, void *arg)
+{
+	r->rd = rd;
+	r->arg = arg;
+	r->off = r->len = 0;
+	r->pos = 0;
+	r->eof = false;
+	r->err = CM_OK;
+}
+
+int
+cm_reader_peek(cm_reader *r)
+{
+	if (r->off == r->len) {
+		size_t n = 0;
+
+		if (r->eof || r->err != CM_OK)
+			return (-1);
+		if ((r->err = r->rd(r->arg, r->buf, sizeof(r->buf), &n)) !=
+		    CM_OK)
+			return (-1);
+		/* A read function that claims more than it was given. */
+		if (n > sizeof(r->buf)) {
+			r->err = CM_EIO;
+			return (-1);
+		}
+		r->off = 0;
+		r->len = n;
+		if (n == 0) {
+			r->eof = true;
+			return (-1);
+		}
+	}
+	return (r->buf[r->off]);
+}
+
 int
 cm_hex_value(int c)
 {

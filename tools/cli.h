@@ -145,7 +145,7 @@ typedef struct imp_file {
 void imp_file_open(imp_file *f, const char *path);
 /* Rewinds for a pass named phase (exits if the file changed). */
 void imp_file_pass(imp_file *f, const char *phase);
-/* A reader in the shape of trc_stream_read_fn (and the CSV reader's). */
+/* A cm_read_fn over the file (for the streaming readers). */
 cm_err imp_file_read(void *arg, uint8_t *buf, size_t cap, size_t *out_n);
 /* Ends a pass: the SHA-256 of the bytes it read. */
 void imp_file_end(imp_file *f, uint8_t out[CM_HASH_LEN]);

@@ -354,10 +354,6 @@ cm_err trc_event_at(struct ldg_txn *t, uint64_t leaf, cm_bytes *text,
 #define TRC_STREAM_DEPTH_MAX 128 /* nesting inside one member or event */
 #define TRC_STREAM_KEY_MAX 256   /* a skeleton member name's bytes */
 
-/* Fills buf with up to cap bytes; *out_n 0 at the end.  Errors are
- * returned as they are from trc_stream_next. */
-typedef cm_err (*trc_stream_read_fn)(void *arg, uint8_t *buf, size_t cap,
-                                     size_t *out_n);
 typedef struct trc_stream trc_stream;
 
 typedef enum trc_item_kind {
@@ -380,10 +376,11 @@ typedef struct trc_item {
 	size_t   index; /* an event's 1-based position in the list */
 } trc_item;
 
-/* A reader over rd: members are at most member_max bytes, events at most
+/* A reader over rd (its errors are returned as they are from
+ * trc_stream_next): members are at most member_max bytes, events at most
  * event_max (more is refused, CM_ETOOBIG).  Owned by the caller; release
  * with trc_stream_free.  CM_ENOMEM. */
-cm_err trc_stream_new(trc_stream_read_fn rd, void *arg, size_t member_max,
+cm_err trc_stream_new(cm_read_fn rd, void *arg, size_t member_max,
                       size_t event_max, trc_stream **out);
 void   trc_stream_free(trc_stream *s); /* NULL-safe */
 /* Events are passed over without being kept or parsed (a quick look for

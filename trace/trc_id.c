@@ -572,8 +572,10 @@ pct_decode(const char *p, size_t n, char mode, char *out, size_t max,
 		uint8_t c = (uint8_t) p[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? cm_hex_value((uint8_t) p[i + 1]) : -1;
-			int lo = i + 2 < n ? cm_hex_value((uint8_t) p[i + 2]) : -1;
+			int hi =
+			    i + 2 < n ? cm_hex_value((uint8_t) p[i + 1]) : -1;
+			int lo =
+			    i + 2 < n ? cm_hex_value((uint8_t) p[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				return (id_fail(ctx, d,

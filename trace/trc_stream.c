@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define IN_CHUNK 65536
 #define KEY_MAX TRC_STREAM_KEY_MAX
 #define MEMBERS_MAX 1024 /* members of one skeleton object */
 #define KEYS_BYTES 65536 /* their names, for the duplicate check */
@@ -23,15 +22,9 @@
 enum { L_NONE, L_DOC, L_BODY, L_QR, L_RB, L_N };
 
 struct trc_stream {
-	trc_stream_read_fn rd;
-	void              *arg;
-	size_t             member_max, event_max;
-	bool               skip_events;
-	uint8_t            in[IN_CHUNK];
-	size_t             in_off, in_len;
-	uint64_t           off; /* bytes consumed */
-	bool               eof;
-	cm_err             rerr; /* the read function's error */
+	cm_reader in;
+	size_t    member_max, event_max;
+	bool      skip_events;
 	/* The span being captured (cap_on), bounded by cap_max. */
 	cm_buf cap;
 	bool   cap_on;
@@ -61,33 +54,13 @@ fail_off(trc_stream *s, cm_diag *d, const char *what, uint64_t off)
 static cm_err
 fail_at(trc_stream *s, cm_diag *d, const char *what)
 {
-	return (fail_off(s, d, what, s->off));
+	return (fail_off(s, d, what, s->in.pos));
 }
 
-/* The next byte, or -1 at the end (or on a read error: s->rerr). */
 static int
 peekc(trc_stream *s)
 {
-	if (s->in_off == s->in_len) {
-		size_t n = 0;
-
-		if (s->eof || s->rerr != CM_OK)
-			return (-1);
-		if ((s->rerr = s->rd(s->arg, s->in, sizeof(s->in), &n)) !=
-		    CM_OK)
-			return (-1);
-		if (n > sizeof(s->in)) {
-			s->rerr = CM_EIO;
-			return (-1);
-		}
-		s->in_off = 0;
-		s->in_len = n;
-		if (n == 0) {
-			s->eof = true;
-			return (-1);
-		}
-	}
-	return (s->in[s->in_off]);
+	return (cm_reader_peek(&s->in));
 }
 
 /* Consumes the byte peekc returned (which was not -1). */
@@ -96,11 +69,10 @@ takec(trc_stream *s)
 {
 	if (s->cap_on && !s->cap_big) {
 		if (s->cap.len >= s->cap_max ||
-		    cm_buf_append_byte(&s->cap, s->in[s->in_off]) != CM_OK)
+		    cm_buf_append_byte(&s->cap, s->in.buf[s->in.off]) != CM_OK)
 			s->cap_big = true;
 	}
-	s->in_off++;
-	s->off++;
+	cm_reader_take(&s->in);
 }
 
 static bool
@@ -122,13 +94,13 @@ skip_ws(trc_stream *s)
 static cm_err
 fail_end(trc_stream *s, cm_diag *d)
 {
-	if (s->rerr != CM_OK) {
+	if (s->in.err != CM_OK) {
 		s->done = true;
-		return (cm_fail(d, s->rerr,
+		return (cm_fail(d, s->in.err,
 		                "EPCIS document: read failed at "
 		                "byte %llu: %s",
-		                (unsigned long long) s->off,
-		                cm_strerror(s->rerr)));
+		                (unsigned long long) s->in.pos,
+		                cm_strerror(s->in.err)));
 	}
 	return (fail_at(s, d, "the document ends early"));
 }
@@ -229,7 +201,7 @@ read_key(trc_stream *s, uint8_t key[KEY_MAX], size_t *out_n, cm_diag *d)
 	cm_err   rv;
 
 	skip_ws(s);
-	start = s->off;
+	start = s->in.pos;
 	if ((rv = expect(s, '"', "a member name was expected", d)) != CM_OK)
 		return (rv);
 	for (;;) {
@@ -389,7 +361,7 @@ skip_value(trc_stream *s, cm_diag *d)
 			       c != ':' && c != ']' && c != '}' && c != '"' &&
 			       c != '[' && c != '{')
 				takec(s);
-			if (c < 0 && s->rerr != CM_OK)
+			if (c < 0 && s->in.err != CM_OK)
 				return (fail_end(s, d));
 		}
 		if (depth == 0)
@@ -406,7 +378,7 @@ capture(trc_stream *s, size_t max, bool keep, const char *what, cm_diag *d)
 	cm_err   rv;
 
 	skip_ws(s);
-	start = s->off;
+	start = s->in.pos;
 	cm_buf_reset(&s->cap);
 	s->cap_on = keep;
 	s->cap_max = max;
@@ -442,15 +414,14 @@ check_json(trc_stream *s, uint64_t start, cm_diag *d)
 }
 
 cm_err
-trc_stream_new(trc_stream_read_fn rd, void *arg, size_t member_max,
-               size_t event_max, trc_stream **out)
+trc_stream_new(cm_read_fn rd, void *arg, size_t member_max, size_t event_max,
+               trc_stream **out)
 {
 	trc_stream *s = cm_calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		return (CM_ENOMEM);
-	s->rd = rd;
-	s->arg = arg;
+	cm_reader_init(&s->in, rd, arg);
 	s->member_max = member_max;
 	s->event_max = event_max;
 	*out = s;
@@ -477,7 +448,7 @@ trc_stream_skip_events(trc_stream *s, bool skip)
 uint64_t
 trc_stream_offset(const trc_stream *s)
 {
-	return (s->off);
+	return (s->in.pos);
 }
 
 int
@@ -517,7 +488,7 @@ list_next(trc_stream *s, trc_item *out, bool *got, cm_diag *d)
 	s->list_first = false;
 	if (c != '{')
 		return (fail_at(s, d, "an event that is not a JSON object"));
-	start = s->off;
+	start = s->in.pos;
 	s->nevents++;
 	snprintf(what, sizeof(what), "event %zu", s->nevents);
 	if ((rv = capture(s, s->event_max, !s->skip_events, what, d)) != CM_OK)
@@ -620,7 +591,7 @@ trc_stream_next(trc_stream *s, trc_item *out, cm_diag *d)
 					return (fail_at(s, d,
 					                "bytes after the "
 					                "document"));
-				if (s->rerr != CM_OK)
+				if (s->in.err != CM_OK)
 					return (fail_end(s, d));
 				s->done = true;
 			}
@@ -635,7 +606,7 @@ trc_stream_next(trc_stream *s, trc_item *out, cm_diag *d)
 		}
 		s->first[s->level] = false;
 		skip_ws(s);
-		start = s->off;
+		start = s->in.pos;
 		if ((rv = read_key(s, key, &kn, d)) != CM_OK ||
 		    (rv = key_seen(s, s->level, key, kn, start, d)) != CM_OK ||
 		    (rv = expect(s, ':', "':' was expected", d)) != CM_OK)
@@ -645,7 +616,7 @@ trc_stream_next(trc_stream *s, trc_item *out, cm_diag *d)
 		if (entered)
 			continue;
 		skip_ws(s);
-		start = s->off;
+		start = s->in.pos;
 		if ((rv = capture(s, s->member_max, true, "a member's value",
 		                  d)) != CM_OK ||
 		    (rv = check_json(s, start, d)) != CM_OK)

@@ -5,48 +5,11 @@
  * generated document read through a small window; every refusal with its
  * message. */
 #include "tests/tst.h"
+#include "tests/tst_file.h"
+#include "tests/tst_src.h"
 #include "trace/trc.h"
 
 #include <stdio.h>
-
-typedef struct src {
-	const uint8_t *p;
-	size_t         len, off, step;
-	cm_err         fail_at_end; /* returned once the bytes are read */
-} src;
-
-static cm_err
-src_read(void *arg, uint8_t *buf, size_t cap, size_t *out_n)
-{
-	src   *s = arg;
-	size_t n = s->len - s->off;
-
-	if (n == 0 && s->fail_at_end != CM_OK)
-		return (s->fail_at_end);
-	if (n > s->step)
-		n = s->step;
-	if (n > cap)
-		n = cap;
-	memcpy(buf, s->p + s->off, n);
-	s->off += n;
-	*out_n = n;
-	return (CM_OK);
-}
-
-static void
-file_get(const char *path, cm_buf *out)
-{
-	FILE  *f = fopen(path, "rb");
-	size_t n;
-
-	TST_TRUE(f != NULL);
-	if (f == NULL)
-		return;
-	while (cm_buf_reserve(out, 65536) == CM_OK &&
-	       (n = fread(out->p + out->len, 1, 65536, f)) > 0)
-		out->len += n;
-	fclose(f);
-}
 
 /* Every event of path through the reader (in 7-byte reads), against the
  * whole document read by jansson: same count, same hash IDs. */
@@ -59,15 +22,15 @@ one_doc(const char *path)
 	trc_stream    *t = NULL;
 	trc_item       it;
 	size_t         n = 0;
-	src            s;
+	tst_src        s;
 	cm_diag        d;
 
-	file_get(path, &text);
+	TST_TRUE(tst_file_read(path, &text));
 	TST_OK(cm_json_parse(cm_buf_bytes(&text), &doc, NULL));
 	list = trc_hash_events(doc, NULL);
 	TST_TRUE(list != NULL);
-	s = (src){text.p, text.len, 0, 7, CM_OK};
-	TST_OK(trc_stream_new(src_read, &s, 1 << 20, 1 << 20, &t));
+	s = (tst_src){text.p, text.len, 0, 7, CM_OK};
+	TST_OK(trc_stream_new(tst_src_read, &s, 1 << 20, 1 << 20, &t));
 	for (;;) {
 		cm_json *ev = NULL;
 		cm_buf   h1 = {0}, h2 = {0};
@@ -130,14 +93,14 @@ static cm_err
 read_all(const char *doc, size_t step, bool skip, size_t mmax, size_t emax,
          char *shape, size_t cap, cm_diag *d)
 {
-	src         s = {(const uint8_t *) doc, strlen(doc), 0, step, CM_OK};
+	tst_src     s = {(const uint8_t *) doc, strlen(doc), 0, step, CM_OK};
 	trc_stream *t = NULL;
 	trc_item    it;
 	size_t      k = 0;
 	cm_err      rv;
 
 	cm_diag_clear(d);
-	if (trc_stream_new(src_read, &s, mmax, emax, &t) != CM_OK)
+	if (trc_stream_new(tst_src_read, &s, mmax, emax, &t) != CM_OK)
 		return (CM_ENOMEM);
 	trc_stream_skip_events(t, skip);
 	while ((rv = trc_stream_next(t, &it, d)) == CM_OK &&
@@ -155,7 +118,7 @@ context_after_body(void)
 	const char *doc =
 	    "{\"epcisBody\":{\"eventList\":[{\"a\":\"]}\\\"\"},{\"b\":[1,{}]}"
 	    "]},\"@context\":[\"x\"],\"type\":\"EPCISDocument\"}";
-	src         s = {(const uint8_t *) doc, strlen(doc), 0, 3, CM_OK};
+	tst_src     s = {(const uint8_t *) doc, strlen(doc), 0, 3, CM_OK};
 	trc_stream *t = NULL;
 	trc_item    it;
 	char        shape[16];
@@ -166,7 +129,7 @@ context_after_body(void)
 	/* A quick look: the members only. */
 	TST_OK(read_all(doc, 1, true, 100, 100, shape, sizeof(shape), &d));
 	TST_EQ_STR(shape, "mm");
-	TST_OK(trc_stream_new(src_read, &s, 100, 100, &t));
+	TST_OK(trc_stream_new(tst_src_read, &s, 100, 100, &t));
 	TST_OK(trc_stream_next(t, &it, &d));
 	TST_TRUE(it.kind == TRC_ITEM_EVENT && it.index == 1 &&
 	         cm_bytes_eq_str(it.value, "{\"a\":\"]}\\\"\"}"));
@@ -190,7 +153,7 @@ query_and_escapes(void)
 	/* A key written with escapes is the key. */
 	const char *e = "{\"\\u0065pcisBody\" : { \"eventList\" : [ {} ] } ,"
 	                "\"t\\ud83d\\ude00\\n\":null}";
-	src         s = {(const uint8_t *) e, strlen(e), 0, 2, CM_OK};
+	tst_src     s = {(const uint8_t *) e, strlen(e), 0, 2, CM_OK};
 	trc_stream *t = NULL;
 	trc_item    it;
 	char        shape[16];
@@ -198,7 +161,7 @@ query_and_escapes(void)
 
 	TST_OK(read_all(q, 5, false, 100, 100, shape, sizeof(shape), &d));
 	TST_EQ_STR(shape, "me");
-	TST_OK(trc_stream_new(src_read, &s, 100, 100, &t));
+	TST_OK(trc_stream_new(tst_src_read, &s, 100, 100, &t));
 	TST_OK(trc_stream_next(t, &it, &d));
 	TST_TRUE(it.kind == TRC_ITEM_EVENT && cm_bytes_eq_str(it.value, "{}"));
 	TST_OK(trc_stream_next(t, &it, &d));
@@ -211,50 +174,27 @@ query_and_escapes(void)
 	trc_stream_free(t);
 }
 
-/* A document of n events made on the fly, read through the reader's
+/* A document of 200,000 events made on the fly, read through the reader's
  * bounded window: the reader never holds more than one event. */
-typedef struct gen {
-	size_t n, i, pos;
-	char   cur[128];
-	size_t cur_len;
-} gen;
-
-static cm_err
-gen_read(void *arg, uint8_t *buf, size_t cap, size_t *out_n)
+static size_t
+event_piece(void *arg, size_t i, char *out, size_t cap)
 {
-	gen   *g = arg;
-	size_t k = 0;
-
-	while (k < cap) {
-		if (g->pos == g->cur_len) {
-			if (g->i > g->n + 1)
-				break;
-			if (g->i == 0)
-				g->cur_len = (size_t) snprintf(
-				    g->cur, sizeof(g->cur),
-				    "{\"type\":\"EPCISDocument\",\"epcisBody\":"
-				    "{\"eventList\":[");
-			else if (g->i <= g->n)
-				g->cur_len = (size_t) snprintf(
-				    g->cur, sizeof(g->cur),
-				    "%s{\"type\":\"ObjectEvent\",\"n\":%zu}",
-				    g->i > 1 ? "," : "", g->i);
-			else
-				g->cur_len = (size_t) snprintf(
-				    g->cur, sizeof(g->cur), "]}}\n");
-			g->i++;
-			g->pos = 0;
-		}
-		buf[k++] = (uint8_t) g->cur[g->pos++];
-	}
-	*out_n = k;
-	return (CM_OK);
+	(void) arg;
+	if (i == 0)
+		return ((size_t) snprintf(out, cap,
+		                          "{\"type\":\"EPCISDocument\","
+		                          "\"epcisBody\":{\"eventList\":["));
+	if (i <= 200000)
+		return ((size_t) snprintf(
+		    out, cap, "%s{\"type\":\"ObjectEvent\",\"n\":%zu}",
+		    i > 1 ? "," : "", i));
+	return (i == 200001 ? (size_t) snprintf(out, cap, "]}}\n") : 0);
 }
 
 static void
 many_events(void)
 {
-	gen         g = {200000, 0, 0, {0}, 0};
+	tst_gen     g = {event_piece, NULL, 0, 0, 0, false, {0}};
 	trc_stream *t = NULL;
 	trc_item    it;
 	size_t      n = 0;
@@ -262,7 +202,7 @@ many_events(void)
 	char        want[64];
 
 	/* Events of up to 64 bytes: a larger one would be refused. */
-	TST_OK(trc_stream_new(gen_read, &g, 64, 64, &t));
+	TST_OK(trc_stream_new(tst_gen_read, &g, 64, 64, &t));
 	for (;;) {
 		TST_OK(trc_stream_next(t, &it, &d));
 		if (it.kind == TRC_ITEM_END)
@@ -387,13 +327,13 @@ static void
 read_error(void)
 {
 	const char *doc = "{\"epcisBody\":{\"eventList\":[{}";
-	src         s = {(const uint8_t *) doc, strlen(doc), 0, 4, CM_EIO};
+	tst_src     s = {(const uint8_t *) doc, strlen(doc), 0, 4, CM_EIO};
 	trc_stream *t = NULL;
 	trc_item    it;
 	cm_diag     d;
 
 	cm_diag_clear(&d);
-	TST_OK(trc_stream_new(src_read, &s, 100, 100, &t));
+	TST_OK(trc_stream_new(tst_src_read, &s, 100, 100, &t));
 	TST_OK(trc_stream_next(t, &it, &d));
 	TST_TRUE(it.kind == TRC_ITEM_EVENT);
 	TST_ERR(trc_stream_next(t, &it, &d), CM_EIO);
