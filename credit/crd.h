@@ -523,6 +523,21 @@ cm_err crd_score_render(const crd_score *s, bool json, cm_buf *out);
  * public grade when a public scorecard is adopted: text or JSON. */
 cm_err crd_public_render(const crd_score *s, bool json, cm_buf *out);
 
+/* ---- the import manifest (credit/crd_import.c) --------------------------
+ * A CSV import ends with a credit.import record (docs/format.md 5.7): the
+ * file's SHA-256, its event rows and the first and last leaf of their
+ * records (0 and 0 when it has none), all before the manifest's batch. */
+#define CRD_KIND_IMPORT "credit.import"
+typedef struct crd_import {
+	uint8_t  sha[CM_HASH_LEN];
+	uint64_t rows, first, last;
+} crd_import;
+cm_err crd_import_encode(const crd_import *m, cm_buf *out);
+/* Decodes a record (canonical CBOR) as a credit.import.  CM_EPROTO,
+ * CM_ENONCANON with the reason. */
+CM_MUST_CHECK cm_err crd_import_decode(cm_bytes rec, crd_import *out,
+                                       cm_diag *d);
+
 /* ---- CSV (credit/crd_csv.c) ---------------------------------------------
  * A streaming RFC 4180 reader: fields separated by ',', rows ended by CRLF
  * or LF (the last may have none), a field quoted with '"' may hold commas,

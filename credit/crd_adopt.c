@@ -325,7 +325,9 @@ static const ldg_kind crd_kinds[] = {
     {CRD_KIND_REVOKE, sizeof(crd_ev_rec), crd_rv_decode, crd_ev_may_write,
      crd_ev_validate},
     {CRD_KIND_CONFIRM, sizeof(crd_ev_rec), crd_cf_decode, crd_ev_may_write,
-     crd_ev_validate}};
+     crd_ev_validate},
+    {CRD_KIND_IMPORT, sizeof(crd_import), crd_im_decode, crd_im_may_write,
+     crd_im_validate}};
 static const ldg_dbspec  crd_dbs[] = {{CAT_DB, 0}, {SC_DB, 0}};
 static const ldg_indexer crd_indexers[] = {
     {"credit.adopted", 1, crd_dbs, 2, adopt_index},

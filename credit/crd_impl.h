@@ -81,6 +81,10 @@ bool crd_ev_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d);
 cm_err crd_ev_validate(ldg_txn *t, const ldg_record *r, cm_diag *d);
 cm_err crd_ev_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d);
 extern const ldg_dbspec crd_ev_dbs[4];
+/* credit.import (credit/crd_import.c); decoded: a crd_import. */
+cm_err crd_im_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+bool crd_im_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d);
+cm_err crd_im_validate(ldg_txn *t, const ldg_record *r, cm_diag *d);
 /* The event a decoded credit.event states (its views borrowed from er; no
  * evidence: the refs stay in the record). */
 cm_err crd_ev_event(const crd_ev_rec *er, crd_event *out, cm_diag *d);

@@ -734,6 +734,34 @@ imp_file_close(imp_file *f)
 	f->fd = -1;
 }
 
+void
+imp_refuse(const imp_file *f, int pass, const char *msg)
+{
+	if (pass == 1)
+		die(EX_NO, "%s: %s; nothing was written", f->path, msg);
+	die(EX_USAGE, "%s changed while it was being imported: %s", f->path,
+	    msg);
+}
+
+void
+imp_signer(ldg_store *s, const cm_key *k, const char *path, ldg_identity *who)
+{
+	uint8_t  pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
+	ldg_txn *t = rtxn(s);
+
+	cm_key_public(k, pub);
+	cm_key_id(pub, kid);
+	if (ldg_identity_get(t, kid, who) != CM_OK)
+		die(EX_NO,
+		    "%s is not a registered key in this ledger; nothing was "
+		    "written",
+		    path);
+	if (who->end_index != 0)
+		die(EX_NO, "%s is not active (%s); nothing was written", path,
+		    who->end_reason);
+	ldg_txn_end(t);
+}
+
 /* Room a record leaf's own fields take besides the record (the leaf's
  * header hash, indexes and type; docs/format.md section 3). */
 #define RLEAF_OVERHEAD 128
@@ -814,6 +842,16 @@ pending_fini(pending *p)
 	cm_free(p->views);
 }
 
+/* Widens the span of the units' leaves to lo..hi. */
+static void
+leaf_span(imp_result *r, uint64_t lo, uint64_t hi)
+{
+	if (r->lo == 0 || lo < r->lo)
+		r->lo = lo;
+	if (hi > r->hi)
+		r->hi = hi;
+}
+
 /* Signs and appends recs as one batch; exits on a refusal, saying what
  * the earlier batches of this import put in the log. */
 static void
@@ -846,6 +884,7 @@ imp_flush(ldg_store *s, const cm_key *k, const imp_file *f, cm_bytes *recs,
 	if (r->first_leaf == 0)
 		r->first_leaf = rc.first_record;
 	r->last_leaf = rc.first_record + rc.nrecords - 1;
+	leaf_span(r, rc.first_record, r->last_leaf);
 	r->size = rc.size;
 	r->batches++;
 	ldg_receipt_fini(&rc);
@@ -896,13 +935,16 @@ import_run(ldg_store *s, const cm_key *k, imp_file *f, const imp_ops *ops,
 		pending_reset(&pd);
 		t = rtxn(s);
 		while (pd.n < batch) {
-			bool dup = false;
+			bool     dup = false;
+			uint64_t at = 0;
 
 			if (rec.len == 0) {
 				if (!(more = ops->next(src)))
 					break;
 				f->units++;
-				ops->record(src, t, &rec, &key, &dup);
+				ops->record(src, t, &rec, &key, &dup, &at);
+				if (dup)
+					leaf_span(r, at, at);
 				if (dup || pending_has(&pd, key)) {
 					r->duplicates++;
 					cm_buf_reset(&rec);
@@ -933,12 +975,19 @@ import_run(ldg_store *s, const cm_key *k, imp_file *f, const imp_ops *ops,
 		    f->path, (unsigned long long) r->first_leaf,
 		    (unsigned long long) r->last_leaf);
 	if (ops->finish != NULL) {
-		cm_bytes b;
+		imp_result rows = *r;
+		cm_bytes   b;
 
-		ops->finish(src, r, &rec);
+		ops->finish(src, s, r, &rec);
 		if (rec.len > 0) {
+			/* The closing record is not one of the units: the
+			 * summary's leaves stay the units'. */
 			b = cm_buf_bytes(&rec);
 			imp_flush(s, k, f, &b, 1, r);
+			rows.size = r->size;
+			rows.batches = r->batches;
+			rows.closing = r->last_leaf;
+			*r = rows;
 		}
 	}
 	if (r->size == 0) {
@@ -958,7 +1007,12 @@ import_print(const imp_file *f, const imp_result *r, bool json)
 		cm_cbor_wr w;
 
 		cm_cbor_wr_init(&w, &b);
-		cm_cbor_wr_map(&w, 8);
+		/* Canonical order: shorter keys first, then bytewise. */
+		cm_cbor_wr_map(&w, 11);
+		cm_cbor_wr_cstr(&w, "hi");
+		cm_cbor_wr_uint(&w, r->hi);
+		cm_cbor_wr_cstr(&w, "lo");
+		cm_cbor_wr_uint(&w, r->lo);
 		cm_cbor_wr_cstr(&w, "size");
 		cm_cbor_wr_uint(&w, r->size);
 		cm_cbor_wr_cstr(&w, "added");
@@ -969,6 +1023,8 @@ import_print(const imp_file *f, const imp_result *r, bool json)
 		cm_cbor_wr_bytes(&w, CM_BYTES(r->hash, CM_HASH_LEN));
 		cm_cbor_wr_cstr(&w, "batches");
 		cm_cbor_wr_uint(&w, r->batches);
+		cm_cbor_wr_cstr(&w, "closing");
+		cm_cbor_wr_uint(&w, r->closing);
 		cm_cbor_wr_cstr(&w, "last_leaf");
 		cm_cbor_wr_uint(&w, r->last_leaf);
 		cm_cbor_wr_cstr(&w, "duplicates");
@@ -988,7 +1044,12 @@ import_print(const imp_file *f, const imp_result *r, bool json)
 		       r->batches == 1 ? "" : "es",
 		       (unsigned long long) r->first_leaf,
 		       (unsigned long long) r->last_leaf);
-	printf(", %llu duplicate%s already in the log; tree size %llu\n",
+	printf(", %llu duplicate%s already in the log",
 	       (unsigned long long) r->duplicates,
-	       r->duplicates == 1 ? "" : "s", (unsigned long long) r->size);
+	       r->duplicates == 1 ? "" : "s");
+	if (r->closing != 0)
+		printf("; manifest at leaf %llu (rows at leaves %llu..%llu)",
+		       (unsigned long long) r->closing,
+		       (unsigned long long) r->lo, (unsigned long long) r->hi);
+	printf("; tree size %llu\n", (unsigned long long) r->size);
 }

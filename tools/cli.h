@@ -150,6 +150,14 @@ cm_err imp_file_read(void *arg, uint8_t *buf, size_t cap, size_t *out_n);
 /* Ends a pass: the SHA-256 of the bytes it read. */
 void imp_file_end(imp_file *f, uint8_t out[CM_HASH_LEN]);
 void imp_file_close(imp_file *f);
+/* Refuses the file: in pass 1, exit 1 "F: msg; nothing was written"; in
+ * pass 2 (the file checked before), exit 2: it changed meanwhile. */
+void imp_refuse(const imp_file *f, int pass, const char *msg)
+    __attribute__((noreturn));
+/* The identity of k, which must be a registered, active key of s (exit 1
+ * otherwise, naming path). */
+void imp_signer(ldg_store *s, const cm_key *k, const char *path,
+                ldg_identity *who);
 /* Exits (1, nothing written) when a record of len bytes does not fit a
  * record leaf of the ledger; what names the unit. */
 void imp_record_fits(const imp_file *f, const ldg_params *p, size_t len,
@@ -161,8 +169,12 @@ typedef struct imp_result {
 	uint64_t duplicates; /* units the log or the batch already held */
 	uint64_t batches;
 	uint64_t first_leaf, last_leaf; /* records written; 0: none */
-	uint64_t size;                  /* the tree size after */
-	uint8_t  hash[CM_HASH_LEN];     /* SHA-256 of the file */
+	/* The leaves of every unit's record: written now, or found in the
+	 * log as a duplicate (0 and 0: none). */
+	uint64_t lo, hi;
+	uint64_t closing;           /* the finish record's leaf (0: none) */
+	uint64_t size;              /* the tree size after */
+	uint8_t  hash[CM_HASH_LEN]; /* SHA-256 of the file */
 } imp_result;
 
 typedef struct imp_ops {
@@ -176,13 +188,15 @@ typedef struct imp_ops {
 	 * position and the reason on a refusal. */
 	void (*check)(void *src, ldg_txn *t);
 	/* Pass 2: appends the unit's record to rec and sets *key (a view
-	 * that names it among the batch's), or sets *dup when the log in t
-	 * holds it already (nothing appended). */
+	 * that names it among the batch's), or sets *dup and *dup_leaf (the
+	 * record's leaf) when the log in t holds it already (nothing
+	 * appended). */
 	void (*record)(void *src, ldg_txn *t, cm_buf *rec, cm_bytes *key,
-	               bool *dup);
+	               bool *dup, uint64_t *dup_leaf);
 	/* After the last unit: a closing record in rec (credit's manifest),
 	 * or nothing; NULL for none. */
-	void (*finish)(void *src, const imp_result *r, cm_buf *rec);
+	void (*finish)(void *src, ldg_store *s, const imp_result *r,
+	               cm_buf *rec);
 } imp_ops;
 /* Runs both passes over f with ops on src, batch records a batch, signed
  * by k; fills r.  Exits on any refusal (docs/cli.md). */
@@ -205,5 +219,6 @@ int cli_credit(int argc, char **argv); /* cli_credit.c */
 /* tally credit score|public|list (cli_credit_score.c); argv[0] is the
  * command. */
 int cli_credit_score(int argc, char **argv);
+int credit_import(const opts *o); /* cli_credit_import.c */
 
 #endif

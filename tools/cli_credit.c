@@ -19,6 +19,8 @@ static const char usage_credit[] =
     "                                   [--size N] [--json]\n"
     "       tally credit list (--grade G | --category C [--since DATE])\n"
     "                                   --data DIR [--as-of DATE] [--json]\n"
+    "       tally credit import FILE.csv --data DIR --key KEYFILE\n"
+    "                           [--batch N] [--json]\n"
     "adopt: parses FILE (docs/credit.md), refusing it with its line and\n"
     "column, and appends its canonical text signed by the operator's key;\n"
     "the ledger refuses a version not newer than the last adopted (a\n"
@@ -28,7 +30,15 @@ static const char usage_credit[] =
     "in the first N leaves (default: all), as its canonical text under\n"
     "comment lines saying where it was adopted, or with --json as\n"
     "{leaf, version, effective, sha256, text}.  Exit 1 if none is.\n"
-    "score, public, list: see tally credit score --help.\n";
+    "score, public, list: see tally credit score --help.\n"
+    "import: credit events, one per row of a CSV file with a header row\n"
+    "(the columns: docs/credit.md section 6).  Every row is checked first\n"
+    "and the whole file refused on the first bad one (its row, line,\n"
+    "column and reason; nothing is written); then the rows go in as\n"
+    "batches of N (default 1000) signed by KEYFILE, and a credit.import\n"
+    "manifest (the file's SHA-256, its rows and their leaves) ends them.\n"
+    "Rows the log holds already count as duplicates and are not sent\n"
+    "again, so an interrupted import is finished by running it again.\n";
 
 static int
 credit_adopt(const opts *o, bool scorecard)
@@ -130,6 +140,12 @@ cli_credit(int argc, char **argv)
 	if (strcmp(what, "score") == 0 || strcmp(what, "public") == 0 ||
 	    strcmp(what, "list") == 0)
 		return (cli_credit_score(argc, argv));
+	if (strcmp(what, "import") == 0) {
+		if ((ex = group_parse(argc, argv, " data key batch json! ",
+		                      usage_credit, &o)) >= 0)
+			return (ex);
+		return (credit_import(&o));
+	}
 	if (argc > 0 && strcmp(what, "catalogue") != 0 && !sc)
 		die(EX_USAGE,
 		    "unknown credit command \"%s\" (see tally credit --help)",

@@ -418,10 +418,7 @@ typedef struct trace_src {
 static void
 src_refuse(const trace_src *ts, const char *msg)
 {
-	if (ts->pass == 1)
-		die(EX_NO, "%s: %s; nothing was written", ts->f->path, msg);
-	die(EX_USAGE, "%s changed while it was being imported: %s", ts->f->path,
-	    msg);
+	imp_refuse(ts->f, ts->pass, msg);
 }
 
 static void
@@ -661,13 +658,15 @@ src_check(void *arg, ldg_txn *t)
 }
 
 static void
-src_record(void *arg, ldg_txn *t, cm_buf *rec, cm_bytes *key, bool *dup)
+src_record(void *arg, ldg_txn *t, cm_buf *rec, cm_bytes *key, bool *dup,
+           uint64_t *dup_leaf)
 {
 	trace_src  *ts = arg;
 	trc_capture c;
 
 	src_capture(ts, t, &c);
 	*dup = c.duplicate;
+	*dup_leaf = c.first;
 	if (c.duplicate)
 		return;
 	/* In one batch: an event is a duplicate of an equal one before it
@@ -699,24 +698,11 @@ static const imp_ops trace_import_ops = {"event",   src_pass,   src_next,
 static void
 signer_get(ldg_store *s, const cm_key *k, const char *path, ldg_identity *who)
 {
-	uint8_t  pub[CM_PUBKEY_LEN], kid[CM_KEYID_LEN];
-	ldg_txn *t = rtxn(s);
-
-	cm_key_public(k, pub);
-	cm_key_id(pub, kid);
-	if (ldg_identity_get(t, kid, who) != CM_OK)
-		die(EX_NO,
-		    "%s is not a registered key in this ledger; nothing "
-		    "was written",
-		    path);
-	if (who->end_index != 0)
-		die(EX_NO, "%s is not active (%s); nothing was written", path,
-		    who->end_reason);
+	imp_signer(s, k, path, who);
 	if (who->role != LDG_ROLE_ENTERPRISE && who->role != LDG_ROLE_REGULATOR)
 		die(EX_NO,
 		    "role %s may not write trace events; nothing was written",
 		    ldg_role_name(who->role));
-	ldg_txn_end(t);
 }
 
 static int

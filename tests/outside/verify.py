@@ -818,6 +818,8 @@ class Ledger:
         elif r["kind"] in ("credit.event", "credit.revoke",
                            "credit.confirm"):
             self.credit_event(r, signer)
+        elif r["kind"] == "credit.import":
+            self.credit_import(r, signer, h)
         else:
             raise Bad("unknown record kind %r" % r["kind"])
 
@@ -953,6 +955,24 @@ class Ledger:
         if signer["role"] not in ("regulator", "bank", "enterprise"):
             raise Bad("%s: role %s writes no credit events" %
                       (kind, signer["role"]))
+
+    def credit_import(self, r, signer, h):
+        """format.md 5.7: the manifest's fields, its leaf range (0..0 for
+        no rows) before its own batch (header leaf h), and the roles that
+        import events."""
+        fields(r, {"t": ("text", True), "kind": ("text", True),
+                   "last": ("uint", True), "rows": ("uint", True),
+                   "first": ("uint", True), "sha256": ("bytes", True)},
+               T_RECORD, "credit.import")
+        if len(r["sha256"]) != 32:
+            raise Bad("credit.import: sha256 is not 32 bytes")
+        if (r["first"], r["last"]) != (0, 0) if r["rows"] == 0 else \
+                not 0 < r["first"] <= r["last"] < h:
+            raise Bad("credit.import: first..last must be the rows' "
+                      "leaves, before its batch")
+        if signer["role"] not in ("regulator", "bank", "enterprise"):
+            raise Bad("credit.import: role %s imports no credit events" %
+                      signer["role"])
 
     def newkey(self, j, pub, origin, pop):
         why = pubkey_ok(pub)
