@@ -414,10 +414,22 @@ src_check(void *arg, ldg_txn *t)
 }
 
 typedef struct dup_ctx {
-	ldg_txn *t;
-	cm_bytes rec;
-	uint64_t leaf;
+	ldg_txn         *t;
+	const crd_event *e;
+	const char      *issuer;
+	cm_bytes         rec;
+	uint64_t         leaf;
 } dup_ctx;
+
+/* Whether the statement f holds may be the row's (its item and days),
+ * before the bytes are compared. */
+static bool
+may_be(const dup_ctx *dc, const crd_fact *f)
+{
+	return (f->decided == dc->e->decided &&
+	        f->occurred == dc->e->occurred &&
+	        cm_bytes_eq_str(dc->e->item, f->item));
+}
 
 /* Whether the record at leaf is byte for byte the row's. */
 static bool
@@ -436,9 +448,14 @@ dup_one(void *arg, const crd_fact *f)
 {
 	dup_ctx *dc = arg;
 
-	if (same_record(dc->t, f->leaf, dc->rec))
+	/* f states its latest statement: the original's fields are read
+	 * from its bytes when it was amended. */
+	if (strcmp(f->issuer, dc->issuer) != 0)
+		return (CM_OK);
+	if ((f->namend > 0 || may_be(dc, f)) &&
+	    same_record(dc->t, f->leaf, dc->rec))
 		dc->leaf = f->leaf;
-	else if (f->current != f->leaf &&
+	else if (f->current != f->leaf && may_be(dc, f) &&
 	         same_record(dc->t, f->current, dc->rec))
 		dc->leaf = f->current;
 	return (dc->leaf != 0 ? CM_EEXIST : CM_OK);
@@ -449,7 +466,7 @@ src_record(void *arg, ldg_txn *t, cm_buf *rec, cm_bytes *key, bool *dup,
            uint64_t *dup_leaf)
 {
 	credit_src *cs = arg;
-	dup_ctx     dc = {t, {0}, 0};
+	dup_ctx     dc = {t, &cs->ev, cs->who.uscc, {0}, 0};
 	cm_err      rv;
 
 	row_record(cs, t);
