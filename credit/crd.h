@@ -216,6 +216,7 @@ const char *crd_scorecard_grade(const crd_scorecard *s, int32_t score);
  * it (crd_scorecard_check).  Pass crd_module in ldg_opts.modules. */
 #define CRD_KIND_CATALOGUE "credit.catalogue"
 #define CRD_KIND_SCORECARD "credit.scorecard"
+#define CRD_KIND_CALENDAR "credit.calendar"
 extern const ldg_module crd_module;
 
 /* Builds the record adopting text (parsed, then its canonical form) into
@@ -225,9 +226,13 @@ cm_err crd_record_build(bool scorecard, cm_bytes text, cm_buf *out, cm_diag *d);
 typedef enum crd_which {
 	CRD_CATALOGUE,
 	CRD_SCORECARD_FULL,
-	CRD_SCORECARD_PUBLIC
+	CRD_SCORECARD_PUBLIC,
+	CRD_CALENDAR /* the working-day calendar (credit.calendar) */
 } crd_which;
 const char *crd_which_name(crd_which w); /* "catalogue", ... */
+/* crd_record_build for any adopted file (both scorecard scopes give a
+ * credit.scorecard record). */
+cm_err crd_adopt_build(crd_which which, cm_bytes text, cm_buf *out, cm_diag *d);
 
 typedef struct crd_adopted {
 	uint64_t leaf; /* the adopting record's leaf */
@@ -381,6 +386,218 @@ typedef cm_err (*crd_catev_fn)(void *arg, uint64_t leaf, crd_day decided,
  * leaves, by decision day. */
 cm_err crd_category_events(ldg_txn *t, cm_bytes category, crd_day since,
                            uint64_t size, crd_catev_fn fn, void *arg);
+/* ---- the working-day calendar (credit/crd_calendar.c) ------------------
+ * Which days of the Asia/Shanghai calendar are working days: Monday to
+ * Friday, except the holidays the file lists, plus the Saturdays and
+ * Sundays it lists as make-up working days (docs/credit.md section 7). */
+#define CRD_CAL_DAYS_MAX 256  /* holiday and workday lines */
+#define CRD_CAL_SPAN_MAX 3660 /* days one calendar covers */
+typedef struct crd_calday {
+	crd_day day;
+	bool    working; /* true: a make-up working day (a weekend day) */
+	char    name[CRD_TEXT_MAX + 1];
+} crd_calday;
+typedef struct crd_calendar {
+	uint32_t   version;
+	crd_day    effective;
+	crd_day    from, to; /* the days it covers, both included */
+	char       source[CRD_TEXT_MAX + 1];
+	size_t     nday;
+	crd_calday day[CRD_CAL_DAYS_MAX]; /* in date order */
+} crd_calendar;
+CM_MUST_CHECK cm_err crd_calendar_decode(cm_bytes text, crd_calendar **out,
+                                         cm_diag *d);
+void                 crd_calendar_free(crd_calendar *c); /* NULL: no-op */
+cm_err               crd_calendar_encode(const crd_calendar *c, cm_buf *out);
+/* Whether d is a working day by c (NULL: no calendar).  Outside the days
+ * c covers it is Monday to Friday, and *outside (may be NULL) is set. */
+bool crd_workday(const crd_calendar *c, crd_day d, bool *outside);
+/* The day a deadline falls on, counted from start (start not counted):
+ * start + n for calendar days, the nth working day after start for
+ * working days; CRD_DAY_OPEN for a step the regime lacks.  *outside
+ * (may be NULL) is set when a day it counted lay outside c. */
+crd_day crd_deadline_day(const crd_calendar *c, crd_day start, crd_deadline dl,
+                         bool *outside);
+
+/* ---- access: consent (credit/crd_access.c) ------------------------------
+ * An enterprise grants one bank access to its full report for one purpose
+ * until a day (included), and may revoke it (docs/credit.md section 8).
+ * A consent never covers the personal data of a guarantor or legal
+ * representative: those appear only as person tokens (section 9), and no
+ * report carries more. */
+#define CRD_KIND_CONSENT "credit.consent"
+
+/* The purposes of a read.  A bank names one of the first three, which its
+ * consent must name too (the PBoC's enterprise query reasons 贷款审批,
+ * 贷后管理, 担保资格审查); the others are the bases of the subject's own
+ * read, a regulator's supervision and an auditor's review. */
+typedef enum crd_purpose {
+	CRD_P_LOAN_APPROVAL,
+	CRD_P_POST_LOAN,
+	CRD_P_GUARANTEE_REVIEW,
+	CRD_P_SELF,
+	CRD_P_SUPERVISION,
+	CRD_P_AUDIT,
+	CRD_NPURPOSE
+} crd_purpose;
+#define CRD_NPURPOSE_BANK 3 /* the purposes a consent may name */
+/* "loan-approval", "post-loan", "guarantee-review", "self",
+ * "supervision", "audit"; NULL outside the enum. */
+const char *crd_purpose_name(crd_purpose p);
+/* The purpose named s, or -1. */
+int crd_purpose_parse(cm_bytes s);
+
+typedef enum crd_consent_status {
+	CRD_CONSENT_VALID,   /* leaf: the grant; until: its last day */
+	CRD_CONSENT_NONE,    /* never granted to this bank */
+	CRD_CONSENT_EXPIRED, /* leaf: the grant; until: past */
+	CRD_CONSENT_REVOKED, /* leaf: the revoke */
+	CRD_CONSENT_OTHER    /* granted in force, for other purposes only */
+} crd_consent_status;
+typedef struct crd_consent {
+	crd_consent_status status;
+	uint64_t           leaf;
+	crd_day            until;
+	unsigned           other; /* OTHER: bit p for each purpose p */
+} crd_consent;
+/* The consent of subject to bank for purpose in the first `before` leaves,
+ * on day (its expiry is checked against it).  USCCs are 18 bytes. */
+cm_err crd_consent_get(ldg_txn *t, const char *subject, const char *bank,
+                       crd_purpose p, uint64_t before, crd_day day,
+                       crd_consent *out);
+/* Why c is not valid, in words ("no consent of <subject> to this bank",
+ * "the consent at leaf 7 expired on 2026-03-01", ...). */
+void crd_consent_why(const crd_consent *c, const char *subject, char *out,
+                     size_t cap);
+
+/* ---- query records and reports (credit/crd_access.c, crd_report.c) -----
+ * Every full read is a one-record batch of kind credit.query signed by
+ * the reader: subject, purpose, staff ID, as-of day, the tree size the
+ * answer is computed at (before the record), the SHA-256 of the answer,
+ * and for a bank the consent it reads under (format.md 5.8). */
+#define CRD_KIND_QUERY "credit.query"
+#define CRD_STAFF_MAX 64 /* bytes of a staff ID */
+
+/* Who reads, as the report states it. */
+typedef struct crd_reader {
+	ldg_role    role;
+	char        uscc[LDG_USCC_LEN + 1];
+	crd_purpose purpose;
+	cm_bytes    staff;
+	uint64_t    consent; /* a bank's consent leaf (0: none) */
+} crd_reader;
+
+/* May id read subject's full report for purpose, by the first `before`
+ * leaves, on day?  CM_OK, with *consent the consent leaf for a bank;
+ * CM_EDENIED with the reason in d (for a bank: none, expired, revoked or
+ * other purpose) otherwise. */
+cm_err crd_access_check(ldg_txn *t, const ldg_identity *id, const char *subject,
+                        crd_purpose purpose, uint64_t before, crd_day day,
+                        uint64_t *consent, cm_diag *d);
+
+/* The full report of subject as of day as_of, computed over the first
+ * `size` leaves for reader: canonical CBOR appended to out
+ * (docs/credit.md section 9).  The same inputs give the same bytes. */
+cm_err crd_report_build(ldg_txn *t, const char *subject, crd_day as_of,
+                        uint64_t size, const crd_reader *reader, cm_buf *out,
+                        cm_diag *d);
+/* The leaves a report over the first size leaves cites (records,
+ * queries, disputes, statements, repairs), in leaf order; *out is the
+ * caller's (cm_free). */
+cm_err crd_report_leaves(ldg_txn *t, const char *subject, uint64_t size,
+                         uint64_t **out, size_t *n);
+/* The public part: what anyone may see without a query record (public
+ * catalogue items within their publicity windows on as_of, not revoked
+ * or repaired, each with the day it stops being public). */
+cm_err crd_public_build(ldg_txn *t, const char *subject, crd_day as_of,
+                        uint64_t size, cm_buf *out, cm_diag *d);
+/* Builds the credit.query record for a report whose canonical CBOR has
+ * SHA-256 answer. */
+cm_err crd_query_build(const char *subject, const crd_reader *reader,
+                       crd_day as_of, uint64_t size,
+                       const uint8_t answer[CM_HASH_LEN], cm_buf *out,
+                       cm_diag *d);
+
+/* The audit replay: for every credit.query record in the log, the reader
+ * may read (its consent valid at that position) and the report rebuilt
+ * from the record's inputs has the record's answer.  One line per failure
+ * appended to report, then a summary; *bad the failures. */
+cm_err crd_audit(ldg_txn *t, cm_buf *report, uint64_t *nqueries, uint64_t *bad,
+                 cm_diag *d);
+
+/* ---- disputes, statements, repair (credit/crd_dispute.c) ---------------
+ * The marks every view (score, report, public part) reads for a record:
+ * disputes about it and repairs of it, as of the first `before` leaves
+ * and valid day `day` (docs/credit.md sections 10-11). */
+#define CRD_KIND_DISPUTE "credit.dispute"
+#define CRD_KIND_STATEMENT "credit.statement"
+#define CRD_KIND_REPAIR "credit.repair"
+#define CRD_STATEMENT_MAX 1000 /* bytes of a statement or commitment */
+
+/* The state of the disputes about a record (the scores read it through
+ * crd_access_hooks).  "Removed" is the outcome that removes the mark:
+ * the issuer kept the record as it is (征信业管理条例 Art. 25), so it
+ * counts as if never disputed; the hooks report it to a score as NONE. */
+typedef enum crd_dispute_state {
+	CRD_DISPUTE_NONE,    /* never disputed */
+	CRD_DISPUTE_OPEN,    /* marked, not decided: the policy says */
+	CRD_DISPUTE_REMOVED, /* decided: the mark removed, the record stands */
+	CRD_DISPUTE_CORRECTED,  /* decided: corrected by the issuer */
+	CRD_DISPUTE_UNRESOLVED, /* decided: both statements kept, flagged */
+} crd_dispute_state;
+const char *crd_dispute_state_name(crd_dispute_state s);
+
+typedef struct crd_marks {
+	crd_dispute_state dispute; /* the latest dispute's (not a repeat) */
+	uint64_t          dispute_leaf, resolve_leaf, correction;
+	unsigned          ndisputes, nstatements;
+	bool              repaired; /* a granted repair in effect on day */
+	crd_day           repaired_from;
+	uint64_t          repair_leaf; /* the granting decision */
+} crd_marks;
+cm_err crd_marks_get(ldg_txn *t, uint64_t record, uint64_t before, crd_day day,
+                     crd_marks *out);
+
+/* One dispute as listed by tally credit disputes. */
+typedef struct crd_dispute_info {
+	uint64_t          leaf; /* the opening record */
+	char              subject[LDG_USCC_LEN + 1];
+	uint64_t          record; /* UINT64_MAX: about a missing record */
+	char              grounds[24];
+	crd_day           opened;
+	crd_day           forward_due, decide_due; /* CRD_DAY_OPEN: none */
+	bool              outside;  /* a deadline counted past the calendar */
+	bool              calendar; /* a calendar was adopted before it */
+	char              regime[CRD_NAME_MAX + 1]; /* "" none */
+	crd_dispute_state state;                    /* as of the day asked */
+	uint64_t          escalated, resolved;      /* leaves, 0 none */
+	crd_day           resolved_on;
+} crd_dispute_info;
+typedef cm_err (*crd_dispute_fn)(void *arg, const crd_dispute_info *di);
+/* Each dispute opened in the first `before` leaves (repeats left out), by
+ * subject (USCC order) and leaf, with its state on day. */
+cm_err crd_disputes_each(ldg_txn *t, uint64_t before, crd_day day,
+                         crd_dispute_fn fn, void *arg, cm_diag *d);
+
+/* ---- person tokens (credit/crd_person.c) --------------------------------
+ * A natural person (legal representative, guarantor) appears only as
+ * HMAC-SHA-256(key, "tally/person/v1" || 0x00 || the 18-character resident
+ * identity number), the key held by the operator outside the ledger; a
+ * writer obtains a token through tally credit token, which logs a
+ * credit.token record (the writer, the key's ID and the token; never the
+ * number).  docs/credit.md section 12. */
+#define CRD_KIND_TOKEN "credit.token"
+#define CRD_TOKEN_KEY_MIN 32 /* bytes of HMAC key */
+/* CM_OK if id is an 18-character resident identity number (GB 11643): 17
+ * digits, a birth date that exists, and the ISO 7064 MOD 11-2 check
+ * character (0-9 or X, upper case).  CM_EINVAL with the reason. */
+CM_MUST_CHECK cm_err crd_person_id_check(cm_bytes id, cm_diag *d);
+void crd_person_token(cm_bytes key, cm_bytes id, uint8_t out[CM_HASH_LEN]);
+/* The key's ID: HMAC-SHA-256(key, "tally/person-key/v1"). */
+void   crd_person_key_id(cm_bytes key, uint8_t out[CM_HASH_LEN]);
+cm_err crd_token_build(const uint8_t key_id[CM_HASH_LEN],
+                       const uint8_t token[CM_HASH_LEN], const char *role,
+                       cm_buf *out, cm_diag *d);
 
 /* ---- scoring (credit/crd_score.c) --------------------------------------
  * A score is a function of (subject, tree size, as-of day) and nothing
@@ -393,13 +610,7 @@ cm_err crd_category_events(ldg_txn *t, cm_bytes category, crd_day since,
  * repair) or another module (trace: inspections) adds to a score.  Every
  * hook may be NULL (none of that yet); each sees the tree size and must
  * answer from the first `size` leaves only. */
-typedef enum crd_dispute_state {
-	CRD_DISPUTE_NONE,
-	CRD_DISPUTE_OPEN,      /* marked, not decided: the policy says */
-	CRD_DISPUTE_REMOVED,   /* decided: the record was wrong */
-	CRD_DISPUTE_CORRECTED, /* decided: corrected (an amendment) */
-	CRD_DISPUTE_UNRESOLVED /* decided: both statements kept */
-} crd_dispute_state;
+/* crd_dispute_state: with the access records, above. */
 typedef cm_err (*crd_bank_fn)(void *arg, const char *bank_uscc,
                               uint64_t query_leaf);
 typedef struct crd_hooks {
@@ -570,5 +781,12 @@ void   crd_csv_free(crd_csv *c); /* NULL-safe */
 CM_MUST_CHECK cm_err crd_csv_next(crd_csv *c, crd_csv_row *out, bool *got,
                                   cm_diag *d);
 uint64_t             crd_csv_offset(const crd_csv *c); /* bytes read */
+
+/* The access part's hooks for scores (credit/crd_report.c): the query
+ * count (every query record about the subject), the dispute state (the
+ * mark removed counts as NONE), the repair's effective day, and the banks
+ * whose reports held an event (their query records over a size past its
+ * leaf).  Trace's extra facts are not here. */
+const crd_hooks *crd_access_hooks(void);
 
 #endif /* CREDIT_CRD_H */

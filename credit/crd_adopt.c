@@ -11,52 +11,81 @@
 
 #define CAT_DB "crd_catalogue"
 #define SC_DB "crd_scorecard"
+#define CAL_DB "crd_calendar"
 #define VAL_HDR (4 + 4 + CM_HASH_LEN) /* version, effective, sha256 */
+
+/* The three adopted files: catalogue, scorecard, working-day calendar. */
+typedef enum ftype { F_CAT, F_SC, F_CAL } ftype;
 
 typedef struct adopt {
 	cm_bytes text;
 	uint32_t version;
 	crd_day  effective;
-	bool     scorecard, public_;
+	ftype    ft;
+	bool     public_;
 	uint8_t  sha[CM_HASH_LEN];
 } adopt;
 
-static const char *const kind_names[] = {CRD_KIND_CATALOGUE,
-                                         CRD_KIND_SCORECARD};
+static const char *const kind_names[] = {CRD_KIND_CATALOGUE, CRD_KIND_SCORECARD,
+                                         CRD_KIND_CALENDAR};
 
-cm_err
-crd_record_build(bool scorecard, cm_bytes text, cm_buf *out, cm_diag *d)
+/* Parses text as a file of type ft into its canonical form, version,
+ * effective date and (scorecards) scope. */
+static cm_err
+file_parse(ftype ft, cm_bytes text, cm_buf *canon, uint32_t *version,
+           crd_day *effective, bool *public_, cm_diag *d)
 {
 	crd_catalogue *c = NULL;
 	crd_scorecard *s = NULL;
-	cm_buf         canon = {0};
-	cm_cbor_wr     w;
-	uint8_t        sha[CM_HASH_LEN];
-	char           eff[11];
-	uint32_t       version;
+	crd_calendar  *k = NULL;
 	cm_err         rv;
 
-	if (scorecard)
-		rv = crd_scorecard_decode(text, &s, d);
-	else
-		rv = crd_catalogue_decode(text, &c, d);
-	if (rv != CM_OK)
-		return (rv);
-	rv = scorecard ? crd_scorecard_encode(s, &canon)
-	               : crd_catalogue_encode(c, &canon);
-	version = scorecard ? s->version : c->version;
-	crd_day_format(scorecard ? s->effective : c->effective, eff);
-	crd_scorecard_free(s);
+	*public_ = false;
+	if (ft == F_CAT && (rv = crd_catalogue_decode(text, &c, d)) == CM_OK) {
+		rv = crd_catalogue_encode(c, canon);
+		*version = c->version;
+		*effective = c->effective;
+	} else if (ft == F_SC &&
+	           (rv = crd_scorecard_decode(text, &s, d)) == CM_OK) {
+		rv = crd_scorecard_encode(s, canon);
+		*version = s->version;
+		*effective = s->effective;
+		*public_ = s->public_;
+	} else if (ft == F_CAL &&
+	           (rv = crd_calendar_decode(text, &k, d)) == CM_OK) {
+		rv = crd_calendar_encode(k, canon);
+		*version = k->version;
+		*effective = k->effective;
+	}
 	crd_catalogue_free(c);
-	if (rv != CM_OK)
+	crd_scorecard_free(s);
+	crd_calendar_free(k);
+	return (rv);
+}
+
+static cm_err
+build(ftype ft, cm_bytes text, cm_buf *out, cm_diag *d)
+{
+	cm_buf     canon = {0};
+	cm_cbor_wr w;
+	uint8_t    sha[CM_HASH_LEN];
+	char       eff[11];
+	uint32_t   version;
+	crd_day    effective;
+	bool       pub;
+	cm_err     rv;
+
+	if ((rv = file_parse(ft, text, &canon, &version, &effective, &pub,
+	                     d)) != CM_OK)
 		goto out;
+	crd_day_format(effective, eff);
 	cm_sha256(canon.p, canon.len, sha);
 	cm_cbor_wr_init(&w, out);
 	cm_cbor_wr_map(&w, 6);
 	cm_cbor_wr_cstr(&w, "t");
 	cm_cbor_wr_cstr(&w, "tally/record/v1");
 	cm_cbor_wr_cstr(&w, "kind");
-	cm_cbor_wr_cstr(&w, kind_names[scorecard]);
+	cm_cbor_wr_cstr(&w, kind_names[ft]);
 	cm_cbor_wr_cstr(&w, "text");
 	cm_cbor_wr_text(&w, cm_buf_bytes(&canon));
 	cm_cbor_wr_cstr(&w, "sha256");
@@ -71,29 +100,42 @@ out:
 	return (rv);
 }
 
+cm_err
+crd_record_build(bool scorecard, cm_bytes text, cm_buf *out, cm_diag *d)
+{
+	return (build(scorecard ? F_SC : F_CAT, text, out, d));
+}
+
+cm_err
+crd_adopt_build(crd_which which, cm_bytes text, cm_buf *out, cm_diag *d)
+{
+	return (build(which == CRD_CATALOGUE  ? F_CAT
+	              : which == CRD_CALENDAR ? F_CAL
+	                                      : F_SC,
+	              text, out, d));
+}
+
 /* Decodes the record; the text must be the canonical form of a file that
  * parses, and the other fields must be its hash, version and date. */
 static cm_err
-adopt_fields(const cm_cbor_map *rec, bool scorecard, adopt *a, cm_diag *d)
+adopt_fields(const cm_cbor_map *rec, ftype ft, adopt *a, cm_diag *d)
 {
 	enum { T, KIND, TEXT, SHA, VERSION, EFFECTIVE, NF };
-	ldg_field      f[NF] = {{.name = "t", .required = true},
-	                        {.name = "kind", .required = true},
-	                        {.name = "text", .required = true},
-	                        {.name = "sha256", .required = true},
-	                        {.name = "version", .required = true},
-	                        {.name = "effective", .required = true}};
-	const char    *what = kind_names[scorecard];
-	crd_catalogue *c = NULL;
-	crd_scorecard *s = NULL;
-	cm_buf         canon = {0};
-	cm_bytes       sha, eff;
-	uint64_t       version;
-	cm_diag        pd;
-	cm_err         rv;
+	ldg_field   f[NF] = {{.name = "t", .required = true},
+	                     {.name = "kind", .required = true},
+	                     {.name = "text", .required = true},
+	                     {.name = "sha256", .required = true},
+	                     {.name = "version", .required = true},
+	                     {.name = "effective", .required = true}};
+	const char *what = kind_names[ft];
+	cm_buf      canon = {0};
+	cm_bytes    sha, eff;
+	uint64_t    version;
+	cm_diag     pd;
+	cm_err      rv;
 
 	memset(a, 0, sizeof(*a));
-	a->scorecard = scorecard;
+	a->ft = ft;
 	if ((rv = ldg_fields_from_map(rec, "tally/record/v1", f, NF, d)) !=
 	        CM_OK ||
 	    (rv = ldg_field_text(&f[TEXT], &a->text, d)) != CM_OK ||
@@ -102,19 +144,12 @@ adopt_fields(const cm_cbor_map *rec, bool scorecard, adopt *a, cm_diag *d)
 	    (rv = ldg_field_text(&f[EFFECTIVE], &eff, d)) != CM_OK)
 		return (rv);
 	cm_diag_clear(&pd);
-	if (scorecard)
-		rv = crd_scorecard_decode(a->text, &s, &pd);
-	else
-		rv = crd_catalogue_decode(a->text, &c, &pd);
-	if (rv != CM_OK)
-		return (cm_fail(d, CM_EPROTO, "%s: text: %s", what, pd.msg));
-	rv = scorecard ? crd_scorecard_encode(s, &canon)
-	               : crd_catalogue_encode(c, &canon);
-	a->version = scorecard ? s->version : c->version;
-	a->effective = scorecard ? s->effective : c->effective;
-	a->public_ = scorecard && s->public_;
-	crd_scorecard_free(s);
-	crd_catalogue_free(c);
+	rv = file_parse(ft, a->text, &canon, &a->version, &a->effective,
+	                &a->public_, &pd);
+	if (rv == CM_EPROTO || rv == CM_ETOOBIG) {
+		rv = cm_fail(d, CM_EPROTO, "%s: text: %s", what, pd.msg);
+		goto out;
+	}
 	if (rv != CM_OK)
 		goto out;
 	cm_sha256(a->text.p, a->text.len, a->sha);
@@ -148,7 +183,7 @@ cat_decode(const cm_cbor_map *rec, void *out, cm_diag *d)
 {
 	adopt a;
 
-	return (adopt_fields(rec, false, out != NULL ? out : &a, d));
+	return (adopt_fields(rec, F_CAT, out != NULL ? out : &a, d));
 }
 
 static cm_err
@@ -156,7 +191,24 @@ sc_decode(const cm_cbor_map *rec, void *out, cm_diag *d)
 {
 	adopt a;
 
-	return (adopt_fields(rec, true, out != NULL ? out : &a, d));
+	return (adopt_fields(rec, F_SC, out != NULL ? out : &a, d));
+}
+
+static cm_err
+cal_decode(const cm_cbor_map *rec, void *out, cm_diag *d)
+{
+	adopt a;
+
+	return (adopt_fields(rec, F_CAL, out != NULL ? out : &a, d));
+}
+
+static crd_which
+adopt_which(const adopt *a)
+{
+	return (a->ft == F_CAT   ? CRD_CATALOGUE
+	        : a->ft == F_CAL ? CRD_CALENDAR
+	        : a->public_     ? CRD_SCORECARD_PUBLIC
+	                         : CRD_SCORECARD_FULL);
 }
 
 static bool
@@ -167,7 +219,9 @@ adopt_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d)
 	if (id->role == LDG_ROLE_OPERATOR)
 		return (true);
 	cm_diag_set(d, "only the operator adopts a %s; this key's role is %s",
-	            a->scorecard ? "scorecard" : "catalogue",
+	            a->ft == F_CAT   ? "catalogue"
+	            : a->ft == F_CAL ? "calendar"
+	                             : "scorecard",
 	            ldg_role_name(id->role));
 	return (false);
 }
@@ -176,13 +230,21 @@ adopt_may_write(const ldg_identity *id, const ldg_record *r, cm_diag *d)
 static size_t
 adopt_key(crd_which which, uint64_t leaf, uint8_t key[9])
 {
-	if (which == CRD_CATALOGUE) {
+	if (which == CRD_CATALOGUE || which == CRD_CALENDAR) {
 		cm_put_u64be(key, leaf);
 		return (8);
 	}
 	key[0] = which == CRD_SCORECARD_PUBLIC;
 	cm_put_u64be(key + 1, leaf);
 	return (9);
+}
+
+static const char *
+adopt_db(crd_which which)
+{
+	return (which == CRD_CATALOGUE  ? CAT_DB
+	        : which == CRD_CALENDAR ? CAL_DB
+	                                : SC_DB);
 }
 
 cm_err
@@ -196,8 +258,7 @@ crd_adopted_get(ldg_txn *t, crd_which which, uint64_t before, crd_adopted *out)
 	cm_err      rv;
 
 	memset(out, 0, sizeof(*out));
-	if ((rv = ldg_db_find(t, which == CRD_CATALOGUE ? CAT_DB : SC_DB,
-	                      &db)) != CM_OK ||
+	if ((rv = ldg_db_find(t, adopt_db(which), &db)) != CM_OK ||
 	    (rv = ldg_cursor_open(t, db, &c)) != CM_OK)
 		return (rv);
 	rv = ldg_cursor_seek(c, CM_BYTES(key, klen), &k, &v);
@@ -230,9 +291,7 @@ static cm_err
 adopt_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 {
 	const adopt   *a = r->decoded;
-	crd_which      which = !a->scorecard ? CRD_CATALOGUE
-	                       : a->public_  ? CRD_SCORECARD_PUBLIC
-	                                     : CRD_SCORECARD_FULL;
+	crd_which      which = adopt_which(a);
 	crd_adopted    last, cat;
 	crd_catalogue *c = NULL;
 	crd_scorecard *s = NULL;
@@ -247,7 +306,7 @@ adopt_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 		                (unsigned long long) last.leaf));
 	if (rv != CM_OK && rv != CM_ENOTFOUND)
 		return (rv);
-	if (!a->scorecard)
+	if (a->ft != F_SC)
 		return (CM_OK);
 	if ((rv = crd_adopted_get(t, CRD_CATALOGUE, r->index, &cat)) ==
 	    CM_ENOTFOUND)
@@ -280,20 +339,15 @@ adopt_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d)
 	cm_err       rv;
 
 	(void) d;
-	if (leaf->record == NULL)
-		return (CM_OK);
-	if (cm_bytes_eq_str(leaf->record->kind, CRD_KIND_CATALOGUE))
-		which = CRD_CATALOGUE;
-	else if (cm_bytes_eq_str(leaf->record->kind, CRD_KIND_SCORECARD))
-		which = CRD_SCORECARD_FULL;
-	else
+	if (leaf->record == NULL ||
+	    (!cm_bytes_eq_str(leaf->record->kind, CRD_KIND_CATALOGUE) &&
+	     !cm_bytes_eq_str(leaf->record->kind, CRD_KIND_SCORECARD) &&
+	     !cm_bytes_eq_str(leaf->record->kind, CRD_KIND_CALENDAR)))
 		return (CM_OK);
 	a = leaf->record->decoded;
-	if (which != CRD_CATALOGUE && a->public_)
-		which = CRD_SCORECARD_PUBLIC;
+	which = adopt_which(a);
 	klen = adopt_key(which, leaf->index, key);
-	if ((rv = ldg_db_find(t, which == CRD_CATALOGUE ? CAT_DB : SC_DB,
-	                      &db)) != CM_OK ||
+	if ((rv = ldg_db_find(t, adopt_db(which), &db)) != CM_OK ||
 	    (rv = cm_buf_reserve(&val, VAL_HDR + a->text.len)) != CM_OK)
 		goto out;
 	cm_put_u32be(val.p, a->version);
@@ -312,13 +366,18 @@ crd_which_name(crd_which w)
 {
 	return (w == CRD_CATALOGUE          ? "catalogue"
 	        : w == CRD_SCORECARD_PUBLIC ? "public scorecard"
+	        : w == CRD_CALENDAR         ? "calendar"
 	                                    : "scorecard");
 }
 
+/* The kinds and indexers of the whole credit module: these here, and
+ * those of the access records (credit/crd_access.c, CRD_ACCESS_KINDS). */
 static const ldg_kind crd_kinds[] = {
     {CRD_KIND_CATALOGUE, sizeof(adopt), cat_decode, adopt_may_write,
      adopt_validate},
     {CRD_KIND_SCORECARD, sizeof(adopt), sc_decode, adopt_may_write,
+     adopt_validate},
+    {CRD_KIND_CALENDAR, sizeof(adopt), cal_decode, adopt_may_write,
      adopt_validate},
     {CRD_KIND_EVENT, sizeof(crd_ev_rec), crd_ev_decode, crd_ev_may_write,
      crd_ev_validate},
@@ -327,11 +386,13 @@ static const ldg_kind crd_kinds[] = {
     {CRD_KIND_CONFIRM, sizeof(crd_ev_rec), crd_cf_decode, crd_ev_may_write,
      crd_ev_validate},
     {CRD_KIND_IMPORT, sizeof(crd_import), crd_im_decode, crd_im_may_write,
-     crd_im_validate}};
-static const ldg_dbspec  crd_dbs[] = {{CAT_DB, 0}, {SC_DB, 0}};
+     crd_im_validate},
+    CRD_ACCESS_KINDS};
+static const ldg_dbspec  crd_dbs[] = {{CAT_DB, 0}, {SC_DB, 0}, {CAL_DB, 0}};
 static const ldg_indexer crd_indexers[] = {
-    {"credit.adopted", 1, crd_dbs, 2, adopt_index},
-    {"credit.events", 2, crd_ev_dbs, 4, crd_ev_index}};
+    {"credit.adopted", 2, crd_dbs, 3, adopt_index},
+    {"credit.events", 2, crd_ev_dbs, 4, crd_ev_index},
+    CRD_ACCESS_INDEXERS};
 const ldg_module crd_module = {"credit",
                                crd_kinds,
                                sizeof(crd_kinds) / sizeof(crd_kinds[0]),

@@ -212,7 +212,11 @@ typedef enum ldg_role {
 	LDG_ROLE_OPERATOR,
 	LDG_ROLE_REGULATOR,
 	LDG_ROLE_BANK,
-	LDG_ROLE_ENTERPRISE
+	LDG_ROLE_ENTERPRISE,
+	/* Reads everything; which kinds it may write (only its own query
+	 * records) is each kind's may_write, so no kind is written by an
+	 * auditor unless it says so. */
+	LDG_ROLE_AUDITOR
 } ldg_role;
 const char *ldg_role_name(ldg_role r);
 ldg_role    ldg_role_parse(const char *s);  /* LDG_ROLE_NONE if unknown */

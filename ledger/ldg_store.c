@@ -38,6 +38,8 @@ ldg_role_name(ldg_role r)
 		return ("bank");
 	case LDG_ROLE_ENTERPRISE:
 		return ("enterprise");
+	case LDG_ROLE_AUDITOR:
+		return ("auditor");
 	default:
 		return ("none");
 	}
@@ -46,7 +48,7 @@ ldg_role_name(ldg_role r)
 ldg_role
 ldg_role_from_text(cm_bytes s)
 {
-	for (int r = LDG_ROLE_OPERATOR; r <= LDG_ROLE_ENTERPRISE; r++)
+	for (int r = LDG_ROLE_OPERATOR; r <= LDG_ROLE_AUDITOR; r++)
 		if (cm_bytes_eq_str(s, ldg_role_name((ldg_role) r)))
 			return ((ldg_role) r);
 	return (LDG_ROLE_NONE);

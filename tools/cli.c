@@ -608,6 +608,12 @@ sign_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
 }
 
 int
+receipt_show(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json)
+{
+	return (receipt_print(r, st, d, json));
+}
+
+int
 sign_and_append(ldg_store *s, const cm_key *k, const cm_bytes *recs, size_t n,
                 bool json)
 {

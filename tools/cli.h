@@ -205,6 +205,12 @@ void import_run(ldg_store *s, const cm_key *k, imp_file *f, const imp_ops *ops,
 /* The summary on stdout: units, imported in batches (leaf range),
  * duplicates, tree size; with json one line of JSON. */
 void import_print(const imp_file *f, const imp_result *r, bool json);
+/* Prints a receipt (or the refusal) as sign_and_append does; the exit
+ * code. */
+int receipt_show(const ldg_receipt *r, cm_err st, const cm_diag *d, bool json);
+/* Writes the record bundle of record leaf ri (docs/cli.md section 9)
+ * into w, against the latest checkpoint. */
+void record_bundle_write(cm_cbor_wr *w, ldg_txn *t, uint64_t ri);
 
 /* ---- the command groups ---- */
 int cli_init(int argc, char **argv);   /* cli_init.c */
@@ -220,5 +226,10 @@ int cli_credit(int argc, char **argv); /* cli_credit.c */
  * command. */
 int cli_credit_score(int argc, char **argv);
 int credit_import(const opts *o); /* cli_credit_import.c */
+/* The access commands of tally credit (cli_credit_access.c): the exit
+ * code, or -1 when argv[0] is none of them. */
+int cli_credit_access(int argc, char **argv);
+/* Their usage lines, which tally credit --help prints after its own. */
+extern const char cli_credit_access_usage[];
 
 #endif

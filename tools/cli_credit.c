@@ -21,6 +21,8 @@ static const char usage_credit[] =
     "                                   --data DIR [--as-of DATE] [--json]\n"
     "       tally credit import FILE.csv --data DIR --key KEYFILE\n"
     "                           [--batch N] [--json]\n"
+    "       tally credit calendar adopt FILE --data DIR --key OPKEY [--json]\n"
+    "       tally credit calendar show --data DIR [--size N] [--json]\n"
     "adopt: parses FILE (docs/credit.md), refusing it with its line and\n"
     "column, and appends its canonical text signed by the operator's key;\n"
     "the ledger refuses a version not newer than the last adopted (a\n"
@@ -38,10 +40,13 @@ static const char usage_credit[] =
     "batches of N (default 1000) signed by KEYFILE, and a credit.import\n"
     "manifest (the file's SHA-256, its rows and their leaves) ends them.\n"
     "Rows the log holds already count as duplicates and are not sent\n"
-    "again, so an interrupted import is finished by running it again.\n";
+    "again, so an interrupted import is finished by running it again.\n"
+    "The calendar lists the holidays and make-up working days that\n"
+    "dispute deadlines in working days count by "
+    "(docs/credit.md).\n";
 
 static int
-credit_adopt(const opts *o, bool scorecard)
+credit_adopt(const opts *o, crd_which which)
 {
 	cm_buf     text = {0}, rec = {0};
 	cm_diag    d;
@@ -53,9 +58,12 @@ credit_adopt(const opts *o, bool scorecard)
 	if (o->npos != 1)
 		die(EX_USAGE, "adopt needs one FILE (see --help)");
 	file_read(o->pos[0], CRD_FILE_MAX,
-	          scorecard ? "a scorecard" : "a catalogue", &text);
+	          which == CRD_CATALOGUE  ? "a catalogue"
+	          : which == CRD_CALENDAR ? "a calendar"
+	                                  : "a scorecard",
+	          &text);
 	cm_diag_clear(&d);
-	if (crd_record_build(scorecard, cm_buf_bytes(&text), &rec, &d) != CM_OK)
+	if (crd_adopt_build(which, cm_buf_bytes(&text), &rec, &d) != CM_OK)
 		die(EX_NO, "%s: %s", o->pos[0], d.msg);
 	s = store_open(need(o, "data"), false);
 	k = key_load(need(o, "key"));
@@ -131,10 +139,15 @@ cli_credit(int argc, char **argv)
 	const char *what = argc > 0 ? argv[0] : "";
 	const char *sub = argc > 1 ? argv[1] : "";
 	bool        sc = strcmp(what, "scorecard") == 0;
+	bool        cal = strcmp(what, "calendar") == 0;
+	crd_which   which = sc    ? CRD_SCORECARD_FULL
+	                    : cal ? CRD_CALENDAR
+	                          : CRD_CATALOGUE;
 	int         ex;
 
 	if (strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0) {
 		fputs(usage_credit, stdout);
+		fputs(cli_credit_access_usage, stdout);
 		return (EX_OK);
 	}
 	if (strcmp(what, "score") == 0 || strcmp(what, "public") == 0 ||
@@ -146,7 +159,9 @@ cli_credit(int argc, char **argv)
 			return (ex);
 		return (credit_import(&o));
 	}
-	if (argc > 0 && strcmp(what, "catalogue") != 0 && !sc)
+	if ((ex = cli_credit_access(argc, argv)) >= 0)
+		return (ex);
+	if (argc > 0 && strcmp(what, "catalogue") != 0 && !sc && !cal)
 		die(EX_USAGE,
 		    "unknown credit command \"%s\" (see tally credit --help)",
 		    what);
@@ -159,7 +174,7 @@ cli_credit(int argc, char **argv)
 		if (opt(&o, "size") != NULL || opt(&o, "public") != NULL)
 			die(EX_USAGE, "adopt takes no --size or --public (see "
 			              "--help)");
-		return (credit_adopt(&o, sc));
+		return (credit_adopt(&o, which));
 	}
 	if (strcmp(sub, "show") == 0) {
 		if (opt(&o, "key") != NULL || o.npos != 0)
@@ -167,10 +182,9 @@ cli_credit(int argc, char **argv)
 			    "show takes no --key or FILE (see --help)");
 		if (!sc && opt(&o, "public") != NULL)
 			die(EX_USAGE, "--public is for scorecard show");
-		return (credit_show(&o, !sc ? CRD_CATALOGUE
-		                        : opt(&o, "public") != NULL
+		return (credit_show(&o, sc && opt(&o, "public") != NULL
 		                            ? CRD_SCORECARD_PUBLIC
-		                            : CRD_SCORECARD_FULL));
+		                            : which));
 	}
 	die(EX_USAGE,
 	    "unknown credit %s command \"%s\" (see tally credit --help)", what,

@@ -32,14 +32,13 @@ static const char usage_score[] =
     "list: subjects with grade G, or events of category C decided on or\n"
     "after DATE (not revoked), one per line.\n";
 
-/* The hooks of the parts that build on scores.  None is in yet: no
- * query records, disputes or repairs exist, and scores count 0 queries. */
+/* The hooks of the parts that build on scores: the access part's query
+ * records, disputes and repairs (crd_access_hooks); trace's inspections
+ * are not in yet. */
 static const crd_hooks *
 score_hooks(void)
 {
-	static const crd_hooks h = {0};
-
-	return (&h);
+	return (crd_access_hooks());
 }
 
 static crd_day

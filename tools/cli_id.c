@@ -12,7 +12,8 @@ static const char usage_id[] =
     "      proof of possession of a new key, for register and rotate\n"
     "  register --data DIR --signer KEY --role ROLE [--scope S]... --name N\n"
     "           --uscc CODE [--label TEXT] --pubkey FILE --pop FILE [--json]\n"
-    "      ROLE is regulator, bank or enterprise; signed by the operator;\n"
+    "      ROLE is regulator, bank, enterprise or auditor (reads, writes\n"
+    "      only its query records); signed by the operator;\n"
     "      a further key of an organisation repeats its role and name\n"
     "  rotate --data DIR --signer KEY (--uscc CODE | --key-id HEX)\n"
     "         --pubkey FILE --pop FILE [--json]\n"
@@ -398,8 +399,8 @@ cli_id(int argc, char **argv)
 				scopes[ns++] = o.val[i];
 		r.role = ldg_role_parse(need(&o, "role"));
 		if (r.role == LDG_ROLE_NONE || r.role == LDG_ROLE_OPERATOR)
-			die(EX_USAGE, "--role must be regulator, bank or "
-			              "enterprise");
+			die(EX_USAGE, "--role must be regulator, bank, "
+			              "enterprise or auditor");
 		r.name = need(&o, "name");
 		r.uscc = need(&o, "uscc");
 		r.label = opt(&o, "label");

@@ -71,12 +71,11 @@ bundle_leaf(cm_cbor_wr *w, ldg_txn *t, uint64_t index, uint64_t size)
 
 /* The leaves that establish the signer's key: genesis (the operator) and,
  * for other signers, the identity record leaf that registered the key. */
-static void
-bundle_record(ldg_txn *t, uint64_t ri)
+void
+record_bundle_write(cm_cbor_wr *w, ldg_txn *t, uint64_t ri)
 {
 	cm_bytes     leaf, hleaf_b;
-	cm_buf       cbor = {0}, path = {0}, note = {0};
-	cm_cbor_wr   w;
+	cm_buf       path = {0}, note = {0};
 	ldg_rleaf    rl;
 	ldg_hleaf    hl;
 	ldg_hdr      h;
@@ -115,29 +114,38 @@ bundle_record(ldg_txn *t, uint64_t ri)
 		die(EX_USAGE, "internal: signer unknown");
 	/* keys: size, header, record, genesis, identity, batch_path,
 	 * checkpoint */
-	cm_cbor_wr_init(&w, &cbor);
-	cm_cbor_wr_map(&w, 7);
-	cm_cbor_wr_cstr(&w, "size");
-	cm_cbor_wr_uint(&w, size);
-	cm_cbor_wr_cstr(&w, "header");
-	bundle_leaf(&w, t, rl.hi, size);
-	cm_cbor_wr_cstr(&w, "record");
-	bundle_leaf(&w, t, ri, size);
-	cm_cbor_wr_cstr(&w, "genesis");
-	bundle_leaf(&w, t, 0, size);
-	cm_cbor_wr_cstr(&w, "identity");
+	cm_cbor_wr_map(w, 7);
+	cm_cbor_wr_cstr(w, "size");
+	cm_cbor_wr_uint(w, size);
+	cm_cbor_wr_cstr(w, "header");
+	bundle_leaf(w, t, rl.hi, size);
+	cm_cbor_wr_cstr(w, "record");
+	bundle_leaf(w, t, ri, size);
+	cm_cbor_wr_cstr(w, "genesis");
+	bundle_leaf(w, t, 0, size);
+	cm_cbor_wr_cstr(w, "identity");
 	if (id.role == LDG_ROLE_OPERATOR)
-		cm_cbor_wr_null(&w);
+		cm_cbor_wr_null(w);
 	else
-		bundle_leaf(&w, t, id.reg_index, size);
-	cm_cbor_wr_cstr(&w, "batch_path");
-	wr_hashes(&w, &path);
-	cm_cbor_wr_cstr(&w, "checkpoint");
-	cm_cbor_wr_text(&w, cm_buf_bytes(&note));
-	json_print(&w, &cbor);
-	cm_buf_fini(&cbor);
+		bundle_leaf(w, t, id.reg_index, size);
+	cm_cbor_wr_cstr(w, "batch_path");
+	wr_hashes(w, &path);
+	cm_cbor_wr_cstr(w, "checkpoint");
+	cm_cbor_wr_text(w, cm_buf_bytes(&note));
 	cm_buf_fini(&path);
 	cm_buf_fini(&note);
+}
+
+static void
+bundle_record(ldg_txn *t, uint64_t ri)
+{
+	cm_buf     cbor = {0};
+	cm_cbor_wr w;
+
+	cm_cbor_wr_init(&w, &cbor);
+	record_bundle_write(&w, t, ri);
+	json_print(&w, &cbor);
+	cm_buf_fini(&cbor);
 }
 
 static const char usage_ledger[] =

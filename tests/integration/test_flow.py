@@ -490,7 +490,8 @@ def test_upgrade_refused_rule(d):
     after = L.snapshot()
     for name in (b"crd_catalogue", b"crd_category", b"crd_cites",
                  b"crd_event", b"crd_scorecard", b"crd_subject",
-                 b"id_org_keys",
+                 b"crd_calendar", b"crd_consent", b"crd_about",
+                 b"crd_marks", b"id_org_keys",
                  b"trace_decl", b"trace_eventid", b"trace_hash",
                  b"trace_obj"):
         after, n = re.subn(b"VERSION=3\nformat=bytevalue\ndatabase=" + name +

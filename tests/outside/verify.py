@@ -41,6 +41,38 @@ T_HLEAF = "tally/header-leaf/v2"
 T_HLEAF_V1 = "tally/header-leaf/v1"  # earlier form, no clock: still read
 T_RLEAF = "tally/record-leaf/v1"
 T_RECORD = "tally/record/v1"
+# The access records of credit (format.md 5.8): their own fields (text
+# unless said) and the roles that sign them.
+CREDIT_ACCESS = {
+    "credit.consent": ({"op": ("text", True), "bank": ("text", True),
+                        "purpose": ("text", False),
+                        "until": ("text", False)}, ("enterprise",)),
+    "credit.query": ({"size": ("uint", True), "as_of": ("text", True),
+                      "staff": ("text", True), "answer": (32, True),
+                      "consent": ("uint", False),
+                      "purpose": ("text", True), "subject": ("text", True)},
+                     ("enterprise", "regulator", "bank", "auditor")),
+    "credit.dispute": ({"op": ("text", True), "item": ("text", False),
+                        "issuer": ("text", False),
+                        "record": ("uint", False),
+                        "dispute": ("uint", False),
+                        "grounds": ("text", False),
+                        "missing": ("text", False),
+                        "outcome": ("text", False),
+                        "statement": ("text", True),
+                        "correction": ("uint", False)},
+                       ("enterprise", "regulator", "bank")),
+    "credit.statement": ({"text": ("text", True), "record": ("uint", True)},
+                         ("enterprise",)),
+    "credit.repair": ({"op": ("text", True), "grant": ("bool", False),
+                       "reason": ("text", False), "record": ("uint", False),
+                       "commitment": ("text", False),
+                       "application": ("uint", False)},
+                      ("enterprise", "regulator")),
+    "credit.token": ({"role": ("text", True), "token": (32, True),
+                      "key_id": (32, True)},
+                     ("enterprise", "regulator", "bank")),
+}
 T_IDENTITY = "tally/identity/v1"
 T_POP = "tally/identity-pop/v1"
 
@@ -237,6 +269,8 @@ def fields(m, spec, t, what):
             ok = isinstance(v, dict)
         elif kind == "array":
             ok = isinstance(v, list)
+        elif kind == "bool":
+            ok = isinstance(v, bool)
         elif isinstance(kind, int):
             ok = isinstance(v, bytes) and len(v) == kind
         if not ok:
@@ -813,13 +847,16 @@ class Ledger:
             self.attestation(rec, r, signer)
         elif r["kind"] == "trace.event":
             self.trace_event(r, signer)
-        elif r["kind"] in ("credit.catalogue", "credit.scorecard"):
+        elif r["kind"] in ("credit.catalogue", "credit.scorecard",
+                           "credit.calendar"):
             self.credit_adopt(r, signer)
         elif r["kind"] in ("credit.event", "credit.revoke",
                            "credit.confirm"):
             self.credit_event(r, signer)
         elif r["kind"] == "credit.import":
             self.credit_import(r, signer, h)
+        elif r["kind"] in CREDIT_ACCESS:
+            self.credit_access(r, signer)
         else:
             raise Bad("unknown record kind %r" % r["kind"])
 
@@ -973,6 +1010,19 @@ class Ledger:
         if signer["role"] not in ("regulator", "bank", "enterprise"):
             raise Bad("credit.import: role %s imports no credit events" %
                       signer["role"])
+    def credit_access(self, r, signer):
+        """format.md 5.8, as far as an outsider checks it: each access
+        record's fields and types and the roles that may sign it.  The
+        state rules (a consent in force, the subject's own records, the
+        deadlines) are not recomputed here (docs/credit.md)."""
+        kind = r["kind"]
+        spec, roles = CREDIT_ACCESS[kind]
+        f = {"t": ("text", True), "kind": ("text", True)}
+        f.update(spec)
+        fields(r, f, T_RECORD, kind)
+        if signer["role"] not in roles:
+            raise Bad("%s: role %s may not write it" % (kind,
+                                                       signer["role"]))
 
     def newkey(self, j, pub, origin, pop):
         why = pubkey_ok(pub)
@@ -1030,7 +1080,8 @@ class Ledger:
         self.sigs.add(j, "identity statement signature", self.op_pub,
                       "identity", r["stmt"], r["sig"])
         if op == "register":
-            if st["role"] not in ("regulator", "bank", "enterprise"):
+            if st["role"] not in ("regulator", "bank", "enterprise",
+                                  "auditor"):
                 raise Bad("role %r cannot be registered" % st["role"])
             if not 1 <= len(st["name"].encode()) <= 256 or \
                     "\x00" in st["name"]:
