@@ -960,9 +960,27 @@ token(const opts *o)
 
 /* ---- dispatch ---- */
 
-static const char *const words[] = {"consent", "report",   "audit",
-                                    "dispute", "disputes", "statement",
-                                    "repair",  "token",    "token-key"};
+/* Each command and the options it takes (a trailing '!' marks a flag):
+ * another is a usage error, not silently ignored. */
+static const struct {
+	const char *word;
+	bool        two; /* a subcommand word follows */
+	const char *allowed;
+} cmds[] = {
+    {"consent", true, " data key bank purpose until json! "},
+    {"dispute", true,
+     " data key record missing item issuer grounds statement dispute "
+     "outcome correction json! "},
+    {"repair", true,
+     " data key record commitment application grant! refuse! reason "
+     "json! "},
+    {"report", false, " data key staff as-of size json! purpose proofs! "},
+    {"audit", false, " data "},
+    {"disputes", false, " data overdue! as-of json! "},
+    {"statement", false, " data key record text json! "},
+    {"token", false, " data key token-key id-number role json! "},
+    {"token-key", false, " out "},
+};
 
 int
 cli_credit_access(int argc, char **argv)
@@ -970,32 +988,20 @@ cli_credit_access(int argc, char **argv)
 	const char *usage = cli_credit_access_usage;
 	const char *what = argc > 0 ? argv[0] : "";
 	const char *sub = argc > 1 ? argv[1] : "";
-	bool        two; /* a command with a subcommand word */
-	size_t      i;
+	size_t      i, n = sizeof(cmds) / sizeof(cmds[0]);
 	opts        o;
 	int         ex;
 
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strcmp(what, words[i]) == 0)
-			break;
-	if (i == sizeof(words) / sizeof(words[0]))
+	for (i = 0; i < n && strcmp(what, cmds[i].word) != 0; i++)
+		;
+	if (i == n)
 		return (-1);
-	two = strcmp(what, "consent") == 0 || strcmp(what, "dispute") == 0 ||
-	      strcmp(what, "repair") == 0;
-	if (two) {
-		if ((ex = group_parse(
-		         argc - 1, argv + 1,
-		         " data key bank purpose until json! record missing "
-		         "item issuer grounds statement dispute outcome "
-		         "correction commitment application grant! refuse! "
-		         "reason ",
-		         usage, &o)) >= 0)
+	if (cmds[i].two) {
+		if ((ex = group_parse(argc - 1, argv + 1, cmds[i].allowed,
+		                      usage, &o)) >= 0)
 			return (ex);
 	} else {
-		opts_parse(argc - 1, argv + 1,
-		           " data key staff as-of size json! purpose proofs! "
-		           "overdue! record text token-key id-number role out ",
-		           &o);
+		opts_parse(argc - 1, argv + 1, cmds[i].allowed, &o);
 		if (o.help) {
 			fputs(usage, stdout);
 			return (EX_OK);
@@ -1003,9 +1009,9 @@ cli_credit_access(int argc, char **argv)
 	}
 	if (o.npos != 0 && strcmp(what, "report") != 0)
 		die(EX_USAGE,
-		    "credit %s %s takes no arguments besides options "
+		    "credit %s takes no arguments besides options "
 		    "(see --help)",
-		    what, sub);
+		    what);
 	if (strcmp(what, "consent") == 0) {
 		if (strcmp(sub, "grant") == 0 || strcmp(sub, "revoke") == 0)
 			return (consent(&o, strcmp(sub, "grant") == 0));

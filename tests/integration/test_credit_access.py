@@ -213,6 +213,9 @@ def test_consent(d):
     r = credit(L, "consent", "grant", "--key", k["ent"], "--bank", BANK)
     check("grant without purpose", r.rc == 2 and "missing --purpose"
           in r.err, r)
+    r = credit(L, "audit", "--proofs")
+    check("an option another command takes", r.rc == 2 and
+          "unknown option --proofs" in r.err, r)
     r = credit(L, "consent", "lend", "--key", k["ent"])
     check("an unknown consent command", r.rc == 2 and
           "unknown credit consent command" in r.err, r)
@@ -641,6 +644,34 @@ def test_events_repair(d):
     must("ledger audit", L.audit())
 
 
+def test_correction_notices(d):
+    L, k = setup(d, env=at(T0))
+    must("catalogue", credit(L, "catalogue", "adopt", CAT, "--key", L.op))
+    must("scorecard", credit(L, "scorecard", "adopt", SC, "--key", L.op))
+    pen = submit_json(L, k["reg"], {
+        "kind": "credit.event", "subject": ENT, "item": "violation.penalty",
+        "severity": "general", "doc": "SH-2026-1", "occurred": "2026-02-01",
+        "decided": "2026-03-01"})
+    must("consent", credit(L, "consent", "grant", "--key", k["ent"],
+                           "--bank", BANK, "--purpose", "loan-approval",
+                           "--until", "2026-12-31"))
+    q = json.loads(must("the bank reads", report(
+        L, ENT, k["bank"], "--purpose", "loan-approval",
+        "--json")).text)["query"]["leaf"]
+    must("the subject reads too", report(L, ENT, k["ent"]))
+    h = json.loads(must("prove", L.t("ledger", "prove", "--data", L.data,
+                                     "--index", str(pen))).text)
+    submit_json(L, k["reg"], {
+        "kind": "credit.revoke", "target": pen, "doc": "SH-2026-1-R",
+        "decided": "2026-03-02", "reason": "issued in error",
+        "refs": [{"index": pen, "hash": h["leaf_hash"]}]})
+    r = must("the score after the revocation", credit(L, "score", ENT))
+    check("one correction notice, to the bank whose report held it",
+          r.text.count("correction notice") == 1 and
+          "correction notice: leaf %d was in the report of query leaf %d "
+          "to %s" % (pen, q, BANK) in r.text, r)
+
+
 # 11010519491231002X: the standard's example, check character X.
 PERSON = "11010519491231002X"
 
@@ -704,4 +735,4 @@ def submit_attestation(L, key, subject, env=None):
 
 run_tests([test_auditor_writes_nothing, test_calendar, test_consent,
            test_report_access, test_report_proofs, test_disputes,
-           test_events_repair, test_tokens])
+           test_events_repair, test_correction_notices, test_tokens])
