@@ -103,6 +103,37 @@ def test_auditor_writes_nothing(d):
                            "2099-01-01"),
             ["refused", "only an enterprise grants or revokes consent to "
              "its own report; this key's role is auditor"])
+    refused(L, "an auditor's credit event",
+            lambda: L.submit_json(aud, json.dumps({"records": [{
+                "kind": "credit.event", "subject": ENT,
+                "item": "violation.penalty", "severity": "general",
+                "doc": "X", "occurred": "2026-01-01",
+                "decided": "2026-01-02"}]})),
+            ["refused", "role auditor writes no credit events"])
+    for what, args, why in (
+            ("dispute", ["dispute", "open", "--record", "2",
+                         "--statement", "x"],
+             "only the subject (an enterprise) opens a dispute; this "
+             "key's role is auditor"),
+            ("statement", ["statement", "--record", "2", "--text", "x"],
+             "only the subject (an enterprise) adds a statement; this "
+             "key's role is auditor"),
+            ("repair", ["repair", "apply", "--record", "2",
+                        "--commitment", "x"],
+             "only the subject (an enterprise) applies for credit repair; "
+             "this key's role is auditor"),
+            ("repair decision", ["repair", "decide", "--application", "2",
+                                 "--grant", "--reason", "x"],
+             "only a regulator in scope decides on credit repair; this "
+             "key's role is auditor")):
+        refused(L, "an auditor's " + what,
+                lambda: credit(L, *args, "--key", aud), ["refused", why])
+    tk = L.path("t.key")
+    must("token key", L.t("credit", "token-key", "--out", tk))
+    refused(L, "an auditor's token",
+            lambda: credit(L, "token", "--key", aud, "--token-key", tk,
+                           "--id-number", "11010519491231002X"),
+            ["refused", "this key's role is auditor"])
     r = L.t("id", "register", "--data", L.data, "--signer", L.op,
             "--role", "operator", "--name", "x", "--uscc", AUD,
             "--pubkey", L.path("aud.pub"), "--pop", L.path("aud.pop"))
