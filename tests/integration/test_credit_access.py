@@ -536,6 +536,26 @@ def test_disputes(d):
     check("the dispute list is rebuilt the same",
           json.loads(credit(L, "disputes", "--json", "--as-of",
                             "2026-10-20").text) == ls)
+    # Opened Thursday 8 October 2026: forward by 2 working days (Friday
+    # 9, then the make-up Saturday 10), decide by 5 (9, 10, 12, 13, 14).
+    oct8 = at(T_SEP24 + 14 * DAY)
+    r = must("a dispute on 8 October", credit(
+        L, "dispute", "open", "--key", k["ent"], "--missing",
+        "our 2026 insurance was paid", "--item", "insurance.arrears",
+        "--issuer", REG, "--statement", "see receipt", "--json", env=oct8))
+    d8 = json.loads(r.text)["records"][0]
+    ls = json.loads(credit(L, "disputes", "--json", env=oct8).text)
+    x = [x for x in ls["disputes"] if x["leaf"] == d8][0]
+    check("the make-up Saturday counts as a working day",
+          (x["opened"], x["forward_due"], x["decide_due"]) ==
+          ("2026-10-08", "2026-10-10", "2026-10-14"), x)
+    r = must("disputes as text", credit(L, "disputes", "--overdue",
+                                        "--as-of", "2026-10-15", env=oct8))
+    check("text: the overdue ones, one a line, marked",
+          r.text.count("OVERDUE") == 2 and
+          "leaf %d %s 2026-10-08 missing record grounds missing, regime "
+          "city: forward by 2026-10-10, decide by 2026-10-14; open, "
+          "OVERDUE" % (d8, ENT) in r.text, r)
 
 
 def submit_json(L, key, rec, env=None):
