@@ -340,6 +340,166 @@ cm_err trc_declarations(struct ldg_txn *t, uint64_t leaf, trc_decl_fn fn,
 cm_err trc_event_at(struct ldg_txn *t, uint64_t leaf, cm_bytes *text,
                     cm_bytes *id, cm_diag *d);
 
+/* ==== Master data and standing (trace/trc_master.c) =====================
+ * Who owns which GS1 company prefix and GLN, who may commission under a
+ * prefix, and what locations and parties are called (docs/trace.md
+ * section 6, docs/format.md section 5.9).  Record kinds: trace.bind (a
+ * regulator with the scope trace.master registers a prefix or GLN to an
+ * enterprise), trace.claim (an enterprise claims one for itself:
+ * unconfirmed until a regulator confirms), trace.confirm, trace.delegate
+ * and trace.undelegate (the owner of a prefix lets a contract manufacturer
+ * or importer commission under it, and stops), trace.name (a name and
+ * attributes for a location or party).  Indexer "trace.master". */
+#define TRC_KIND_BIND "trace.bind"
+#define TRC_KIND_CLAIM "trace.claim"
+#define TRC_KIND_CONFIRM "trace.confirm"
+#define TRC_KIND_DELEGATE "trace.delegate"
+#define TRC_KIND_UNDELEGATE "trace.undelegate"
+#define TRC_KIND_NAME "trace.name"
+#define TRC_SCOPE_MASTER "trace.master"         /* bind, confirm */
+#define TRC_SCOPE_INSPECTION "trace.inspection" /* an inspection body */
+#define TRC_NAME_MAX 200  /* bytes of a name */
+#define TRC_ATTRS_MAX 16  /* attributes of a trace.name */
+#define TRC_ATTR_MAX 256  /* bytes of an attribute's id or value */
+#define TRC_USCC_SIZE 19  /* a USCC (18 characters) and its NUL */
+
+typedef enum trc_master_op {
+	TRC_M_BIND,
+	TRC_M_CLAIM,
+	TRC_M_CONFIRM,
+	TRC_M_DELEGATE,
+	TRC_M_UNDELEGATE,
+	TRC_M_NAME
+} trc_master_op;
+
+/* One master-data record to build.  key: a company prefix (6-12 digits)
+ * or a GLN (13 digits, check digit verified); uscc: the owner (bind,
+ * confirm) or the delegate (delegate, undelegate); id, name and attrs:
+ * trace.name's (id: an identifier in any form trc_id_parse takes). */
+typedef struct trc_master_in {
+	trc_master_op op;
+	const char   *key;
+	const char   *uscc;
+	const char   *id;
+	const char   *name;
+	size_t        nattrs;
+	const char   *attr_id[TRC_ATTRS_MAX];
+	const char   *attr_val[TRC_ATTRS_MAX];
+} trc_master_in;
+/* Appends the canonical record to out.  CM_EPROTO with the reason when a
+ * field is malformed (the stateless checks the ledger makes); CM_ENOMEM. */
+CM_MUST_CHECK cm_err trc_master_encode(const trc_master_in *in, cm_buf *out,
+                                       cm_diag *d);
+const char          *trc_master_kind(trc_master_op op);
+
+/* What a prefix or GLN is bound to. */
+typedef enum trc_bound {
+	TRC_BOUND_NONE,
+	TRC_BOUND_REGISTERED, /* by a regulator (a bind or a confirm) */
+	TRC_BOUND_CLAIMED     /* by the enterprise itself, unconfirmed */
+} trc_bound;
+const char *trc_bound_name(trc_bound b); /* "registered", "claimed" */
+typedef struct trc_owner {
+	trc_bound status;
+	char      digits[14]; /* the prefix or GLN that matched */
+	char      uscc[TRC_USCC_SIZE];
+	uint64_t  leaf; /* the record that made the binding as it is */
+} trc_owner;
+struct ldg_txn;
+/* The owner of GS1 digits: a GLN bound exactly (13 digits), else the
+ * longest bound company prefix of them (12 down to 6 digits).
+ * CM_ENOTFOUND (out->status NONE) when none is bound. */
+cm_err trc_owner_of(struct ldg_txn *t, cm_bytes digits, trc_owner *out);
+/* The same for a canonical identifier key (trc_id_key): the GS1 key's
+ * company-prefix digits (after a GTIN's indicator digit, an SSCC's
+ * extension digit, a GRAI's leading zero); CM_ENOTFOUND for keys without
+ * a GS1 key and for restricted-circulation GTINs. */
+cm_err trc_key_owner(struct ldg_txn *t, cm_bytes key, trc_owner *out);
+/* Whether owner has delegated commissioning under prefix to uscc (a
+ * delegation not revoked, made while owner held the prefix). */
+bool trc_delegated(struct ldg_txn *t, const char *prefix, const char *owner,
+                   const char *uscc);
+
+/* An event's standing, judged when it was captured. */
+typedef enum trc_standing {
+	TRC_STANDING_OK,          /* its codes and places are registered */
+	TRC_STANDING_UNCONFIRMED, /* some are unregistered or only claimed */
+	TRC_STANDING_THIRD_PARTY  /* at a GLN registered to another */
+} trc_standing;
+const char *trc_standing_name(trc_standing s); /* "ok", "unconfirmed",
+                                                  "third-party claim" */
+/* The standing of the trace.event at leaf.  CM_ENOTFOUND if the leaf is
+ * not a trace.event the indexer has seen. */
+cm_err trc_standing_of(struct ldg_txn *t, uint64_t leaf, trc_standing *out);
+
+/* The capture rules for ev as signer would capture it in the state of t:
+ * CM_EDENIED when it commissions (an ObjectEvent ADD with bizStep
+ * commissioning, a TransformationEvent's outputs) a GS1 key under a
+ * prefix registered to another enterprise that has delegated nothing to
+ * the signer (the diag names the field and the prefix's owner).  *out:
+ * the standing it would be stored with (may be NULL). */
+cm_err trc_master_check(struct ldg_txn *t, const trc_event *ev,
+                        const struct ldg_identity *signer, trc_standing *out,
+                        cm_diag *d);
+
+/* A name as an answer shows it. */
+typedef enum trc_name_standing {
+	TRC_NAME_OWN,         /* by the owner of the GLN it names */
+	TRC_NAME_REGULATOR,   /* by a regulator */
+	TRC_NAME_UNCONFIRMED, /* the GLN is unbound or only claimed */
+	TRC_NAME_CLAIM        /* by another than the GLN's owner */
+} trc_name_standing;
+typedef struct trc_name {
+	char              name[TRC_NAME_MAX + 1];
+	trc_name_standing standing;
+	char              by[TRC_USCC_SIZE];
+	uint64_t          leaf;
+} trc_name;
+const char *trc_name_standing_name(trc_name_standing s);
+/* The best name of the location or party with canonical key (an SGLN
+ * without extension and a PGLN of one GLN are one): its owner's latest,
+ * else a regulator's, else an unconfirmed one, else another's claim.
+ * CM_ENOTFOUND if it has none. */
+cm_err trc_name_of(struct ldg_txn *t, cm_bytes key, trc_name *out);
+
+/* Walks the master data: every bound prefix and GLN in digit order
+ * (owner NULL: all; else that owner's), with its live delegations. */
+typedef struct trc_binding {
+	trc_owner   o;
+	size_t      ndeleg;
+	const char *deleg[TRC_EVENT_LIST_MAX]; /* delegates' USCCs */
+} trc_binding;
+typedef cm_err (*trc_binding_fn)(void *arg, const trc_binding *b);
+cm_err trc_bindings(struct ldg_txn *t, const char *owner, trc_binding_fn fn,
+                    void *arg);
+typedef cm_err (*trc_name_fn)(void *arg, cm_bytes key, const trc_name *n);
+/* Every name record's latest text per (key, writer), in key order. */
+cm_err trc_names(struct ldg_txn *t, trc_name_fn fn, void *arg);
+
+/* ==== Inspections (trace/trc_master.c) ===================================
+ * A non-conformant result (disposition or persistentDisposition
+ * non_conformant, or a sensor report with an exception) in an event
+ * signed by a regulator or an organisation with the scope
+ * trace.inspection is linked, when captured, to each producing enterprise
+ * of its products: the registered owner of the company prefix, else the
+ * enterprise that commissioned the identifier.  An enterprise's own
+ * results are never linked. */
+#define TRC_INSP_DISPOSITION 0x1u
+#define TRC_INSP_PERSISTENT 0x2u
+#define TRC_INSP_SENSOR 0x4u
+typedef struct trc_inspection {
+	uint64_t leaf;
+	int64_t  time_ms; /* the event's time */
+	unsigned why;     /* TRC_INSP_* */
+	char     producer[TRC_USCC_SIZE];
+	char     inspector[TRC_USCC_SIZE];
+} trc_inspection;
+typedef cm_err (*trc_insp_fn)(void *arg, const trc_inspection *i);
+/* Calls fn for each inspection linked to uscc in the first size leaves,
+ * in leaf order; stops at fn's first error and returns it. */
+cm_err trc_inspections(struct ldg_txn *t, const char *uscc, uint64_t size,
+                       trc_insp_fn fn, void *arg);
+
 /* ==== Reading large EPCIS documents (trace/trc_stream.c) =================
  * A pull reader over an EPCIS 2.0 JSON document (an EPCISDocument's
  * epcisBody.eventList, or an EPCISQueryDocument's

@@ -20,4 +20,52 @@ typedef void (*trc_prefix_fn)(void *arg, const char *p, size_t pl,
                               const char *iri, size_t il);
 void trc_context_prefixes(const cm_json *v, trc_prefix_fn fn, void *arg);
 
+/* ---- master data (trace/trc_master.c), listed in the module ----
+ * The decoded form of a master-data record, the kinds' functions and the
+ * indexer "trace.master" (docs/format.md sections 5.9 and 10.2). */
+#include "ledger/ldg.h"
+typedef struct trc_mrec {
+	uint8_t  op; /* trc_master_op */
+	char     digits[14];
+	char     uscc[LDG_USCC_LEN + 1];
+	cm_bytes name;
+	size_t   key_len;
+	char     key[TRC_ID_KEY_MAX + 1];
+} trc_mrec;
+cm_err trc_mk_bind_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+cm_err trc_mk_claim_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+cm_err trc_mk_confirm_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+cm_err trc_mk_delegate_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+cm_err trc_mk_undelegate_decode(const cm_cbor_map *rec, void *out,
+                                cm_diag *d);
+cm_err trc_mk_name_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
+bool   trc_mk_authority_may(const ldg_identity *id, const ldg_record *r,
+                            cm_diag *d);
+bool   trc_mk_enterprise_may(const ldg_identity *id, const ldg_record *r,
+                             cm_diag *d);
+bool   trc_mk_name_may(const ldg_identity *id, const ldg_record *r, cm_diag *d);
+cm_err trc_mk_validate(ldg_txn *t, const ldg_record *r, cm_diag *d);
+cm_err trc_master_index(ldg_txn *t, const ldg_leaf *leaf, cm_diag *d);
+extern const ldg_dbspec trc_master_dbs[1];
+#define TRC_MASTER_KINDS                                                       \
+	{TRC_KIND_BIND, sizeof(trc_mrec), trc_mk_bind_decode,                  \
+	 trc_mk_authority_may, trc_mk_validate},                               \
+	    {TRC_KIND_CLAIM, sizeof(trc_mrec), trc_mk_claim_decode,            \
+	     trc_mk_enterprise_may, trc_mk_validate},                          \
+	    {TRC_KIND_CONFIRM, sizeof(trc_mrec), trc_mk_confirm_decode,        \
+	     trc_mk_authority_may, trc_mk_validate},                           \
+	    {TRC_KIND_DELEGATE, sizeof(trc_mrec), trc_mk_delegate_decode,      \
+	     trc_mk_enterprise_may, trc_mk_validate},                          \
+	    {TRC_KIND_UNDELEGATE, sizeof(trc_mrec), trc_mk_undelegate_decode,  \
+	     trc_mk_enterprise_may, trc_mk_validate},                          \
+	{                                                                      \
+		TRC_KIND_NAME, sizeof(trc_mrec), trc_mk_name_decode,           \
+		    trc_mk_name_may, trc_mk_validate                           \
+	}
+#define TRC_MASTER_NKINDS 6
+#define TRC_MASTER_INDEXER                                                     \
+	{                                                                      \
+		"trace.master", 1, trc_master_dbs, 1, trc_master_index         \
+	}
+
 #endif /* TRACE_TRC_IMPL_H */

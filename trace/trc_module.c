@@ -5,7 +5,7 @@
  * stored text; only enterprises and regulators write events.  Written only
  * against the public module API (ledger/ldg.h). */
 #include "ledger/ldg.h"
-#include "trace/trc.h"
+#include "trace/trc_impl.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -321,7 +321,9 @@ event_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 
 	if ((rv = event_scoped(r, &j, &ev, d)) != CM_OK ||
 	    (rv = trc_capture_check(t, &ev, CM_BYTES(NULL, 0), r->signer,
-	                            r->header_index, &c, d)) != CM_OK)
+	                            r->header_index, &c, d)) != CM_OK ||
+	    /* master data: commissioning under another's prefix */
+	    (rv = trc_master_check(t, &ev, r->signer, NULL, d)) != CM_OK)
 		goto out;
 	if (c.duplicate) {
 		leaf_name(r->header_index, c.first, where, sizeof(where));
@@ -454,15 +456,18 @@ out:
 	return (rv);
 }
 
-static const ldg_kind   trc_kinds[] = {{"trace.event", sizeof(trc_event_rec),
-                                        event_decode, event_may_write,
-                                        event_validate}};
+static const ldg_kind   trc_kinds[] = {
+    {"trace.event", sizeof(trc_event_rec), event_decode, event_may_write,
+     event_validate},
+    TRC_MASTER_KINDS};
 static const ldg_dbspec trc_dbs[] = {
     {OBJ_DB, 0}, {HASH_DB, LDG_DB_DUPSORT}, {EVID_DB, 0}, {DECL_DB, 0}};
 static const ldg_indexer trc_indexers[] = {
-    {"trace", 2, trc_dbs, 4, event_index}};
-const ldg_module trc_ledger_module = {"trace", trc_kinds, 1,   trc_indexers,
-                                      1,       NULL,      NULL};
+    {"trace", 2, trc_dbs, 4, event_index}, TRC_MASTER_INDEXER};
+const ldg_module         trc_ledger_module = {
+    "trace",      trc_kinds, sizeof(trc_kinds) / sizeof(trc_kinds[0]),
+    trc_indexers, sizeof(trc_indexers) / sizeof(trc_indexers[0]),
+    NULL,         NULL};
 
 /* ---- reading the indexes (trace/trc.h) ---- */
 
