@@ -221,6 +221,10 @@ int cli_submit(int argc, char **argv); /* cli_batch.c */
 int cli_ledger(int argc, char **argv); /* cli_ledger.c */
 int cli_proof(int argc, char **argv);  /* cli_proof.c */
 int cli_trace(int argc, char **argv);  /* cli_trace.c */
+/* tally trace's master-data commands (cli_trace_master.c): the exit code,
+ * or -1 when argv[0] is none of them; their usage lines. */
+int               cli_trace_master(int argc, char **argv);
+extern const char cli_trace_master_usage[];
 int cli_credit(int argc, char **argv); /* cli_credit.c */
 /* tally credit score|public|list (cli_credit_score.c); argv[0] is the
  * command. */

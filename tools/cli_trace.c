@@ -226,6 +226,47 @@ text_field(cm_buf *b, const char *name, cm_bytes v)
 		                     (const char *) v.p);
 }
 
+/* A location in a history line: its key, after its name when it has one
+ * ("bizLocation \"Farm A\" (/414/...)", a claim's name marked). */
+static void
+place_field(ldg_txn *t, cm_buf *b, const char *field, const trc_place *p)
+{
+	trc_name n;
+	char     sh[SHOW_MAX];
+
+	if (p->key_len == 0)
+		return;
+	if (trc_name_of(t, CM_BYTES(p->key, p->key_len), &n) != CM_OK) {
+		text_field(b, field, CM_BYTES(p->key, p->key_len));
+		return;
+	}
+	(void) cm_buf_printf(b, " %s %s%s (%.*s)", field,
+	                     text_show(CM_BYTES(n.name, strlen(n.name)), sh),
+	                     n.standing == TRC_NAME_CLAIM         ? " [claim]"
+	                     : n.standing == TRC_NAME_UNCONFIRMED ? " [unconfirmed]"
+	                                                          : "",
+	                     (int) p->key_len, p->key);
+}
+
+static void
+wr_place_name(cm_cbor_wr *w, ldg_txn *t, const trc_place *p)
+{
+	trc_name n;
+
+	if (p->key_len == 0 ||
+	    trc_name_of(t, CM_BYTES(p->key, p->key_len), &n) != CM_OK) {
+		cm_cbor_wr_null(w);
+		return;
+	}
+	cm_cbor_wr_map(w, 3);
+	cm_cbor_wr_cstr(w, "by");
+	cm_cbor_wr_cstr(w, n.by);
+	cm_cbor_wr_cstr(w, "name");
+	cm_cbor_wr_cstr(w, n.name);
+	cm_cbor_wr_cstr(w, "standing");
+	cm_cbor_wr_cstr(w, trc_name_standing_name(n.standing));
+}
+
 static cm_err
 hist_one(void *arg, const trc_hist *e)
 {
@@ -233,8 +274,9 @@ hist_one(void *arg, const trc_hist *e)
 	cm_json  *j = NULL;
 	trc_event ev;
 	cm_bytes  id;
-	char      tb[40];
-	bool      self;
+	char         tb[40];
+	bool         self;
+	trc_standing st;
 
 	event_read(h->t, e->leaf, &j, &ev, &id);
 	h->ndecl = 0;
@@ -244,10 +286,12 @@ hist_one(void *arg, const trc_hist *e)
 	/* A declaration stored as its event (its original not in the log)
 	 * is marked by itself. */
 	self = ev.has_error && h->ndecl == 0;
+	if (trc_standing_of(h->t, e->leaf, &st) != CM_OK)
+		st = TRC_STANDING_UNCONFIRMED;
 	time_fmt(ev.time_ms, tb, sizeof(tb));
 	h->n++;
 	if (h->json) {
-		cm_cbor_wr_map(&h->w, 11);
+		cm_cbor_wr_map(&h->w, 14);
 		cm_cbor_wr_cstr(&h->w, "leaf");
 		cm_cbor_wr_uint(&h->w, e->leaf);
 		cm_cbor_wr_cstr(&h->w, "time");
@@ -276,11 +320,12 @@ hist_one(void *arg, const trc_hist *e)
 			                     trc_action_name(ev.action));
 		text_field(&h->text, "bizStep", ev.biz_step.word);
 		text_field(&h->text, "disposition", ev.disposition.word);
-		text_field(&h->text, "readPoint", place(&ev.read_point));
-		text_field(&h->text, "bizLocation", place(&ev.biz_location));
+		place_field(h->t, &h->text, "readPoint", &ev.read_point);
+		place_field(h->t, &h->text, "bizLocation", &ev.biz_location);
 		text_field(&h->text, "eventID", ev.event_id);
 		text_field(&h->text, "hashID", id);
-		(void) cm_buf_append_byte(&h->text, '\n');
+		(void) cm_buf_printf(&h->text, " standing %s\n",
+		                     trc_standing_name(st));
 	}
 	if (self) {
 		decl_out(h, e->leaf, &ev);
@@ -297,12 +342,19 @@ hist_one(void *arg, const trc_hist *e)
 		}
 	}
 	if (h->json) {
+		cm_cbor_wr_cstr(&h->w, "standing");
+		cm_cbor_wr_cstr(&h->w, trc_standing_name(st));
 		cm_cbor_wr_cstr(&h->w, "readPoint");
 		wr_view(&h->w, place(&ev.read_point));
 		cm_cbor_wr_cstr(&h->w, "bizLocation");
 		wr_view(&h->w, place(&ev.biz_location));
 		cm_cbor_wr_cstr(&h->w, "disposition");
 		wr_vocab(&h->w, &ev.disposition);
+		/* master data: names (trace/trc_master.c) */
+		cm_cbor_wr_cstr(&h->w, "readPointName");
+		wr_place_name(&h->w, h->t, &ev.read_point);
+		cm_cbor_wr_cstr(&h->w, "bizLocationName");
+		wr_place_name(&h->w, h->t, &ev.biz_location);
 	}
 	trc_event_fini(&ev);
 	cm_json_free(j);
@@ -643,6 +695,10 @@ src_capture(trace_src *ts, ldg_txn *t, trc_capture *c)
 		         ts->ev.event_id.len ? ")" : "", d.msg);
 		src_refuse(ts, msg);
 	}
+	/* master data: commissioning under another's prefix (the message
+	 * names the event and the field) */
+	if (trc_master_check(t, &ts->ev, &ts->who, NULL, &d) != CM_OK)
+		src_refuse(ts, d.msg);
 }
 
 static void
@@ -916,6 +972,13 @@ cli_trace(int argc, char **argv)
 	const char *sub = argc > 0 ? argv[0] : "";
 	int         ex;
 
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		fputs(usage_trace, stdout);
+		fputs(cli_trace_master_usage, stdout);
+		return (EX_OK);
+	}
+	if ((ex = cli_trace_master(argc, argv)) >= 0)
+		return (ex);
 	if ((ex = group_parse(argc, argv,
 	                      " prehash! data json! id-form key batch size "
 	                      "id from to out ",

@@ -73,6 +73,22 @@ CREDIT_ACCESS = {
                       "key_id": (32, True)},
                      ("enterprise", "regulator", "bank")),
 }
+# Trace's master-data records (format.md 5.9): their own fields and the
+# roles that sign them (scopes and state are not recomputed here).
+TRACE_MASTER = {
+    "trace.bind": ({"key": ("text", True), "owner": ("text", True)},
+                   ("regulator",)),
+    "trace.claim": ({"key": ("text", True)}, ("enterprise",)),
+    "trace.confirm": ({"key": ("text", True), "owner": ("text", True)},
+                      ("regulator",)),
+    "trace.delegate": ({"key": ("text", True), "to": ("text", True)},
+                       ("enterprise",)),
+    "trace.undelegate": ({"key": ("text", True), "to": ("text", True)},
+                         ("enterprise",)),
+    "trace.name": ({"id": ("text", True), "name": ("text", True),
+                    "attrs": ("array", False)},
+                   ("enterprise", "regulator")),
+}
 T_IDENTITY = "tally/identity/v1"
 T_POP = "tally/identity-pop/v1"
 
@@ -857,6 +873,8 @@ class Ledger:
             self.credit_import(r, signer, h)
         elif r["kind"] in CREDIT_ACCESS:
             self.credit_access(r, signer)
+        elif r["kind"] in TRACE_MASTER:
+            self.trace_master(r, signer)
         else:
             raise Bad("unknown record kind %r" % r["kind"])
 
@@ -1017,6 +1035,18 @@ class Ledger:
         deadlines) are not recomputed here (docs/credit.md)."""
         kind = r["kind"]
         spec, roles = CREDIT_ACCESS[kind]
+        f = {"t": ("text", True), "kind": ("text", True)}
+        f.update(spec)
+        fields(r, f, T_RECORD, kind)
+        if signer["role"] not in roles:
+            raise Bad("%s: role %s may not write it" % (kind,
+                                                       signer["role"]))
+
+    def trace_master(self, r, signer):
+        """format.md 5.9, as far as an outsider checks it: the fields and
+        types, and the roles that may sign each kind."""
+        kind = r["kind"]
+        spec, roles = TRACE_MASTER[kind]
         f = {"t": ("text", True), "kind": ("text", True)}
         f.update(spec)
         fields(r, f, T_RECORD, kind)
