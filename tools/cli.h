@@ -225,7 +225,7 @@ int cli_trace(int argc, char **argv);  /* cli_trace.c */
  * or -1 when argv[0] is none of them; their usage lines. */
 int               cli_trace_master(int argc, char **argv);
 extern const char cli_trace_master_usage[];
-int cli_credit(int argc, char **argv); /* cli_credit.c */
+int               cli_credit(int argc, char **argv); /* cli_credit.c */
 /* tally credit score|public|list (cli_credit_score.c); argv[0] is the
  * command. */
 int cli_credit_score(int argc, char **argv);

@@ -242,9 +242,10 @@ place_field(ldg_txn *t, cm_buf *b, const char *field, const trc_place *p)
 	}
 	(void) cm_buf_printf(b, " %s %s%s (%.*s)", field,
 	                     text_show(CM_BYTES(n.name, strlen(n.name)), sh),
-	                     n.standing == TRC_NAME_CLAIM         ? " [claim]"
-	                     : n.standing == TRC_NAME_UNCONFIRMED ? " [unconfirmed]"
-	                                                          : "",
+	                     n.standing == TRC_NAME_CLAIM ? " [claim]"
+	                     : n.standing == TRC_NAME_UNCONFIRMED
+	                         ? " [unconfirmed]"
+	                         : "",
 	                     (int) p->key_len, p->key);
 }
 
@@ -270,10 +271,10 @@ wr_place_name(cm_cbor_wr *w, ldg_txn *t, const trc_place *p)
 static cm_err
 hist_one(void *arg, const trc_hist *e)
 {
-	hist_ctx *h = arg;
-	cm_json  *j = NULL;
-	trc_event ev;
-	cm_bytes  id;
+	hist_ctx    *h = arg;
+	cm_json     *j = NULL;
+	trc_event    ev;
+	cm_bytes     id;
 	char         tb[40];
 	bool         self;
 	trc_standing st;

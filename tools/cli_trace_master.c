@@ -11,7 +11,8 @@
 #include <string.h>
 
 const char cli_trace_master_usage[] =
-    "       tally trace bind KEY --owner USCC --data DIR --key REGKEY [--json]\n"
+    "       tally trace bind KEY --owner USCC --data DIR --key REGKEY "
+    "[--json]\n"
     "       tally trace claim KEY --data DIR --key ENTKEY [--json]\n"
     "       tally trace confirm KEY --owner USCC --data DIR --key REGKEY\n"
     "                           [--json]\n"
@@ -185,12 +186,12 @@ name_out(void *arg, cm_bytes key, const trc_name *n)
 static int
 parties_one(const opts *o, ldg_txn *t)
 {
-	trc_id     id;
-	trc_id_ctx ic = {0};
-	trc_owner  ow;
-	trc_name   nm;
-	cm_diag    d;
-	char       buf[TRC_ID_TEXT_MAX + 32], sh[SHOW_MAX];
+	trc_id      id;
+	trc_id_ctx  ic = {0};
+	trc_owner   ow;
+	trc_name    nm;
+	cm_diag     d;
+	char        buf[TRC_ID_TEXT_MAX + 32], sh[SHOW_MAX];
 	const char *text = id_text(o->pos[0], buf, sizeof(buf));
 	bool        has_owner, has_name;
 	cm_err      rv;
@@ -263,11 +264,11 @@ parties_one(const opts *o, ldg_txn *t)
 			printf("owner none: unconfirmed (no bound prefix or "
 			       "GLN)\n");
 		if (has_name)
-			printf("name %s by %s (leaf %llu, %s)\n",
-			       text_show(CM_BYTES(nm.name, strlen(nm.name)),
-			                 sh),
-			       nm.by, (unsigned long long) nm.leaf,
-			       trc_name_standing_name(nm.standing));
+			printf(
+			    "name %s by %s (leaf %llu, %s)\n",
+			    text_show(CM_BYTES(nm.name, strlen(nm.name)), sh),
+			    nm.by, (unsigned long long) nm.leaf,
+			    trc_name_standing_name(nm.standing));
 	}
 	return (has_owner || has_name ? EX_OK : EX_NO);
 }
@@ -348,14 +349,17 @@ cli_trace_master(int argc, char **argv)
 	            {"undelegate", TRC_M_UNDELEGATE, "to"},
 	            {"name", TRC_M_NAME, NULL}};
 	const char   *sub = argc > 0 ? argv[0] : "";
+	static char   usage[sizeof(cli_trace_master_usage) + 8];
 	opts          o;
 	trc_master_in in;
 	char          allowed[80];
 	int           ex;
 
+	/* The lines continue tally trace's usage; alone they start one. */
+	snprintf(usage, sizeof(usage), "usage:%s", cli_trace_master_usage + 6);
 	if (strcmp(sub, "parties") == 0) {
-		if ((ex = group_parse(argc, argv, " data owner json! ",
-		                      cli_trace_master_usage, &o)) >= 0)
+		if ((ex = group_parse(argc, argv, " data owner json! ", usage,
+		                      &o)) >= 0)
 			return (ex);
 		return (master_parties(&o));
 	}
@@ -366,8 +370,7 @@ cli_trace_master(int argc, char **argv)
 		         cmds[i].op == TRC_M_NAME ? "name attr"
 		         : cmds[i].who != NULL    ? cmds[i].who
 		                                  : "");
-		if ((ex = group_parse(argc, argv, allowed,
-		                      cli_trace_master_usage, &o)) >= 0)
+		if ((ex = group_parse(argc, argv, allowed, usage, &o)) >= 0)
 			return (ex);
 		if (o.npos != 1)
 			die(EX_USAGE, "%s needs one %s (see --help)", sub,

@@ -20,7 +20,9 @@ static const char usage_main[] =
     "  ledger    get, checkpoint, pubkey, prove, audit, stats, reindex,\n"
     "            backup, size-at\n"
     "  proof     verify inclusion, consistency and record proofs offline\n"
-    "  trace     hash: EPCIS event hash IDs of a JSON-LD document\n"
+    "  trace     EPCIS 2.0 events: hash, history, import, export; master\n"
+    "            data: bind, claim, confirm, delegate, undelegate, name,\n"
+    "            parties\n"
     "  credit    catalogue and scorecard: adopt, show\n\n"
     "Exit codes: 0 success, 1 a negative answer (invalid, not found,\n"
     "refused), 2 usage or I/O error.  docs/cli.md has every JSON shape.\n";

@@ -358,10 +358,10 @@ cm_err trc_event_at(struct ldg_txn *t, uint64_t leaf, cm_bytes *text,
 #define TRC_KIND_NAME "trace.name"
 #define TRC_SCOPE_MASTER "trace.master"         /* bind, confirm */
 #define TRC_SCOPE_INSPECTION "trace.inspection" /* an inspection body */
-#define TRC_NAME_MAX 200  /* bytes of a name */
-#define TRC_ATTRS_MAX 16  /* attributes of a trace.name */
-#define TRC_ATTR_MAX 256  /* bytes of an attribute's id or value */
-#define TRC_USCC_SIZE 19  /* a USCC (18 characters) and its NUL */
+#define TRC_NAME_MAX 200                        /* bytes of a name */
+#define TRC_ATTRS_MAX 16                        /* attributes of a trace.name */
+#define TRC_ATTR_MAX 256 /* bytes of an attribute's id or value */
+#define TRC_USCC_SIZE 19 /* a USCC (18 characters) and its NUL */
 
 typedef enum trc_master_op {
 	TRC_M_BIND,

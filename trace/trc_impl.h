@@ -29,6 +29,7 @@ typedef struct trc_mrec {
 	char     digits[14];
 	char     uscc[LDG_USCC_LEN + 1];
 	cm_bytes name;
+	cm_bytes id; /* trace.name's id as written */
 	size_t   key_len;
 	char     key[TRC_ID_KEY_MAX + 1];
 } trc_mrec;
@@ -36,8 +37,7 @@ cm_err trc_mk_bind_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
 cm_err trc_mk_claim_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
 cm_err trc_mk_confirm_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
 cm_err trc_mk_delegate_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
-cm_err trc_mk_undelegate_decode(const cm_cbor_map *rec, void *out,
-                                cm_diag *d);
+cm_err trc_mk_undelegate_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
 cm_err trc_mk_name_decode(const cm_cbor_map *rec, void *out, cm_diag *d);
 bool   trc_mk_authority_may(const ldg_identity *id, const ldg_record *r,
                             cm_diag *d);

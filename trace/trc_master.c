@@ -26,9 +26,9 @@
 
 typedef trc_mrec mrec;
 
-static const char *const kind_names[] = {
-    TRC_KIND_BIND,     TRC_KIND_CLAIM,      TRC_KIND_CONFIRM,
-    TRC_KIND_DELEGATE, TRC_KIND_UNDELEGATE, TRC_KIND_NAME};
+static const char *const kind_names[] = {TRC_KIND_BIND,       TRC_KIND_CLAIM,
+                                         TRC_KIND_CONFIRM,    TRC_KIND_DELEGATE,
+                                         TRC_KIND_UNDELEGATE, TRC_KIND_NAME};
 
 const char *
 trc_master_kind(trc_master_op op)
@@ -88,8 +88,8 @@ digits_check(const char *what, cm_bytes k, bool prefix_only, char out[14],
 	if (k.len == 13 &&
 	    trc_gs1_check_digit((const char *) k.p, 12) != (char) k.p[12])
 		return (cm_fail(d, CM_EPROTO,
-		                "%s: GLN %.13s: check digit is %c, want %c", what,
-		                (const char *) k.p, k.p[12],
+		                "%s: GLN %.13s: check digit is %c, want %c",
+		                what, (const char *) k.p, k.p[12],
 		                trc_gs1_check_digit((const char *) k.p, 12)));
 	memcpy(out, k.p, k.len);
 	out[k.len] = '\0';
@@ -104,7 +104,8 @@ uscc_field(const char *what, const char *field, cm_bytes u, char out[UL + 1],
 
 	cm_diag_clear(&ud);
 	if (ldg_uscc_check(u, &ud) != CM_OK)
-		return (cm_fail(d, CM_EPROTO, "%s: %s: %s", what, field, ud.msg));
+		return (
+		    cm_fail(d, CM_EPROTO, "%s: %s: %s", what, field, ud.msg));
 	memcpy(out, u.p, UL);
 	out[UL] = '\0';
 	return (CM_OK);
@@ -154,12 +155,13 @@ attrs_check(const char *what, cm_bytes item, cm_diag *d)
 		    cm_cbor_rd_text(&r, &b) != CM_OK || a.len > TRC_ATTR_MAX ||
 		    b.len > TRC_ATTR_MAX || !name_ok(CM_BYTES(a.p, a.len)) ||
 		    (b.len > 0 && !name_ok(b)))
-			return (cm_fail(d, CM_EPROTO,
-			                "%s: attrs[%llu] must be [id, value]: "
-			                "texts of 1..%d and 0..%d bytes without "
-			                "control characters",
-			                what, (unsigned long long) i,
-			                TRC_ATTR_MAX, TRC_ATTR_MAX));
+			return (
+			    cm_fail(d, CM_EPROTO,
+			            "%s: attrs[%llu] must be [id, value]: "
+			            "texts of 1..%d and 0..%d bytes without "
+			            "control characters",
+			            what, (unsigned long long) i, TRC_ATTR_MAX,
+			            TRC_ATTR_MAX));
 	}
 	return (CM_OK);
 }
@@ -198,7 +200,8 @@ m_decode(trc_master_op op, const cm_cbor_map *rec, mrec *m, cm_diag *d)
 	m->op = (uint8_t) op;
 	for (int i = 0; i < NF; i++)
 		at[i] = -1;
-#define FIELD(which, nm, req) (at[which] = (int) n, f[n++] = (ldg_field){nm, req, false, {0}})
+#define FIELD(which, nm, req)                                                  \
+	(at[which] = (int) n, f[n++] = (ldg_field){nm, req, false, {0}})
 	FIELD(T, "t", true);
 	if (op == TRC_M_DELEGATE || op == TRC_M_UNDELEGATE)
 		FIELD(TO, "to", true);
@@ -238,10 +241,11 @@ m_decode(trc_master_op op, const cm_cbor_map *rec, mrec *m, cm_diag *d)
 	}
 	if (at[ID] >= 0) {
 		if (ldg_field_text(&f[at[ID]], &v, NULL) != CM_OK)
-			return (cm_fail(d, CM_EPROTO, "%s: id must be text",
-			                what));
+			return (
+			    cm_fail(d, CM_EPROTO, "%s: id must be text", what));
 		if ((rv = name_id(what, v, m, d)) != CM_OK)
 			return (rv);
+		m->id = v;
 	}
 	if (at[NAME] >= 0) {
 		if (ldg_field_text(&f[at[NAME]], &m->name, NULL) != CM_OK ||
@@ -258,7 +262,7 @@ m_decode(trc_master_op op, const cm_cbor_map *rec, mrec *m, cm_diag *d)
 }
 
 #define DECODER(fn, op)                                                        \
-	cm_err fn(const cm_cbor_map *rec, void *out, cm_diag *d)        \
+	cm_err fn(const cm_cbor_map *rec, void *out, cm_diag *d)               \
 	{                                                                      \
 		mrec   m;                                                      \
 		cm_err rv = m_decode(op, rec, &m, d);                          \
@@ -414,12 +418,12 @@ key_digits(cm_bytes key, const char **p, size_t *n, bool *gln)
 	if (s + 1 + al >= e || al > 4)
 		return (false);
 	v = s + 2 + al;
-	*gln = (al == 3 && (memcmp(s + 1, "414", 3) == 0 ||
-	                    memcmp(s + 1, "417", 3) == 0));
+	*gln = (al == 3 &&
+	        (memcmp(s + 1, "414", 3) == 0 || memcmp(s + 1, "417", 3) == 0));
 	/* A GTIN's indicator digit, an SSCC's extension digit and a GRAI's
 	 * leading zero come before the prefix. */
-	if ((al == 2 && (memcmp(s + 1, "01", 2) == 0 ||
-	                 memcmp(s + 1, "00", 2) == 0)) ||
+	if ((al == 2 &&
+	     (memcmp(s + 1, "01", 2) == 0 || memcmp(s + 1, "00", 2) == 0)) ||
 	    (al == 4 && memcmp(s + 1, "8003", 4) == 0))
 		v++;
 	*p = v;
@@ -529,10 +533,10 @@ ref_field(const trc_event *ev, size_t i, char *out, size_t cap)
 static bool
 inspector(const ldg_identity *s)
 {
-	return (s->role == LDG_ROLE_REGULATOR ||
-	        ldg_identity_has_scope(
-	            s, CM_BYTES(TRC_SCOPE_INSPECTION,
-	                        strlen(TRC_SCOPE_INSPECTION))));
+	return (
+	    s->role == LDG_ROLE_REGULATOR ||
+	    ldg_identity_has_scope(s, CM_BYTES(TRC_SCOPE_INSPECTION,
+	                                       strlen(TRC_SCOPE_INSPECTION))));
 }
 
 /* "event 3 (urn:uuid:1): " or "trace.event: ". */
@@ -579,13 +583,14 @@ trc_master_check(struct ldg_txn *t, const trc_event *ev,
 			continue;
 		ev_name(ev, who, sizeof(who));
 		ref_field(ev, i, field, sizeof(field));
-		return (cm_fail(d, CM_EDENIED,
-		                "%s%s: commissioning %s under company prefix "
-		                "%s, registered to %s (leaf %llu), which has "
-		                "delegated none to %s",
-		                who, field, r->key, o.digits, o.uscc,
-		                (unsigned long long) o.leaf,
-		                signer->uscc[0] ? signer->uscc : "the operator"));
+		return (
+		    cm_fail(d, CM_EDENIED,
+		            "%s%s: commissioning %s under company prefix "
+		            "%s, registered to %s (leaf %llu), which has "
+		            "delegated none to %s",
+		            who, field, r->key, o.digits, o.uscc,
+		            (unsigned long long) o.leaf,
+		            signer->uscc[0] ? signer->uscc : "the operator"));
 	}
 	for (size_t i = 0; i < 2; i++) {
 		const char *p;
@@ -598,8 +603,8 @@ trc_master_check(struct ldg_txn *t, const trc_event *ev,
 		                &gln))
 			continue;
 		rv = owner_lookup(t, p, n, gln, &o);
-		if (rv == CM_ENOTFOUND || (rv == CM_OK &&
-		                           o.status != TRC_BOUND_REGISTERED)) {
+		if (rv == CM_ENOTFOUND ||
+		    (rv == CM_OK && o.status != TRC_BOUND_REGISTERED)) {
 			unconf = true;
 			continue;
 		}
@@ -632,8 +637,9 @@ name_rank(ldg_txn *t, cm_bytes k, const char *by, ldg_role role)
 		return (role == LDG_ROLE_REGULATOR ? TRC_NAME_REGULATOR
 		                                   : TRC_NAME_UNCONFIRMED);
 	if (strcmp(o.uscc, by) == 0)
-		return (o.status == TRC_BOUND_REGISTERED ? TRC_NAME_OWN
-		                                         : TRC_NAME_UNCONFIRMED);
+		return (o.status == TRC_BOUND_REGISTERED
+		            ? TRC_NAME_OWN
+		            : TRC_NAME_UNCONFIRMED);
 	return (role == LDG_ROLE_REGULATOR ? TRC_NAME_REGULATOR
 	                                   : TRC_NAME_CLAIM);
 }
@@ -651,8 +657,8 @@ name_entry(ldg_txn *t, cm_bytes k, cm_bytes v, size_t kl, trc_name *out)
 	memcpy(out->by, k.p + 2 + kl, UL);
 	out->leaf = cm_get_u64be(v.p);
 	memcpy(out->name, v.p + 9, nl);
-	out->standing = name_rank(t, CM_BYTES(k.p + 1, kl), out->by,
-	                          (ldg_role) v.p[8]);
+	out->standing =
+	    name_rank(t, CM_BYTES(k.p + 1, kl), out->by, (ldg_role) v.p[8]);
 	return (true);
 }
 
@@ -726,8 +732,7 @@ trc_names(struct ldg_txn *t, trc_name_fn fn, void *arg)
 }
 
 cm_err
-trc_bindings(struct ldg_txn *t, const char *owner, trc_binding_fn fn,
-             void *arg)
+trc_bindings(struct ldg_txn *t, const char *owner, trc_binding_fn fn, void *arg)
 {
 	ldg_db      db;
 	ldg_cursor *c = NULL, *dc = NULL;
@@ -854,14 +859,16 @@ trc_mk_enterprise_may(const ldg_identity *id, const ldg_record *r, cm_diag *d)
 	const mrec *m = r->decoded;
 
 	if (id->role != LDG_ROLE_ENTERPRISE) {
-		cm_diag_set(d, "%.*s: only an enterprise writes this, not role %s",
+		cm_diag_set(d,
+		            "%.*s: only an enterprise writes this, not role %s",
 		            (int) r->kind.len, (const char *) r->kind.p,
 		            ldg_role_name(id->role));
 		return (false);
 	}
 	if ((m->op == TRC_M_DELEGATE || m->op == TRC_M_UNDELEGATE) &&
 	    strcmp(m->uscc, id->uscc) == 0) {
-		cm_diag_set(d, "%.*s: an enterprise does not delegate to itself",
+		cm_diag_set(d,
+		            "%.*s: an enterprise does not delegate to itself",
 		            (int) r->kind.len, (const char *) r->kind.p);
 		return (false);
 	}
@@ -927,11 +934,12 @@ trc_mk_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 		return (CM_OK);
 	case TRC_M_CLAIM:
 		if (bound && o.status == TRC_BOUND_REGISTERED)
-			return (cm_fail(d, CM_EDENIED,
-			                "%s: %s is registered to %s (leaf %llu); "
-			                "a claim changes no registration",
-			                what, m->digits, o.uscc,
-			                (unsigned long long) o.leaf));
+			return (
+			    cm_fail(d, CM_EDENIED,
+			            "%s: %s is registered to %s (leaf %llu); "
+			            "a claim changes no registration",
+			            what, m->digits, o.uscc,
+			            (unsigned long long) o.leaf));
 		if (bound && strcmp(o.uscc, me) == 0)
 			return (cm_fail(d, CM_EEXIST,
 			                "%s: %s is already claimed by %s (leaf "
@@ -939,34 +947,35 @@ trc_mk_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 			                what, m->digits, me,
 			                (unsigned long long) o.leaf));
 		if (bound)
-			return (cm_fail(d, CM_EDENIED,
-			                "%s: %s is claimed by %s (leaf %llu, "
-			                "unconfirmed); a regulator registers it "
-			                "to one of you",
-			                what, m->digits, o.uscc,
-			                (unsigned long long) o.leaf));
+			return (
+			    cm_fail(d, CM_EDENIED,
+			            "%s: %s is claimed by %s (leaf %llu, "
+			            "unconfirmed); a regulator registers it "
+			            "to one of you",
+			            what, m->digits, o.uscc,
+			            (unsigned long long) o.leaf));
 		return (CM_OK);
 	case TRC_M_CONFIRM:
 		if (!bound || o.status != TRC_BOUND_CLAIMED ||
 		    strcmp(o.uscc, m->uscc) != 0)
-			return (cm_fail(d, CM_EREF,
-			                "%s: %s has no unconfirmed claim by %s "
-			                "(it is %s%s%s)",
-			                what, m->digits, m->uscc,
-			                trc_bound_name(bound ? o.status
-			                                     : TRC_BOUND_NONE),
-			                bound ? " to " : "", bound ? o.uscc : ""));
+			return (cm_fail(
+			    d, CM_EREF,
+			    "%s: %s has no unconfirmed claim by %s "
+			    "(it is %s%s%s)",
+			    what, m->digits, m->uscc,
+			    trc_bound_name(bound ? o.status : TRC_BOUND_NONE),
+			    bound ? " to " : "", bound ? o.uscc : ""));
 		return (CM_OK);
 	case TRC_M_DELEGATE:
 	case TRC_M_UNDELEGATE:
 		if (!bound || strcmp(o.uscc, me) != 0)
-			return (cm_fail(d, CM_EDENIED,
-			                "%s: company prefix %s is not bound to "
-			                "%s (it is %s%s%s)",
-			                what, m->digits, me,
-			                trc_bound_name(bound ? o.status
-			                                     : TRC_BOUND_NONE),
-			                bound ? " to " : "", bound ? o.uscc : ""));
+			return (cm_fail(
+			    d, CM_EDENIED,
+			    "%s: company prefix %s is not bound to "
+			    "%s (it is %s%s%s)",
+			    what, m->digits, me,
+			    trc_bound_name(bound ? o.status : TRC_BOUND_NONE),
+			    bound ? " to " : "", bound ? o.uscc : ""));
 		if (m->op == TRC_M_DELEGATE) {
 			if ((rv = enterprise_check(t, what, "to", m->uscc,
 			                           r->index, d)) != CM_OK)
@@ -977,10 +986,11 @@ trc_mk_validate(ldg_txn *t, const ldg_record *r, cm_diag *d)
 				                "already",
 				                what, me, m->digits, m->uscc));
 		} else if (!trc_delegated(t, m->digits, me, m->uscc)) {
-			return (cm_fail(d, CM_EREF,
-			                "%s: %s has no delegation of %s to %s to "
-			                "revoke",
-			                what, me, m->digits, m->uscc));
+			return (
+			    cm_fail(d, CM_EREF,
+			            "%s: %s has no delegation of %s to %s to "
+			            "revoke",
+			            what, me, m->digits, m->uscc));
 		}
 		return (CM_OK);
 	default:
@@ -1016,12 +1026,13 @@ master_put(ldg_txn *t, const ldg_leaf *leaf, const mrec *m)
 	case TRC_M_DELEGATE:
 		cm_put_u64be(v, leaf->index);
 		memcpy(v + 8, s->uscc, UL);
-		return (ldg_kv_put(t, db,
-		                   CM_BYTES(k, deleg_key(k, m->digits, m->uscc)),
-		                   CM_BYTES(v, 8 + UL), 0));
+		return (ldg_kv_put(
+		    t, db, CM_BYTES(k, deleg_key(k, m->digits, m->uscc)),
+		    CM_BYTES(v, 8 + UL), 0));
 	case TRC_M_UNDELEGATE:
 		return (ldg_kv_del(
-		    t, db, CM_BYTES(k, deleg_key(k, m->digits, m->uscc)), NULL));
+		    t, db, CM_BYTES(k, deleg_key(k, m->digits, m->uscc)),
+		    NULL));
 	case TRC_M_NAME:
 		k[0] = 'n';
 		memcpy(k + 1, m->key, m->key_len);
@@ -1059,8 +1070,8 @@ producers(ldg_txn *t, ldg_db db, const trc_event *ev, const char *self,
 		} else {
 			k[0] = 'c';
 			memcpy(k + 1, r->key, r->key_len);
-			if (ldg_kv_get(t, db, CM_BYTES(k, 1 + r->key_len), &v) !=
-			        CM_OK ||
+			if (ldg_kv_get(t, db, CM_BYTES(k, 1 + r->key_len),
+			               &v) != CM_OK ||
 			    v.len != 8 + UL)
 				continue;
 			memcpy(who, v.p + 8, UL);

@@ -456,18 +456,22 @@ out:
 	return (rv);
 }
 
-static const ldg_kind   trc_kinds[] = {
-    {"trace.event", sizeof(trc_event_rec), event_decode, event_may_write,
-     event_validate},
-    TRC_MASTER_KINDS};
+static const ldg_kind   trc_kinds[] = {{"trace.event", sizeof(trc_event_rec),
+                                        event_decode, event_may_write,
+                                        event_validate},
+                                       TRC_MASTER_KINDS};
 static const ldg_dbspec trc_dbs[] = {
     {OBJ_DB, 0}, {HASH_DB, LDG_DB_DUPSORT}, {EVID_DB, 0}, {DECL_DB, 0}};
 static const ldg_indexer trc_indexers[] = {
     {"trace", 2, trc_dbs, 4, event_index}, TRC_MASTER_INDEXER};
-const ldg_module         trc_ledger_module = {
-    "trace",      trc_kinds, sizeof(trc_kinds) / sizeof(trc_kinds[0]),
-    trc_indexers, sizeof(trc_indexers) / sizeof(trc_indexers[0]),
-    NULL,         NULL};
+const ldg_module trc_ledger_module = {"trace",
+                                      trc_kinds,
+                                      sizeof(trc_kinds) / sizeof(trc_kinds[0]),
+                                      trc_indexers,
+                                      sizeof(trc_indexers) /
+                                          sizeof(trc_indexers[0]),
+                                      NULL,
+                                      NULL};
 
 /* ---- reading the indexes (trace/trc.h) ---- */
 

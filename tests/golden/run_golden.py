@@ -355,6 +355,8 @@ def cases():
                                       "audit", "stats", "reindex", "backup",
                                       "size-at")]
     helps += [["proof", s] for s in ("inclusion", "consistency", "record")]
+    helps += [["trace", s] for s in ("bind", "claim", "confirm", "delegate",
+                                     "undelegate", "name", "parties")]
     helps += [["credit"]] + [["credit", w, s]
                              for w in ("catalogue", "scorecard")
                              for s in ("adopt", "show")]
