@@ -9,6 +9,7 @@
  * trace inspections) are wired in score_hooks(). */
 #include "credit/crd.h"
 #include "tools/cli.h"
+#include "trace/trc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +33,60 @@ static const char usage_score[] =
     "list: subjects with grade G, or events of category C decided on or\n"
     "after DATE (not revoked), one per line.\n";
 
+/* ---- trace's inspections (docs/trace.md section 6.5) ----
+ * A regulator's or an inspection body's non-conformant result that trace
+ * linked to the producer (trc_inspections) is a fact against it: no item
+ * (the scorer takes the catalogue's first item of type inspection),
+ * severity general, on the day of the event's time, the event's leaf as
+ * its leaf.  This is the one place where trace and credit meet. */
+typedef struct insp_ctx {
+	crd_fact_fn fn;
+	void       *arg;
+} insp_ctx;
+
+static cm_err
+insp_fact(void *arg, const trc_inspection *in)
+{
+	insp_ctx *c = arg;
+	crd_fact  f;
+
+	memset(&f, 0, sizeof(f));
+	f.op = CRD_OP_EVENT;
+	f.leaf = f.current = in->leaf;
+	memcpy(f.subject, in->producer, sizeof(f.subject));
+	memcpy(f.issuer, in->inspector, sizeof(f.issuer));
+	f.severity = CRD_GENERAL;
+	f.occurred = f.decided =
+	    crd_day_of_ms(in->time_ms < 0 ? 0 : (uint64_t) in->time_ms);
+	f.ended = f.until = CRD_DAY_NONE;
+	return (c->fn(c->arg, &f));
+}
+
+static cm_err
+hook_inspections(void *arg, ldg_txn *t, const char *uscc, uint64_t size,
+                 crd_fact_fn fn, void *fnarg)
+{
+	insp_ctx c = {fn, fnarg};
+
+	(void) arg;
+	return (trc_inspections(t, uscc, size, insp_fact, &c));
+}
+
 /* The hooks of the parts that build on scores: the access part's query
- * records, disputes and repairs (crd_access_hooks); trace's inspections
- * are not in yet. */
+ * records, disputes and repairs (crd_access_hooks), and trace's
+ * inspections. */
 static const crd_hooks *
 score_hooks(void)
 {
-	return (crd_access_hooks());
+	static crd_hooks h;
+	static bool      made;
+
+	if (!made) {
+		h = *crd_access_hooks();
+		h.extra_facts = hook_inspections;
+		made = true;
+	}
+	return (&h);
 }
 
 static crd_day

@@ -466,7 +466,78 @@ typedef struct trace_src {
 	cm_json  *j;
 	trc_event ev;
 	cm_buf    key, rec;
+	/* Pass 1: each eventID of the document (a fingerprint of it and of
+	 * its event's hash ID, and the event's position), so that one used
+	 * by two different events is refused before anything is written. */
+	struct evid_slot *ids;
+	size_t            nids, ids_cap;
+	/* The names the epcisHeader gives (trace.name records, read in pass
+	 * 1), sent as one batch before the events. */
+	ldg_store    *s;
+	const cm_key *k;
+	cm_buf        names;
+	size_t       *name_end;
+	size_t        nnames;
 } trace_src;
+
+static void src_refuse(const trace_src *ts, const char *msg);
+
+struct evid_slot {
+	uint8_t  id[16], hash[8];
+	uint64_t index; /* 0: empty */
+};
+
+static struct evid_slot *
+evid_find(struct evid_slot *v, size_t cap, const uint8_t id[16])
+{
+	size_t i = (size_t) cm_get_u64be(id) & (cap - 1);
+
+	while (v[i].index != 0 && memcmp(v[i].id, id, 16) != 0)
+		i = (i + 1) & (cap - 1);
+	return (&v[i]);
+}
+
+/* The current event's eventID against the document's earlier ones. */
+static void
+evid_check(trace_src *ts)
+{
+	uint8_t           id[CM_HASH_LEN], h[CM_HASH_LEN];
+	struct evid_slot *e;
+	char              msg[400];
+
+	if (ts->ev.event_id.len == 0)
+		return;
+	if (2 * (ts->nids + 1) > ts->ids_cap) {
+		size_t            cap = ts->ids_cap ? 2 * ts->ids_cap : 1024;
+		struct evid_slot *v = xalloc(cm_calloc(cap, sizeof(*v)));
+
+		for (size_t i = 0; i < ts->ids_cap; i++)
+			if (ts->ids[i].index != 0)
+				*evid_find(v, cap, ts->ids[i].id) = ts->ids[i];
+		cm_free(ts->ids);
+		ts->ids = v;
+		ts->ids_cap = cap;
+	}
+	cm_sha256(ts->ev.event_id.p, ts->ev.event_id.len, id);
+	cm_sha256(ts->ev.hash_id, strlen(ts->ev.hash_id), h);
+	e = evid_find(ts->ids, ts->ids_cap, id);
+	if (e->index == 0) {
+		memcpy(e->id, id, 16);
+		memcpy(e->hash, h, 8);
+		e->index = ts->it.index;
+		ts->nids++;
+	} else if (memcmp(e->hash, h, 8) != 0) {
+		snprintf(
+		    msg, sizeof(msg),
+		    "event %zu (%.*s): eventID %.*s is the eventID of event "
+		    "%llu too, another event (another hash ID)",
+		    ts->it.index, (int) ts->ev.event_id.len,
+		    (const char *) ts->ev.event_id.p, (int) ts->ev.event_id.len,
+		    (const char *) ts->ev.event_id.p,
+		    (unsigned long long) e->index);
+		src_refuse(ts, msg);
+	}
+}
 
 static void
 src_refuse(const trace_src *ts, const char *msg)
@@ -712,6 +783,7 @@ src_check(void *arg, ldg_txn *t)
 	snprintf(what, sizeof(what), "event %zu", ts->it.index);
 	imp_record_fits(ts->f, &ts->p, ts->rec.len, what);
 	src_capture(ts, t, &c);
+	evid_check(ts);
 }
 
 static void
@@ -738,11 +810,107 @@ src_record(void *arg, ldg_txn *t, cm_buf *rec, cm_bytes *key, bool *dup,
 	*key = cm_buf_bytes(&ts->key);
 }
 
+/* ---- master data from the epcisHeader (docs/trace.md section 6.6) ---- */
+
+static cm_err
+name_add(void *arg, cm_bytes rec)
+{
+	trace_src *ts = arg;
+
+	imp_record_fits(ts->f, &ts->p, rec.len, "an epcisHeader name");
+	ts->name_end =
+	    xalloc(cm_realloc(ts->name_end, (ts->nnames + 1) * sizeof(size_t)));
+	if (cm_buf_append(&ts->names, rec.p, rec.len) != CM_OK)
+		die(EX_USAGE, "out of memory");
+	ts->name_end[ts->nnames++] = ts->names.len;
+	return (CM_OK);
+}
+
+/* Pass 1 reads the header's names (a bad one refuses the document). */
+static void
+header_names(void *arg, int pass, cm_bytes header, uint64_t offset)
+{
+	trace_src *ts = arg;
+	cm_json   *j = NULL;
+	cm_diag    d;
+	char       msg[400];
+
+	(void) offset;
+	if (pass != 1)
+		return;
+	cm_diag_clear(&d);
+	if (cm_json_parse(header, &j, &d) != CM_OK ||
+	    trc_header_names(j, name_add, ts, &d) != CM_OK) {
+		snprintf(msg, sizeof(msg), "epcisHeader: %s", d.msg);
+		src_refuse(ts, msg);
+	}
+	cm_json_free(j);
+}
+
+/* Before the events: the names the log does not hold yet, in batches. */
+static void
+names_send(trace_src *ts)
+{
+	cm_bytes   *v = xalloc(cm_calloc(ts->nnames + 1, sizeof(*v)));
+	size_t      n = 0, old = 0, start = 0;
+	uint64_t    first = 0, last = 0, at;
+	ldg_txn    *t = rtxn(ts->s);
+	ldg_receipt rc;
+	cm_diag     d;
+	cm_err      st;
+
+	for (size_t i = 0; i < ts->nnames; i++) {
+		cm_bytes r =
+		    CM_BYTES(ts->names.p + start, ts->name_end[i] - start);
+
+		start = ts->name_end[i];
+		if (trc_name_stored(t, r, ts->who.uscc, &at) == CM_OK &&
+		    at != 0) {
+			old++;
+			continue;
+		}
+		v[n++] = r;
+	}
+	ldg_txn_end(t);
+	for (size_t i = 0; i < n; i += (size_t) ts->p.max_records) {
+		size_t m = n - i < ts->p.max_records
+		               ? n - i
+		               : (size_t) ts->p.max_records;
+
+		cm_diag_clear(&d);
+		st = sign_append(ts->s, ts->k, v + i, m, &rc, &d);
+		if (st != CM_OK && st != CM_EDUPLICATE)
+			die(EX_NO,
+			    "%s: the epcisHeader's names refused: %s%s%s",
+			    ts->f->path, cm_strerror(st), d.msg[0] ? ": " : "",
+			    d.msg);
+		if (first == 0)
+			first = rc.first_record;
+		last = rc.first_record + rc.nrecords - 1;
+		ldg_receipt_fini(&rc);
+	}
+	if (n > 0)
+		fprintf(stderr,
+		        "%s: epcisHeader: %zu name%s (records at leaves "
+		        "%llu..%llu), %zu in the log already\n",
+		        prog_cmd, n, n == 1 ? "" : "s",
+		        (unsigned long long) first, (unsigned long long) last,
+		        old);
+	else if (old > 0)
+		fprintf(stderr,
+		        "%s: epcisHeader: %zu names in the log already\n",
+		        prog_cmd, old);
+	cm_free(v);
+	ts->nnames = 0;
+}
+
 static void
 src_pass(void *arg, int pass)
 {
 	trace_src *ts = arg;
 
+	if (pass == 2 && ts->nnames > 0)
+		names_send(ts);
 	ts->pass = pass;
 	ts->first_event = false;
 	src_stream(ts, ts->f);
@@ -781,6 +949,10 @@ trace_import(const opts *o)
 	ldg_get_params(s, &ts.p);
 	signer_get(s, k, need(o, "key"), &ts.who);
 	ts.uscc = CM_BYTES(ts.who.uscc, strlen(ts.who.uscc));
+	ts.s = s;
+	ts.k = k;
+	import_header_hook = header_names;
+	import_header_arg = &ts;
 	import_run(s, k, &f, &trace_import_ops, &ts,
 	           opt_u64(o, "batch", IMPORT_BATCH), &r);
 	import_print(&f, &r, opt(o, "json") != NULL);
@@ -793,6 +965,9 @@ trace_import(const opts *o)
 	cm_buf_fini(&ts.text);
 	cm_buf_fini(&ts.key);
 	cm_buf_fini(&ts.rec);
+	cm_free(ts.ids);
+	cm_buf_fini(&ts.names);
+	cm_free(ts.name_end);
 	imp_file_close(&f);
 	ldg_close(s);
 	cm_key_free(k);

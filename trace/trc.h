@@ -476,6 +476,24 @@ typedef cm_err (*trc_name_fn)(void *arg, cm_bytes key, const trc_name *n);
 /* Every name record's latest text per (key, writer), in key order. */
 cm_err trc_names(struct ldg_txn *t, trc_name_fn fn, void *arg);
 
+/* The names an EPCIS document's epcisHeader gives: each element of
+ * epcisMasterData.vocabularyList's BusinessLocation, ReadPoint and Party
+ * vocabularies that has a name attribute (id urn:epcglobal:cbv:mda#name
+ * or cbvmda:name), as one trace.name record with its other attributes
+ * that are strings, handed to fn in document order.  Other vocabularies,
+ * elements without a name and children are passed over.  CM_EPROTO when
+ * the master data are malformed or a record would be (the diag names the
+ * element: "epcisMasterData.vocabularyList[0].vocabularyElementList[2]:
+ * ..."), or fn's error. */
+typedef cm_err (*trc_rec_fn)(void *arg, cm_bytes rec);
+cm_err trc_header_names(const cm_json *header, trc_rec_fn fn, void *arg,
+                        cm_diag *d);
+/* Whether rec (a trace.name record) is the latest name by the
+ * organisation `by` of its location, byte for byte: *leaf is its leaf
+ * then, else 0. */
+cm_err trc_name_stored(struct ldg_txn *t, cm_bytes rec, const char *by,
+                       uint64_t *leaf);
+
 /* ==== Inspections (trace/trc_master.c) ===================================
  * A non-conformant result (disposition or persistentDisposition
  * non_conformant, or a sensor report with an exception) in an event

@@ -829,6 +829,210 @@ trc_inspections(struct ldg_txn *t, const char *uscc, uint64_t size,
 	return (rv == CM_ENOTFOUND ? CM_OK : rv);
 }
 
+/* ---- names from an EPCIS document's header ---- */
+
+static bool
+name_attr(const char *id, size_t n)
+{
+	static const char *const ids[] = {"urn:epcglobal:cbv:mda#name",
+	                                  "cbvmda:name",
+	                                  "https://ref.gs1.org/cbv/mda/name"};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (n == strlen(ids[i]) && memcmp(id, ids[i], n) == 0)
+			return (true);
+	return (false);
+}
+
+static bool
+vtype_named(const char *t, size_t n)
+{
+	static const char *const types[] = {
+	    "urn:epcglobal:epcis:vtype:BusinessLocation",
+	    "urn:epcglobal:epcis:vtype:ReadPoint",
+	    "urn:epcglobal:epcis:vtype:Party"};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (n == strlen(types[i]) && memcmp(t, types[i], n) == 0)
+			return (true);
+	return (false);
+}
+
+/* A JSON string as a NUL-terminated copy into buf; NULL if it is none or
+ * does not fit (or holds a NUL). */
+static const char *
+jstr(const cm_json *v, char *buf, size_t cap)
+{
+	size_t      n;
+	const char *s = cm_json_str(v, &n);
+
+	if (s == NULL || n >= cap || memchr(s, 0, n) != NULL)
+		return (NULL);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return (buf);
+}
+
+static cm_err
+element_name(const cm_json *el, const char *where, trc_rec_fn fn, void *arg,
+             cm_diag *d)
+{
+	static char    ids[TRC_ATTRS_MAX][TRC_ATTR_MAX + 1];
+	static char    vals[TRC_ATTRS_MAX][TRC_ATTR_MAX + 1];
+	char           idb[TRC_ID_TEXT_MAX + 1], nameb[TRC_NAME_MAX + 1];
+	const cm_json *attrs = cm_json_get(el, "attributes");
+	trc_master_in  in;
+	cm_buf         rec = {0};
+	cm_diag        rd;
+	cm_err         rv;
+
+	memset(&in, 0, sizeof(in));
+	in.op = TRC_M_NAME;
+	if (!cm_json_is_object(el) ||
+	    (in.id = jstr(cm_json_get(el, "id"), idb, sizeof(idb))) == NULL)
+		return (
+		    cm_fail(d, CM_EPROTO,
+		            "%s: an element needs an id (a string of at most "
+		            "%d bytes)",
+		            where, TRC_ID_TEXT_MAX));
+	if (attrs != NULL && !cm_json_is_array(attrs))
+		return (cm_fail(d, CM_EPROTO, "%s: attributes must be an array",
+		                where));
+	for (size_t i = 0; attrs != NULL && i < cm_json_len(attrs); i++) {
+		const cm_json *a = cm_json_at(attrs, i);
+		const char    *aid;
+		size_t         al;
+
+		if (!cm_json_is_object(a) ||
+		    (aid = cm_json_str(cm_json_get(a, "id"), &al)) == NULL)
+			return (
+			    cm_fail(d, CM_EPROTO,
+			            "%s: attributes[%zu] needs an id string",
+			            where, i));
+		if (name_attr(aid, al)) {
+			if ((in.name = jstr(cm_json_get(a, "attribute"), nameb,
+			                    sizeof(nameb))) == NULL)
+				return (
+				    cm_fail(d, CM_EPROTO,
+				            "%s: attributes[%zu]: the name "
+				            "must be a string of 1..%d bytes",
+				            where, i, TRC_NAME_MAX));
+			continue;
+		}
+		/* Attributes that are no strings (objects, numbers) are
+		 * not kept. */
+		if (cm_json_str(cm_json_get(a, "attribute"), &al) == NULL)
+			continue;
+		if (in.nattrs == TRC_ATTRS_MAX)
+			return (cm_fail(d, CM_EPROTO,
+			                "%s: more than %d string attributes",
+			                where, TRC_ATTRS_MAX));
+		in.attr_id[in.nattrs] = jstr(cm_json_get(a, "id"),
+		                             ids[in.nattrs], TRC_ATTR_MAX + 1);
+		in.attr_val[in.nattrs] =
+		    jstr(cm_json_get(a, "attribute"), vals[in.nattrs],
+		         TRC_ATTR_MAX + 1);
+		if (in.attr_id[in.nattrs] == NULL ||
+		    in.attr_val[in.nattrs] == NULL)
+			return (
+			    cm_fail(d, CM_EPROTO,
+			            "%s: attributes[%zu]: id and value must "
+			            "be at most %d bytes",
+			            where, i, TRC_ATTR_MAX));
+		in.nattrs++;
+	}
+	if (in.name == NULL)
+		return (CM_OK);
+	cm_diag_clear(&rd);
+	if ((rv = trc_master_encode(&in, &rec, &rd)) == CM_OK)
+		rv = fn(arg, cm_buf_bytes(&rec));
+	else if (rv == CM_EPROTO)
+		rv = cm_fail(d, CM_EPROTO, "%s: %s", where, rd.msg);
+	cm_buf_fini(&rec);
+	return (rv);
+}
+
+cm_err
+trc_header_names(const cm_json *header, trc_rec_fn fn, void *arg, cm_diag *d)
+{
+	const cm_json *md, *vl;
+	char           where[128];
+	cm_err         rv;
+
+	if (!cm_json_is_object(header))
+		return (cm_fail(d, CM_EPROTO, "epcisHeader must be an object"));
+	if ((md = cm_json_get(header, "epcisMasterData")) == NULL)
+		return (CM_OK);
+	vl = cm_json_get(md, "vocabularyList");
+	if (!cm_json_is_object(md) || !cm_json_is_array(vl))
+		return (
+		    cm_fail(d, CM_EPROTO,
+		            "epcisMasterData: needs a vocabularyList array"));
+	for (size_t i = 0; i < cm_json_len(vl); i++) {
+		const cm_json *v = cm_json_at(vl, i), *els;
+		const char    *type;
+		size_t         tl;
+
+		els = cm_json_get(v, "vocabularyElementList");
+		if (!cm_json_is_object(v) ||
+		    (type = cm_json_str(cm_json_get(v, "type"), &tl)) == NULL ||
+		    (els != NULL && !cm_json_is_array(els)))
+			return (cm_fail(d, CM_EPROTO,
+			                "epcisMasterData.vocabularyList[%zu]: "
+			                "needs a type string and a "
+			                "vocabularyElementList array",
+			                i));
+		if (!vtype_named(type, tl))
+			continue;
+		for (size_t j = 0; els != NULL && j < cm_json_len(els); j++) {
+			snprintf(where, sizeof(where),
+			         "epcisMasterData.vocabularyList[%zu]."
+			         "vocabularyElementList[%zu]",
+			         i, j);
+			if ((rv = element_name(cm_json_at(els, j), where, fn,
+			                       arg, d)) != CM_OK)
+				return (rv);
+		}
+	}
+	return (CM_OK);
+}
+
+cm_err
+trc_name_stored(struct ldg_txn *t, cm_bytes rec, const char *by, uint64_t *leaf)
+{
+	cm_cbor_map m;
+	mrec        r;
+	uint8_t     k[2 + TRC_ID_KEY_MAX + UL];
+	cm_bytes    v, lb;
+	ldg_rleaf   rl;
+	ldg_db      db;
+	cm_err      rv;
+
+	*leaf = 0;
+	if (strlen(by) != UL || cm_cbor_check_map(rec, &m, NULL) != CM_OK ||
+	    m_decode(TRC_M_NAME, &m, &r, NULL) != CM_OK)
+		return (CM_EINVAL);
+	k[0] = 'n';
+	memcpy(k + 1, r.key, r.key_len);
+	k[1 + r.key_len] = 0;
+	memcpy(k + 2 + r.key_len, by, UL);
+	if ((rv = mdb(t, &db)) != CM_OK)
+		return (rv);
+	rv = ldg_kv_get(t, db, CM_BYTES(k, 2 + r.key_len + UL), &v);
+	if (rv == CM_ENOTFOUND)
+		return (CM_OK);
+	if (rv != CM_OK)
+		return (rv);
+	if (v.len < 9)
+		return (CM_ECORRUPT);
+	if (ldg_leaf_get(t, cm_get_u64be(v.p), &lb) != CM_OK ||
+	    ldg_rleaf_decode(lb, &rl, NULL) != CM_OK)
+		return (CM_ECORRUPT);
+	if (cm_bytes_eq(rl.rec, rec))
+		*leaf = cm_get_u64be(v.p);
+	return (CM_OK);
+}
+
 /* ---- may_write and validate ---- */
 
 static bool

@@ -27,6 +27,7 @@ INSP = uscc(24)                # an inspection body (scope trace.inspection)
 BANK = uscc(25, "91350100")
 UNREG = uscc(26)               # never registered
 PREFIX = "0614141"
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def gs1_check(digits):
@@ -388,5 +389,185 @@ def test_capture_rules(d):
     must("audit", L.audit())
 
 
+def header_with(elements, vtype="urn:epcglobal:epcis:vtype:BusinessLocation"):
+    return {"epcisMasterData": {"vocabularyList": [
+        {"type": vtype, "vocabularyElementList": elements}]}}
+
+
+def named(ident, name, **attrs):
+    a = [{"id": "urn:epcglobal:cbv:mda#name", "attribute": name}]
+    for k, v in attrs.items():
+        a.append({"id": "urn:epcglobal:cbv:mda#" + k, "attribute": v})
+    return {"id": ident, "attributes": a}
+
+
+def test_names(d):
+    L, k = fixture(d)
+    must("the brand names its GLN", master(L, k["brand"], "name", BRAND_GLN,
+                                           "--name", "Brand plant",
+                                           "--attr", "city=Shenzhen"))
+    must("the third party names the brand's GLN too",
+         master(L, k["third"], "name", sgln(PREFIX, "00001"), "--name",
+                "Our depot"))
+    o = parties(L, BRAND_GLN)
+    check("the owner's name wins over another's claim",
+          o["name"]["name"] == "Brand plant" and
+          o["name"]["standing"] == "own" and o["name"]["by"] == BRAND, o)
+    p = parties(L)
+    got = sorted((n["name"], n["standing"]) for n in p["names"])
+    check("both names are kept, each with its standing",
+          got == [("Brand plant", "own"), ("Our depot", "claim")], p)
+    # Names from an EPCIS document's header: the manufacturer names its
+    # own GLN (own) and the brand's (a claim); an unregistered one is
+    # unconfirmed; other vocabularies and unnamed elements pass.
+    hdr = {"epcisMasterData": {"vocabularyList": [
+        {"type": "urn:epcglobal:epcis:vtype:BusinessLocation",
+         "vocabularyElementList": [
+             named(sgln("0712345", "00001"), "CM line 1", city="Dongguan"),
+             named(sgln(PREFIX, "00001"), "CM says: brand"),
+             named(sgln("0999999", "00001"), "Somewhere"),
+             {"id": sgln("0999999", "00002")}]},
+        {"type": "urn:epcglobal:epcis:vtype:EPCClass",
+         "vocabularyElementList": [named("urn:epc:idpat:sgtin:0614141."
+                                         "107346.*", "Widget")]}]}}
+    ev = event([sgtin(PREFIX, "107346", "8")], where=sgln("0712345",
+                                                          "00001"))
+    r = must("import with master data in the header",
+             imp(L, k["cm"], [ev], "h.jsonld", hdr, "--json"))
+    check("the names are reported on stderr",
+          "epcisHeader: 3 names (records at leaves" in r.err, r)
+    check("the events are counted as before",
+          json.loads(r.text)["count"] == 1, r)
+    p = parties(L)
+    got = sorted((n["key"], n["name"], n["standing"], n["by"])
+                 for n in p["names"])
+    check("the header's names, each with its standing", got == sorted([
+        ("/414/%s" % BRAND_GLN, "Brand plant", "own", BRAND),
+        ("/414/%s" % BRAND_GLN, "Our depot", "claim", THIRD),
+        ("/414/%s" % BRAND_GLN, "CM says: brand", "claim", CM),
+        ("/414/%s" % CM_GLN, "CM line 1", "own", CM),
+        ("/414/%s" % gln("0999999", "00001"), "Somewhere", "unconfirmed",
+         CM)]), got)
+    r = must("history names the place",
+             L.t("trace", "history", sgtin(PREFIX, "107346", "8"),
+                 "--data", L.data))
+    check("text: the name before the key",
+          'bizLocation "CM line 1" (/414/%s)' % CM_GLN in r.text, r.text)
+    h = history(L, sgtin(PREFIX, "107346", "8"))
+    check("JSON: the name, by whom, its standing",
+          h[0]["bizLocationName"] == {"by": CM, "name": "CM line 1",
+                                      "standing": "own"}, h)
+    r = must("the same document again", imp(L, k["cm"], [ev], "h.jsonld",
+                                            hdr))
+    check("sends no name twice",
+          "epcisHeader: 3 names in the log already" in r.err, r)
+    for name, bad, why in (
+            ("an element without an id", header_with([{"attributes": []}]),
+             "epcisHeader: epcisMasterData.vocabularyList[0]."
+             "vocabularyElementList[0]: an element needs an id"),
+            ("a malformed GLN", header_with([named(
+                "urn:epc:id:sgln:0614141.0000X.0", "x")]),
+             "epcisHeader: epcisMasterData.vocabularyList[0]."
+             "vocabularyElementList[0]: trace.name: id: "),
+            ("a name with a line break", header_with([named(
+                sgln(PREFIX, "00001"), "a\nb")]),
+             "trace.name: name must be text of 1..200 bytes"),
+            ("no vocabularyList", {"epcisMasterData": {}},
+             "epcisHeader: epcisMasterData: needs a vocabularyList array"),
+            ("too many attributes", header_with([named(
+                sgln(PREFIX, "00001"), "x",
+                **{"a%d" % i: "v" for i in range(17)})]),
+             "more than 16 string attributes")):
+        refused(L, "header: " + name,
+                lambda: imp(L, k["cm"], [event([sgtin(
+                    PREFIX, "107346", "9")])], "bad.jsonld", bad),
+                [why, "; nothing was written"])
+
+
+def test_repeated_event_ids(d):
+    L, k = fixture(d)
+    a = event([sgtin(PREFIX, "107346", "20")], eid="urn:uuid:same")
+    b = event([sgtin(PREFIX, "107346", "21")], eid="urn:uuid:same")
+    refused(L, "one eventID on two events of a document",
+            lambda: imp(L, k["brand"], [event([sgtin(
+                PREFIX, "107346", "19")]), a, b], "ids.jsonld"),
+            ["event 3 (urn:uuid:same): eventID urn:uuid:same is the "
+             "eventID of event 2 too, another event (another hash ID); "
+             "nothing was written"])
+    r = must("the same event twice is a duplicate, not a refusal",
+             imp(L, k["brand"], [a, a], "twice.jsonld", None, "--json"))
+    s = json.loads(r.text)
+    check("one imported, one duplicate",
+          s["added"] == 1 and s["duplicates"] == 1, s)
+
+
+def test_inspections_in_credit(d):
+    L, k = fixture(d)
+    CAT = os.path.join(HERE, "..", "..", "credit", "data")
+    for what, f in (("catalogue", "default.catalogue"),
+                    ("scorecard", "default.scorecard")):
+        must("adopt the default " + what,
+             L.t("credit", what, "adopt", os.path.join(CAT, f), "--data",
+                 L.data, "--key", L.op))
+    must("the brand commissions", imp(L, k["brand"], [
+        event([sgtin(PREFIX, "107346", "30"),
+               sgtin(PREFIX, "107346", "31")],
+              where=sgln(PREFIX, "00001"))], "c.jsonld"))
+    must("an unregistered maker commissions", imp(L, k["third"], [
+        event([sgtin("0999999", "107346", "30")])], "u.jsonld"))
+
+    def inspect(key, epcs, name, **kw):
+        r = must("inspection " + name, imp(L, key, [event(
+            epcs, step="inspecting", action="OBSERVE",
+            where=sgln(PREFIX, "00001"), **kw)], name + ".jsonld",
+            None, "--json"))
+        return json.loads(r.text)["first_leaf"]
+    failed = inspect(k["reg"], [sgtin(PREFIX, "107346", "30")], "reg",
+                     disposition="non_conformant",
+                     when="2026-11-03T10:00:00+08:00")
+    own = inspect(k["brand"], [sgtin(PREFIX, "107346", "31")], "own",
+                  disposition="non_conformant",
+                  when="2026-11-03T11:00:00+08:00")
+    sensor = inspect(k["insp"], [sgtin(PREFIX, "107346", "31")], "body",
+                     when="2026-11-04T10:00:00+08:00",
+                     extra={"sensorElementList": [{"sensorReport": [
+                         {"type": "gs1:MT-Temperature", "value": 31.5,
+                          "uom": "CEL",
+                          "exception": "ALARM_CONDITION"}]}]})
+    ok = inspect(k["reg"], [sgtin(PREFIX, "107346", "31")], "pass",
+                 disposition="conformant",
+                 when="2026-11-05T10:00:00+08:00")
+    third = inspect(k["reg"], [sgtin("0999999", "107346", "30")], "third",
+                    disposition="non_conformant",
+                    when="2026-11-05T11:00:00+08:00")
+
+    def score(u, *extra):
+        r = must("score " + u, L.t("credit", "score", u, "--data", L.data,
+                                   "--json", *extra))
+        return json.loads(r.text)
+    s = score(BRAND)
+    leaves = sorted(x["leaf"] for x in s["reasons"])
+    check("the regulator's failed inspection and the inspection body's "
+          "sensor exception count against the brand, each with its leaf",
+          leaves == sorted([failed, sensor]), s)
+    check("as the catalogue's inspection item, flagged inspection",
+          all(x["item"] == "quality.sampling-failure" and
+              "inspection" in x["flags"] for x in s["reasons"]), s)
+    check("the brand's own result and a conformant one do not count",
+          own not in leaves and ok not in leaves, s)
+    t = score(THIRD)
+    check("an unregistered product's failure counts against its "
+          "commissioner", [x["leaf"] for x in t["reasons"]] == [third], t)
+    before = score(BRAND, "--size", str(sensor))
+    check("as of a tree size before the second, only the first",
+          [x["leaf"] for x in before["reasons"]] == [failed], before)
+    r = must("score as text", L.t("credit", "score", BRAND, "--data",
+                                  L.data))
+    check("the text names the inspection's leaf",
+          "leaf %d" % failed in r.text, r.text)
+
+
 if __name__ == "__main__":
-    harness.run_tests([test_records_and_refusals, test_capture_rules])
+    harness.run_tests([test_records_and_refusals, test_capture_rules,
+                       test_names, test_repeated_event_ids,
+                       test_inspections_in_credit])
