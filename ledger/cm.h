@@ -214,6 +214,24 @@ void cm_hmac_sha256(cm_bytes key, cm_bytes msg, uint8_t out[CM_HASH_LEN]);
 /* Fills out with len bytes from the OS CSPRNG.  CM_ECRYPTO on failure. */
 CM_MUST_CHECK cm_err cm_random(void *out, size_t len);
 
+/* X25519 (RFC 7748), for the service's ephemeral session keys only:
+ * Ed25519 identity keys are never converted to X25519.  A private key is
+ * 32 random bytes (clamped inside).  cm_x25519_public: its public key.
+ * cm_x25519_shared: the shared secret with peer; CM_EBADKEY when it is all
+ * zero (a small-order peer key), CM_ECRYPTO on an OpenSSL failure. */
+#define CM_X25519_LEN 32
+CM_MUST_CHECK cm_err cm_x25519_public(const uint8_t priv[CM_X25519_LEN],
+                                      uint8_t       out[CM_X25519_LEN]);
+CM_MUST_CHECK cm_err cm_x25519_shared(const uint8_t priv[CM_X25519_LEN],
+                                      const uint8_t peer[CM_X25519_LEN],
+                                      uint8_t       out[CM_X25519_LEN]);
+/* HKDF-SHA-256 (RFC 5869), extract then expand: len <= 255 * 32 bytes of
+ * output into out.  CM_EINVAL for a bad len, CM_ECRYPTO on failure. */
+CM_MUST_CHECK cm_err cm_hkdf_sha256(cm_bytes salt, cm_bytes ikm, cm_bytes info,
+                                    uint8_t *out, size_t len);
+/* Compares two equal-length secrets in time independent of their bytes. */
+bool cm_ct_eq(const void *a, const void *b, size_t len);
+
 /* An Ed25519 private key.  Owned; release with cm_key_free(). */
 typedef struct cm_key cm_key;
 cm_err                cm_key_generate(cm_key **out);

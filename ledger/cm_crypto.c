@@ -835,3 +835,108 @@ cm_pubkey_format(const uint8_t pub[CM_PUBKEY_LEN], cm_buf *out)
 		return (rv);
 	return (cm_b64_encode(out, CM_BYTES(pub, CM_PUBKEY_LEN)));
 }
+
+/* ---- X25519 and HKDF (the service's sessions) -------------------------- */
+
+cm_err
+cm_x25519_public(const uint8_t priv[CM_X25519_LEN], uint8_t out[CM_X25519_LEN])
+{
+	EVP_PKEY *k;
+	size_t    len = CM_X25519_LEN;
+	cm_err    rv = CM_OK;
+
+	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	                                 CM_X25519_LEN);
+	if (k == NULL)
+		return (ossl_fail(CM_ECRYPTO));
+	if (EVP_PKEY_get_raw_public_key(k, out, &len) != 1 ||
+	    len != CM_X25519_LEN)
+		rv = ossl_fail(CM_ECRYPTO);
+	EVP_PKEY_free(k);
+	return (rv);
+}
+
+cm_err
+cm_x25519_shared(const uint8_t priv[CM_X25519_LEN],
+                 const uint8_t peer[CM_X25519_LEN], uint8_t out[CM_X25519_LEN])
+{
+	EVP_PKEY     *k = NULL, *p = NULL;
+	EVP_PKEY_CTX *c = NULL;
+	size_t        len = CM_X25519_LEN;
+	uint8_t       acc = 0;
+	cm_err        rv = CM_ECRYPTO;
+
+	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv,
+	                                 CM_X25519_LEN);
+	p = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer,
+	                                CM_X25519_LEN);
+	if (k == NULL || p == NULL || (c = EVP_PKEY_CTX_new(k, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(c) != 1 || EVP_PKEY_derive_set_peer(c, p) != 1)
+		goto out;
+	/* OpenSSL refuses an all-zero result itself; check it anyway. */
+	if (EVP_PKEY_derive(c, out, &len) != 1 || len != CM_X25519_LEN) {
+		rv = CM_EBADKEY;
+		goto out;
+	}
+	for (size_t i = 0; i < CM_X25519_LEN; i++)
+		acc |= out[i];
+	rv = acc == 0 ? CM_EBADKEY : CM_OK;
+out:
+	if (rv != CM_OK)
+		OPENSSL_cleanse(out, CM_X25519_LEN);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(p);
+	return (rv == CM_OK ? rv : ossl_fail(rv));
+}
+
+cm_err
+cm_hkdf_sha256(cm_bytes salt, cm_bytes ikm, cm_bytes info, uint8_t *out,
+               size_t len)
+{
+	uint8_t   prk[CM_HASH_LEN], t[CM_HASH_LEN];
+	unsigned  tl = 0, pl = CM_HASH_LEN;
+	size_t    done = 0;
+	uint8_t   ctr = 0;
+	HMAC_CTX *h;
+	cm_err    rv = CM_OK;
+
+	if (len == 0 || len > 255 * CM_HASH_LEN)
+		return (CM_EINVAL);
+	/* Extract: PRK = HMAC(salt, IKM); a missing salt is HashLen zeros. */
+	memset(t, 0, sizeof(t));
+	if (HMAC(EVP_sha256(), salt.len ? salt.p : t,
+	         salt.len ? (int) salt.len : CM_HASH_LEN, ikm.p, ikm.len, prk,
+	         &pl) == NULL)
+		return (ossl_fail(CM_ECRYPTO));
+	if ((h = HMAC_CTX_new()) == NULL)
+		return (ossl_fail(CM_ECRYPTO));
+	/* Expand: T(i) = HMAC(PRK, T(i-1) || info || i). */
+	while (done < len) {
+		size_t n;
+
+		ctr++;
+		if (HMAC_Init_ex(h, prk, CM_HASH_LEN, EVP_sha256(), NULL) !=
+		        1 ||
+		    HMAC_Update(h, t, tl) != 1 ||
+		    HMAC_Update(h, info.p, info.len) != 1 ||
+		    HMAC_Update(h, &ctr, 1) != 1 ||
+		    HMAC_Final(h, t, &tl) != 1) {
+			rv = ossl_fail(CM_ECRYPTO);
+			break;
+		}
+		n = len - done < tl ? len - done : tl;
+		memcpy(out + done, t, n);
+		done += n;
+	}
+	HMAC_CTX_free(h);
+	OPENSSL_cleanse(prk, sizeof(prk));
+	OPENSSL_cleanse(t, sizeof(t));
+	return (rv);
+}
+
+bool
+cm_ct_eq(const void *a, const void *b, size_t len)
+{
+	return (CRYPTO_memcmp(a, b, len) == 0);
+}

@@ -524,6 +524,85 @@ test_cleanup(void)
 	TST_TRUE(stat(tst_tmpdir, &st) != 0);
 }
 
+/* The hex string s as bytes into out (exactly len bytes). */
+static void
+unhex(const char *s, uint8_t *out, size_t len)
+{
+	cm_buf b = {0};
+
+	TST_OK(cm_hex_decode(&b, s, strlen(s)));
+	TST_EQ_U(b.len, len);
+	memcpy(out, b.p, b.len < len ? b.len : len);
+	cm_buf_fini(&b);
+}
+
+/* RFC 7748 section 6.1, both directions; a small-order peer is refused. */
+static void
+test_x25519(void)
+{
+	uint8_t a[32], b[32], apub[32], bpub[32], want[32], got[32],
+	    z[32] = {0};
+
+	unhex(
+	    "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+	    a, 32);
+	unhex(
+	    "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+	    b, 32);
+	TST_OK(cm_x25519_public(a, got));
+	unhex(
+	    "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+	    apub, 32);
+	TST_EQ_MEM(got, apub, 32);
+	TST_OK(cm_x25519_public(b, got));
+	unhex(
+	    "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+	    bpub, 32);
+	TST_EQ_MEM(got, bpub, 32);
+	unhex(
+	    "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742",
+	    want, 32);
+	TST_OK(cm_x25519_shared(a, bpub, got));
+	TST_EQ_MEM(got, want, 32);
+	TST_OK(cm_x25519_shared(b, apub, got));
+	TST_EQ_MEM(got, want, 32);
+	TST_ERR(cm_x25519_shared(a, z, got), CM_EBADKEY);
+	TST_EQ_MEM(got, z, 32);
+}
+
+/* RFC 5869 test cases 1 and 3; lengths out of range. */
+static void
+test_hkdf(void)
+{
+	uint8_t ikm[22], salt[13], info[10], want[42], got[42];
+
+	memset(ikm, 0x0b, sizeof(ikm));
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (uint8_t) i;
+	for (size_t i = 0; i < sizeof(info); i++)
+		info[i] = (uint8_t) (0xf0 + i);
+	unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+	      "34007208d5b887185865",
+	      want, 42);
+	TST_OK(cm_hkdf_sha256(CM_BYTES(salt, 13), CM_BYTES(ikm, 22),
+	                      CM_BYTES(info, 10), got, 42));
+	TST_EQ_MEM(got, want, 42);
+	unhex("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+	      "9d201395faa4b61a96c8",
+	      want, 42);
+	TST_OK(cm_hkdf_sha256(CM_BYTES(NULL, 0), CM_BYTES(ikm, 22),
+	                      CM_BYTES(NULL, 0), got, 42));
+	TST_EQ_MEM(got, want, 42);
+	TST_ERR(cm_hkdf_sha256(CM_BYTES(NULL, 0), CM_BYTES(ikm, 22),
+	                       CM_BYTES(NULL, 0), got, 0),
+	        CM_EINVAL);
+	TST_ERR(cm_hkdf_sha256(CM_BYTES(NULL, 0), CM_BYTES(ikm, 22),
+	                       CM_BYTES(NULL, 0), got, 255 * 32 + 1),
+	        CM_EINVAL);
+	TST_TRUE(cm_ct_eq(want, want, 42));
+	TST_TRUE(!cm_ct_eq(want, ikm, 22));
+}
+
 TST_MAIN(TST_CASE(test_sha256_hmac), TST_CASE(test_random),
          TST_CASE(test_key_golden), TST_CASE(test_key_load_mode),
          TST_CASE(test_key_load_refusals), TST_CASE(test_key_from_pem),
@@ -531,4 +610,4 @@ TST_MAIN(TST_CASE(test_sha256_hmac), TST_CASE(test_random),
          TST_CASE(test_generate_save_load), TST_CASE(test_openssl_interop),
          TST_CASE(test_pubkey_forms), TST_CASE(test_pubkey_text),
          TST_CASE(test_pubkey_refusals), TST_CASE(test_verify_small_order),
-         TST_CASE(test_cleanup))
+         TST_CASE(test_x25519), TST_CASE(test_hkdf), TST_CASE(test_cleanup))
