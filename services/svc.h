@@ -203,9 +203,9 @@ cm_err svc_sess_derive(const uint8_t own[CM_X25519_LEN],
 typedef struct svc_opts {
 	const char *listen[SVC_LISTEN_MAX]; /* tcp://, ipc://, inproc:// */
 	size_t      nlisten;
-	bool        insecure; /* allow a non-loopback tcp listener */
-	unsigned    contexts; /* REP contexts; 0: 64 */
-	unsigned    workers;  /* query threads; 0: 4 */
+	bool        insecure;       /* allow a non-loopback tcp listener */
+	unsigned    contexts;       /* REP contexts; 0: 64 */
+	unsigned    workers;        /* query threads; 0: 4 */
 	unsigned    max_sessions;   /* 0: 4096 */
 	unsigned    max_handshakes; /* signature checks at once; 0: 8 */
 	/* One line per request (identity, operation, status, duration);

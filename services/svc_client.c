@@ -21,8 +21,8 @@ struct svc_client {
 };
 
 static cm_err
-call_raw(svc_client *c, const char *op, cm_bytes args, bool sess,
-         cm_buf *raw, svc_resp *out, cm_diag *d)
+call_raw(svc_client *c, const char *op, cm_bytes args, bool sess, cm_buf *raw,
+         svc_resp *out, cm_diag *d)
 {
 	uint8_t mac[SVC_MAC_LEN], want[SVC_MAC_LEN];
 	cm_err  rv;
@@ -51,8 +51,8 @@ call_raw(svc_client *c, const char *op, cm_bytes args, bool sess,
 		                "the server's answer carries no MAC: not "
 		                "trusted"));
 	}
-	svc_resp_mac(c->keys.s2c, c->keys.sid, c->keys.counter, mac,
-	             out->maced, want);
+	svc_resp_mac(c->keys.s2c, c->keys.sid, c->keys.counter, mac, out->maced,
+	             want);
 	if (out->counter != c->keys.counter ||
 	    !cm_ct_eq(want, out->mac, SVC_MAC_LEN)) {
 		svc_resp_fini(out);
@@ -133,8 +133,7 @@ get_bin(const svc_resp *r, const char *name, size_t len, uint8_t *out,
 }
 
 cm_err
-svc_client_login(svc_client *c, const cm_key *k, uint64_t lifetime,
-                 cm_diag *d)
+svc_client_login(svc_client *c, const cm_key *k, uint64_t lifetime, cm_diag *d)
 {
 	uint8_t       priv[32], cepk[32], sepk[32], pub[CM_PUBKEY_LEN];
 	uint8_t       kid[CM_KEYID_LEN], nonce[SVC_NONCE_LEN], sig[CM_SIG_LEN];

@@ -50,7 +50,7 @@ struct svc_server {
 
 	pthread_mutex_t mu;
 	pthread_cond_t  work_cv, write_cv, idle_cv;
-	svc_job        *work_head, *work_tail; /* for the workers */
+	svc_job        *work_head, *work_tail;   /* for the workers */
 	svc_job        *write_head, *write_tail; /* for the writer */
 	bool            stopping;
 	pthread_t      *workers;

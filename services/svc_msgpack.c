@@ -24,8 +24,8 @@ scan_need(scan *s, size_t n, uint64_t *out)
 	uint64_t v = 0;
 
 	if (s->len - s->off < n)
-		return (cm_fail(s->d, CM_EPROTO, "msgpack: truncated at byte %zu",
-		                s->off));
+		return (cm_fail(s->d, CM_EPROTO,
+		                "msgpack: truncated at byte %zu", s->off));
 	for (size_t i = 0; i < n; i++)
 		v = v << 8 | s->p[s->off + i];
 	s->off += n;
@@ -39,10 +39,11 @@ static cm_err
 scan_str(scan *s, uint64_t n, bool text)
 {
 	if (n > s->len - s->off)
-		return (cm_fail(s->d, CM_EPROTO,
-		                "msgpack: a length of %llu at byte %zu runs past "
-		                "the end",
-		                (unsigned long long) n, s->off));
+		return (
+		    cm_fail(s->d, CM_EPROTO,
+		            "msgpack: a length of %llu at byte %zu runs past "
+		            "the end",
+		            (unsigned long long) n, s->off));
 	if (text && !cm_text_valid(s->p + s->off, (size_t) n))
 		return (cm_fail(s->d, CM_EPROTO,
 		                "msgpack: a string at byte %zu is not UTF-8 "
@@ -60,10 +61,11 @@ scan_items(scan *s, uint64_t n, unsigned depth)
 	/* Each item takes at least one byte: a count past the bytes left is
 	 * a lie, refused before anything is allocated for it. */
 	if (n > s->len - s->off)
-		return (cm_fail(s->d, CM_EPROTO,
-		                "msgpack: a count of %llu at byte %zu exceeds the "
-		                "bytes left",
-		                (unsigned long long) n, s->off));
+		return (
+		    cm_fail(s->d, CM_EPROTO,
+		            "msgpack: a count of %llu at byte %zu exceeds the "
+		            "bytes left",
+		            (unsigned long long) n, s->off));
 	if (depth + 1 > SVC_MP_DEPTH)
 		return (cm_fail(s->d, CM_ETOOBIG,
 		                "msgpack: nested deeper than %d at byte %zu",
@@ -83,8 +85,8 @@ scan_item(scan *s, unsigned depth)
 	cm_err   rv;
 
 	if (++s->nodes > SVC_MP_NODES)
-		return (cm_fail(s->d, CM_ETOOBIG, "msgpack: more than %d values",
-		                SVC_MP_NODES));
+		return (cm_fail(s->d, CM_ETOOBIG,
+		                "msgpack: more than %d values", SVC_MP_NODES));
 	if ((rv = scan_need(s, 1, &v)) != CM_OK)
 		return (rv);
 	c = (uint8_t) v;
@@ -135,9 +137,10 @@ scan_item(scan *s, unsigned depth)
 		                "msgpack: a float at byte %zu (none are used)",
 		                at));
 	default: /* 0xc1, the ext and fixext types */
-		return (cm_fail(s->d, CM_EPROTO,
-		                "msgpack: type byte 0x%02x at byte %zu is not used",
-		                c, at));
+		return (
+		    cm_fail(s->d, CM_EPROTO,
+		            "msgpack: type byte 0x%02x at byte %zu is not used",
+		            c, at));
 	}
 }
 
@@ -208,16 +211,17 @@ conv_obj(conv *c, const msgpack_object *o, svc_val *out)
 		}
 		if ((rv = conv_obj(c, &o->via.map.ptr[i].key, &kids[2 * i])) !=
 		        CM_OK ||
-		    (rv = conv_obj(c, &o->via.map.ptr[i].val, &kids[2 * i + 1])) !=
-		        CM_OK)
+		    (rv = conv_obj(c, &o->via.map.ptr[i].val,
+		                   &kids[2 * i + 1])) != CM_OK)
 			return (rv);
 		if (kids[2 * i].type != SVC_STR)
 			return (cm_fail(c->d, CM_EPROTO,
 			                "msgpack: a map key is not a string"));
 		for (size_t j = 0; j < i; j++)
 			if (cm_bytes_eq(kids[2 * j].s, kids[2 * i].s))
-				return (cm_fail(c->d, CM_EPROTO,
-				                "msgpack: a map repeats a key"));
+				return (
+				    cm_fail(c->d, CM_EPROTO,
+				            "msgpack: a map repeats a key"));
 	}
 	return (CM_OK);
 }
@@ -225,12 +229,12 @@ conv_obj(conv *c, const msgpack_object *o, svc_val *out)
 cm_err
 svc_mp_decode(cm_bytes in, svc_doc *out, cm_diag *d)
 {
-	scan               s = {in.p, in.len, 0, 0, d};
-	msgpack_unpacked  *u = NULL;
-	conv               c = {0};
-	size_t             off = 0;
+	scan                  s = {in.p, in.len, 0, 0, d};
+	msgpack_unpacked     *u = NULL;
+	conv                  c = {0};
+	size_t                off = 0;
 	msgpack_unpack_return r;
-	cm_err             rv;
+	cm_err                rv;
 
 	memset(out, 0, sizeof(*out));
 	if (in.len == 0)

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static cm_err
 err_from_nng(int e)
@@ -62,10 +63,11 @@ svc_tp_url_check(const char *url, bool insecure, cm_diag *d)
 	if (strncmp(url, "inproc://", 9) == 0 && url[9] != '\0')
 		return (CM_OK);
 	if (strncmp(url, "tls+tcp://", 10) == 0)
-		return (cm_fail(d, CM_EINVAL,
-		                "%s: TLS listeners are not supported yet; use a "
-		                "loopback tcp:// or an ipc:// listener",
-		                url));
+		return (
+		    cm_fail(d, CM_EINVAL,
+		            "%s: TLS listeners are not supported yet; use a "
+		            "loopback tcp:// or an ipc:// listener",
+		            url));
 	if (strncmp(url, "tcp://", 6) != 0)
 		return (cm_fail(d, CM_EINVAL,
 		                "%s: give a tcp://HOST:PORT or ipc:///PATH URL",
@@ -75,11 +77,12 @@ svc_tp_url_check(const char *url, bool insecure, cm_diag *d)
 	if (colon == NULL || colon[1] == '\0')
 		return (cm_fail(d, CM_EINVAL, "%s: no port", url));
 	if (!insecure && !host_loopback(h, (size_t) (colon - h)))
-		return (cm_fail(d, CM_EINVAL,
-		                "%s: not a loopback address, and requests would "
-		                "cross the network unencrypted (TLS is not "
-		                "supported yet); give --insecure to listen anyway",
-		                url));
+		return (
+		    cm_fail(d, CM_EINVAL,
+		            "%s: not a loopback address, and requests would "
+		            "cross the network unencrypted (TLS is not "
+		            "supported yet); give --insecure to listen anyway",
+		            url));
 	return (CM_OK);
 }
 
@@ -210,7 +213,8 @@ svc_tp_open(const char *const *urls, size_t n, size_t recv_max,
 		c->tp = t;
 		if ((e = nng_ctx_open(&c->ctx, t->sock)) != 0 ||
 		    (e = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0) {
-			rv = cm_fail(d, err_from_nng(e), "cannot open a context: %s",
+			rv = cm_fail(d, err_from_nng(e),
+			             "cannot open a context: %s",
 			             nng_strerror(e));
 			goto fail;
 		}
@@ -218,9 +222,9 @@ svc_tp_open(const char *const *urls, size_t n, size_t recv_max,
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((e = nng_listen(t->sock, urls[i], NULL, 0)) != 0) {
-			rv = cm_fail(d, err_from_nng(e) == CM_EINVAL
-			                    ? CM_EINVAL
-			                    : CM_EIO,
+			rv = cm_fail(d,
+			             err_from_nng(e) == CM_EINVAL ? CM_EINVAL
+			                                          : CM_EIO,
 			             "cannot listen on %s: %s", urls[i],
 			             nng_strerror(e));
 			goto fail;
@@ -245,11 +249,30 @@ svc_tp_drain(svc_tp *t)
 {
 	pthread_mutex_lock(&t->mu);
 	t->draining = true;
-	for (unsigned i = 0; i < t->n; i++)
-		if (t->ctx[i].state == ST_RECV)
+	while (t->idle < t->n) {
+		struct timespec ts;
+
+		/* Cancel the waiting receives outside our lock (nng may run
+		 * a callback that takes it), and again every 100 ms until
+		 * every context has stopped. */
+		for (unsigned i = 0; i < t->n; i++) {
+			bool recv = t->ctx[i].state == ST_RECV;
+
+			if (!recv)
+				continue;
+			pthread_mutex_unlock(&t->mu);
 			nng_aio_cancel(t->ctx[i].aio);
-	while (t->idle < t->n)
-		pthread_cond_wait(&t->cv, &t->mu);
+			pthread_mutex_lock(&t->mu);
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (t->idle < t->n)
+			pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+	}
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -304,10 +327,9 @@ svc_conn_open(const char *url, unsigned timeout_ms, unsigned resend_ms,
 	    (e = nng_dial(c->sock, url, NULL, 0)) != 0) {
 		nng_close(c->sock);
 		cm_free(c);
-		return (cm_fail(d, err_from_nng(e) == CM_EINVAL ? CM_EINVAL
-		                                                : CM_EIO,
-		                "cannot connect to %s: %s", url,
-		                nng_strerror(e)));
+		return (cm_fail(
+		    d, err_from_nng(e) == CM_EINVAL ? CM_EINVAL : CM_EIO,
+		    "cannot connect to %s: %s", url, nng_strerror(e)));
 	}
 	*out = c;
 	return (CM_OK);

@@ -39,7 +39,7 @@ args_known(svc_job *j, const char *allowed, svc_out *o)
 			p += *p == ' ';
 		}
 		if (!ok) {
-			char show[40];
+			char   show[40];
 			size_t m = k.len < 32 ? k.len : 32;
 
 			for (size_t c = 0; c < m; c++)
@@ -67,7 +67,8 @@ arg_uint(svc_job *j, const char *name, bool required, uint64_t def,
 		return (true);
 	if (v == NULL || v->type != SVC_UINT) {
 		svc_out_fail(o, SVC_EREQUEST, CM_EPROTO,
-		             "argument \"%s\" must be an unsigned integer", name);
+		             "argument \"%s\" must be an unsigned integer",
+		             name);
 		return (false);
 	}
 	*out = v->u;
@@ -262,7 +263,8 @@ op_consistency(svc_job *j, svc_out *o)
 	} else if (ldg_prove_consistency(t, m, n, &proof) != CM_OK ||
 	           ldg_root_at(t, m, r1) != CM_OK ||
 	           ldg_root_at(t, n, r2) != CM_OK) {
-		svc_out_fail(o, SVC_EINTERNAL, CM_EIO, "cannot build the proof");
+		svc_out_fail(o, SVC_EINTERNAL, CM_EIO,
+		             "cannot build the proof");
 	} else {
 		svc_mp_init(&w, &o->result);
 		svc_mp_map(&w, 5);
@@ -311,7 +313,8 @@ op_inclusion(svc_job *j, svc_out *o)
 		             (unsigned long long) ldg_size(t));
 	} else if (ldg_prove_inclusion(t, i, size, &proof) != CM_OK ||
 	           ldg_root_at(t, size, root) != CM_OK) {
-		svc_out_fail(o, SVC_EINTERNAL, CM_EIO, "cannot build the proof");
+		svc_out_fail(o, SVC_EINTERNAL, CM_EIO,
+		             "cannot build the proof");
 	} else {
 		cm_buf note = {0};
 		bool   has = ldg_checkpoint_get(t, size, &note, NULL) == CM_OK;

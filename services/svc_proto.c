@@ -22,12 +22,11 @@ svc_status_name(unsigned s)
 }
 
 static cm_err
-fixed(const svc_val *v, size_t len, uint8_t *out, const char *what,
-      cm_diag *d)
+fixed(const svc_val *v, size_t len, uint8_t *out, const char *what, cm_diag *d)
 {
 	if (v->type != SVC_BIN || v->s.len != len)
-		return (cm_fail(d, CM_EPROTO, "%s must be %zu bytes (bin)", what,
-		                len));
+		return (cm_fail(d, CM_EPROTO, "%s must be %zu bytes (bin)",
+		                what, len));
 	memcpy(out, v->s.p, len);
 	return (CM_OK);
 }
@@ -41,9 +40,10 @@ svc_req_decode(cm_bytes msg, svc_req *out, cm_diag *d)
 
 	memset(out, 0, sizeof(*out));
 	if (msg.len == 0 || (msg.p[0] != 0x93 && msg.p[0] != 0x96))
-		return (cm_fail(d, CM_EPROTO,
-		                "a request is a msgpack array of 3 or 6 elements "
-		                "(first byte 0x93 or 0x96)"));
+		return (
+		    cm_fail(d, CM_EPROTO,
+		            "a request is a msgpack array of 3 or 6 elements "
+		            "(first byte 0x93 or 0x96)"));
 	if ((rv = svc_mp_decode(msg, &out->doc, d)) != CM_OK)
 		return (rv);
 	a = out->doc.root;
@@ -53,8 +53,9 @@ svc_req_decode(cm_bytes msg, svc_req *out, cm_diag *d)
 	}
 	out->version = a->v[0].u;
 	if (out->version != SVC_VERSION) {
-		rv = cm_fail(d, CM_EPROTO, "protocol version %llu not supported "
-		                           "(this server speaks 1)",
+		rv = cm_fail(d, CM_EPROTO,
+		             "protocol version %llu not supported "
+		             "(this server speaks 1)",
 		             (unsigned long long) out->version);
 		goto fail;
 	}
@@ -62,8 +63,9 @@ svc_req_decode(cm_bytes msg, svc_req *out, cm_diag *d)
 	iop = out->session ? 3 : 1;
 	op = &a->v[iop];
 	if (op->type != SVC_STR || op->s.len == 0 || op->s.len > SVC_OP_MAX) {
-		rv = cm_fail(d, CM_EPROTO, "the operation is not a name of 1..%d "
-		                           "bytes",
+		rv = cm_fail(d, CM_EPROTO,
+		             "the operation is not a name of 1..%d "
+		             "bytes",
 		             SVC_OP_MAX);
 		goto fail;
 	}
@@ -75,12 +77,14 @@ svc_req_decode(cm_bytes msg, svc_req *out, cm_diag *d)
 	}
 	if (!out->session)
 		return (CM_OK);
-	if ((rv = fixed(&a->v[1], SVC_SID_LEN, out->sid, "the session ID", d)) !=
-	        CM_OK ||
-	    (rv = fixed(&a->v[5], SVC_MAC_LEN, out->mac, "the MAC", d)) != CM_OK)
+	if ((rv = fixed(&a->v[1], SVC_SID_LEN, out->sid, "the session ID",
+	                d)) != CM_OK ||
+	    (rv = fixed(&a->v[5], SVC_MAC_LEN, out->mac, "the MAC", d)) !=
+	        CM_OK)
 		goto fail;
 	if (a->v[2].type != SVC_UINT || a->v[2].u == 0) {
-		rv = cm_fail(d, CM_EPROTO, "the counter is not an integer >= 1");
+		rv =
+		    cm_fail(d, CM_EPROTO, "the counter is not an integer >= 1");
 		goto fail;
 	}
 	out->counter = a->v[2].u;
@@ -113,8 +117,9 @@ svc_resp_decode(cm_bytes msg, svc_resp *out, cm_diag *d)
 		return (rv);
 	a = out->doc.root;
 	if (a->v[0].type != SVC_UINT || a->v[1].type != SVC_STR) {
-		rv = cm_fail(d, CM_EPROTO, "a response starts with a status and "
-		                           "a message");
+		rv = cm_fail(d, CM_EPROTO,
+		             "a response starts with a status and "
+		             "a message");
 		goto fail;
 	}
 	out->status = a->v[0].u;
@@ -128,7 +133,8 @@ svc_resp_decode(cm_bytes msg, svc_resp *out, cm_diag *d)
 		goto fail;
 	}
 	out->counter = a->v[3].u;
-	if ((rv = fixed(&a->v[4], SVC_MAC_LEN, out->mac, "the MAC", d)) != CM_OK)
+	if ((rv = fixed(&a->v[4], SVC_MAC_LEN, out->mac, "the MAC", d)) !=
+	    CM_OK)
 		goto fail;
 	out->maced = CM_BYTES(msg.p + 1, out->doc.ends[2] - 1);
 	return (CM_OK);
@@ -155,7 +161,8 @@ mac_parts(const uint8_t key[CM_HASH_LEN], const char *label,
 	for (size_t i = 0; ok && i < n; i++)
 		ok = cm_buf_append(&m, parts[i].p, parts[i].len) == CM_OK;
 	if (ok)
-		cm_hmac_sha256(CM_BYTES(key, CM_HASH_LEN), cm_buf_bytes(&m), out);
+		cm_hmac_sha256(CM_BYTES(key, CM_HASH_LEN), cm_buf_bytes(&m),
+		               out);
 	else /* out of memory: a MAC that matches nothing */
 		memset(out, 0, SVC_MAC_LEN);
 	cm_buf_fini(&m);

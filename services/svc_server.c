@@ -77,7 +77,8 @@ log_line(svc_job *j, unsigned status)
 		return;
 	if (j->decoded) {
 		/* Operation names are checked text; show only safe bytes. */
-		size_t n = j->req.op.len < SVC_OP_MAX ? j->req.op.len : SVC_OP_MAX;
+		size_t n =
+		    j->req.op.len < SVC_OP_MAX ? j->req.op.len : SVC_OP_MAX;
 
 		for (size_t i = 0; i < n; i++) {
 			uint8_t c = j->req.op.p[i];
@@ -322,8 +323,7 @@ writer_main(void *arg)
 /* ---- start and stop ---- */
 
 cm_err
-svc_server_start(ldg_store *s, const svc_opts *o, svc_server **out,
-                 cm_diag *d)
+svc_server_start(ldg_store *s, const svc_opts *o, svc_server **out, cm_diag *d)
 {
 	svc_server *sv;
 	ldg_params  p;
@@ -367,8 +367,8 @@ svc_server_start(ldg_store *s, const svc_opts *o, svc_server **out,
 		goto fail;
 	}
 	for (; sv->nworkers < sv->o.workers; sv->nworkers++)
-		if (pthread_create(&sv->workers[sv->nworkers], NULL, worker_main,
-		                   sv) != 0) {
+		if (pthread_create(&sv->workers[sv->nworkers], NULL,
+		                   worker_main, sv) != 0) {
 			rv = cm_fail(d, CM_ENOMEM, "cannot start a thread");
 			goto fail;
 		}

@@ -145,8 +145,8 @@ hkdf_dir(const char *label, const uint8_t th[CM_HASH_LEN],
 	memcpy(info, label, n);
 	memcpy(info + n, th, CM_HASH_LEN);
 	return (cm_hkdf_sha256(CM_BYTES(nonce, SVC_NONCE_LEN),
-	                       CM_BYTES(shared, 32), CM_BYTES(info, n + 32), out,
-	                       CM_HASH_LEN));
+	                       CM_BYTES(shared, 32), CM_BYTES(info, n + 32),
+	                       out, CM_HASH_LEN));
 }
 
 cm_err
@@ -156,9 +156,9 @@ svc_sess_derive(const uint8_t own[CM_X25519_LEN],
                 const uint8_t sig[CM_SIG_LEN], svc_sess_keys *out)
 {
 	static const char idl[] = "tally/v1/session-id";
-	uint8_t           shared[CM_X25519_LEN], th[CM_HASH_LEN], id[CM_HASH_LEN];
-	cm_bytes          parts[3];
-	cm_err            rv;
+	uint8_t  shared[CM_X25519_LEN], th[CM_HASH_LEN], id[CM_HASH_LEN];
+	cm_bytes parts[3];
+	cm_err   rv;
 
 	memset(out, 0, sizeof(*out));
 	if ((rv = cm_x25519_shared(own, peer, shared)) != CM_OK)
@@ -223,7 +223,8 @@ get_fixed(svc_job *j, const char *name, size_t len, uint8_t *out, svc_out *o)
 
 	if (v == NULL || v->type != SVC_BIN || v->s.len != len) {
 		svc_out_fail(o, SVC_EREQUEST, CM_EPROTO,
-		             "argument \"%s\" must be %zu bytes (bin)", name, len);
+		             "argument \"%s\" must be %zu bytes (bin)", name,
+		             len);
 		return (false);
 	}
 	memcpy(out, v->s.p, len);
@@ -320,17 +321,17 @@ svc_op_hello(svc_job *j, svc_out *o)
 void
 svc_op_session(svc_job *j, svc_out *o)
 {
-	svc_server   *sv = j->sv;
-	uint8_t       kid[CM_KEYID_LEN], cepk[32], sepk[32], want[32];
-	uint8_t       nonce[SVC_NONCE_LEN], tag[16], priv[32], sig[CM_SIG_LEN];
-	uint64_t      now = cm_now_ms(), ts, life;
-	ldg_identity  id;
-	svc_sess_keys keys;
-	svc_session  *s;
-	cm_buf        tr = {0};
-	svc_mp_wr     w;
+	svc_server    *sv = j->sv;
+	uint8_t        kid[CM_KEYID_LEN], cepk[32], sepk[32], want[32];
+	uint8_t        nonce[SVC_NONCE_LEN], tag[16], priv[32], sig[CM_SIG_LEN];
+	uint64_t       now = cm_now_ms(), ts, life;
+	ldg_identity   id;
+	svc_sess_keys  keys;
+	svc_session   *s;
+	cm_buf         tr = {0};
+	svc_mp_wr      w;
 	const svc_val *lv = svc_map_get(j->req.args, "lifetime");
-	cm_err        rv;
+	cm_err         rv;
 
 	if (!get_fixed(j, "kid", CM_KEYID_LEN, kid, o) ||
 	    !get_fixed(j, "epk", 32, cepk, o) ||
@@ -453,12 +454,12 @@ svc_op_session(svc_job *j, svc_out *o)
 bool
 svc_session_admit(svc_job *j, svc_out *o, bool *cached)
 {
-	svc_server   *sv = j->sv;
-	svc_session  *s, **link;
-	uint8_t       mac[SVC_MAC_LEN], h[CM_HASH_LEN];
-	uint64_t      c = j->req.counter, now = cm_now_ms();
-	ldg_identity  id;
-	slot         *sl;
+	svc_server  *sv = j->sv;
+	svc_session *s, **link;
+	uint8_t      mac[SVC_MAC_LEN], h[CM_HASH_LEN];
+	uint64_t     c = j->req.counter, now = cm_now_ms();
+	ldg_identity id;
+	slot        *sl;
 
 	*cached = false;
 	cm_sha256(j->msg.p, j->msg.len, h);
@@ -508,8 +509,8 @@ svc_session_admit(svc_job *j, svc_out *o, bool *cached)
 			/* A byte-identical resend: its answer again. */
 			cm_buf_reset(&o->result);
 			o->status = SVC_OK;
-			if (cm_buf_append(&o->result, sl->resp.p, sl->resp.len) ==
-			    CM_OK) {
+			if (cm_buf_append(&o->result, sl->resp.p,
+			                  sl->resp.len) == CM_OK) {
 				*cached = true;
 				pthread_mutex_unlock(&sv->smu);
 				return (false);
