@@ -235,5 +235,10 @@ int credit_import(const opts *o); /* cli_credit_import.c */
 int cli_credit_access(int argc, char **argv);
 /* Their usage lines, which tally credit --help prints after its own. */
 extern const char cli_credit_access_usage[];
+/* [recall] tally trace verify|alerts|recall|acknowledge|lift|recalls
+ * (cli_trace_recall.c): the exit code, or -1 when argv[0] is none of
+ * them; their usage, which tally trace --help prints after its own. */
+int               cli_trace_recall(int argc, char **argv);
+extern const char cli_trace_recall_usage[];
 
 #endif

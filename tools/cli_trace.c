@@ -1148,12 +1148,19 @@ cli_trace(int argc, char **argv)
 	const char *sub = argc > 0 ? argv[0] : "";
 	int         ex;
 
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-		fputs(usage_trace, stdout);
-		fputs(cli_trace_master_usage, stdout);
-		return (EX_OK);
+	/* [recall] verify, alerts and the recall commands
+	 * (tools/cli_trace_recall.c); their usage follows master's. */
+	if (argc == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		FILE *f = argc == 0 ? stderr : stdout;
+
+		fputs(usage_trace, f);
+		fputs(cli_trace_master_usage, f);
+		fputs(cli_trace_recall_usage, f);
+		return (argc == 0 ? EX_USAGE : EX_OK);
 	}
 	if ((ex = cli_trace_master(argc, argv)) >= 0)
+		return (ex);
+	if ((ex = cli_trace_recall(argc, argv)) >= 0)
 		return (ex);
 	if ((ex = group_parse(argc, argv,
 	                      " prehash! data json! id-form key batch size "

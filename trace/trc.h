@@ -573,4 +573,92 @@ CM_MUST_CHECK cm_err trc_stream_next(trc_stream *s, trc_item *out, cm_diag *d);
 uint64_t             trc_stream_offset(const trc_stream *s); /* bytes read */
 int                  trc_stream_list(const trc_stream *s);   /* TRC_LIST_* */
 
+/* ==== Verification and alerts (trace/trc_verify.c) =======================
+ * [recall's block]  trc_verify answers "is this code genuine?" from the
+ * log as of a tree size (docs/trace.md, Verification): known, who
+ * commissioned it, lot and expiry against the commissioning ilmd, and one
+ * status.  The alerts indexer (trace.alerts) records, in the write
+ * transaction, a second sale or dispensing of one serial and sales of
+ * recalled or expired stock; trc_alerts lists them. */
+typedef enum trc_status {
+	TRC_STATUS_UNKNOWN,        /* no event names it */
+	TRC_STATUS_NEVER,          /* named, never commissioned */
+	TRC_STATUS_ACTIVE,         /* commissioned, in the supply chain */
+	TRC_STATUS_IN_TRANSIT,     /* shipped, not yet received */
+	TRC_STATUS_RECALLED,       /* disposition recalled, or a recall */
+	TRC_STATUS_SOLD,           /* retail_sold / retail_selling */
+	TRC_STATUS_DISPENSED,      /* dispensed / dispensing */
+	TRC_STATUS_PARTIAL,        /* partially_dispensed */
+	TRC_STATUS_DESTROYED,      /* destroyed, disposed, destroying */
+	TRC_STATUS_DECOMMISSIONED, /* DELETE, inactive, decommissioning */
+	TRC_STATUS_EXPIRED         /* disposition expired, or past expiry */
+} trc_status;
+/* "active", "in transit", ... (docs/trace.md's words). */
+const char *trc_status_name(trc_status s);
+
+/* A check of one attribute a scan carries against the commissioning:
+ * TRC_CHECK_NONE when the scan or the commissioning does not give it. */
+typedef enum trc_check {
+	TRC_CHECK_NONE,
+	TRC_CHECK_OK,
+	TRC_CHECK_MISMATCH
+} trc_check;
+
+#define TRC_DATE_MAX 11 /* "YYYY-MM-DD" and its NUL */
+typedef struct trc_verdict {
+	uint64_t   size;     /* the tree size answered at */
+	int64_t    as_of_ms; /* the log time at that size */
+	size_t     nevents;  /* events on the object below size */
+	trc_status status;
+	uint64_t   status_leaf; /* the event that set it (0: none) */
+	char       disposition[64]; /* the latest one given ("" none) */
+	uint64_t   commission_leaf; /* the first commissioning (0: none) */
+	char       commissioner[19]; /* its signer's USCC */
+	uint64_t   recall_leaf; /* a recall record covering it (0: none) */
+	/* From the commissioning's ilmd (or its lot's): lot, expiry and
+	 * best-before date; "" when not given. */
+	char      lot[TRC_ID_PART_MAX];
+	char      expiry[TRC_DATE_MAX], best_before[TRC_DATE_MAX];
+	uint64_t  expiry_leaf; /* the event that gave the expiry */
+	char      scan_lot[TRC_ID_PART_MAX]; /* what the code carries */
+	char      scan_expiry[7], scan_best[7]; /* YYMMDD ("" none) */
+	trc_check lot_check, expiry_check, best_check;
+	size_t    nalerts; /* alerts on the object below size */
+} trc_verdict;
+
+/* The verdict on id (parsed from scan, its text as given: a Digital Link's
+ * ?17= and ?15= query attributes and an element string's (17) and (15) are
+ * read from it) as of tree size size (<= ldg_size(t)).  CM_ENOMEM,
+ * CM_ECORRUPT (an index names a leaf that is no event). */
+cm_err trc_verify(struct ldg_txn *t, const trc_id *id, cm_bytes scan,
+                  uint64_t size, trc_verdict *out, cm_diag *d);
+
+/* The value of AI ai ("17", "15", "10") in an element string or in a
+ * Digital Link's path or query, copied NUL-terminated into out (at most
+ * cap - 1 bytes); false if text carries none. */
+bool trc_scan_attr(cm_bytes text, const char *ai, char *out, size_t cap);
+
+typedef enum trc_alert_kind {
+	TRC_ALERT_DOUBLE = 'd',   /* a second sale or dispensing */
+	TRC_ALERT_RECALLED = 'r', /* a sale of recalled stock */
+	TRC_ALERT_EXPIRED = 'e'   /* a sale of expired stock */
+} trc_alert_kind;
+typedef struct trc_alert {
+	uint64_t       leaf; /* the sale or dispensing event */
+	trc_alert_kind kind;
+	uint64_t       other; /* the other sale; the recall (event or
+	                         record); the expiry's event */
+	char           detail[TRC_DATE_MAX]; /* the expiry date, for 'e' */
+	size_t         key_len;
+	char           key[TRC_ID_KEY_MAX + 1]; /* the object's key */
+} trc_alert;
+typedef cm_err (*trc_alert_fn)(void *arg, const trc_alert *a);
+/* Calls fn for each alert recorded at a leaf in [from, to), in leaf
+ * order, or (key not empty) for each on that object, in leaf order. */
+cm_err trc_alerts(struct ldg_txn *t, cm_bytes key, uint64_t from, uint64_t to,
+                  trc_alert_fn fn, void *arg);
+/* Whether the event at leaf is declared an error by a leaf below size. */
+bool trc_alert_declared(struct ldg_txn *t, uint64_t leaf, uint64_t size);
+/* [end of recall's block] */
+
 #endif /* TRACE_TRC_H */

@@ -68,4 +68,51 @@ extern const ldg_dbspec trc_master_dbs[1];
 		"trace.master", 1, trc_master_dbs, 1, trc_master_index         \
 	}
 
+/* ---- [recall's block] verification, alerts and recalls: what
+ * trace/trc_verify.c and trace/trc_recall.c share ---- */
+struct ldg_txn;
+struct ldg_leaf;
+
+/* One event on an object, as verification reads it (unscoped). */
+typedef struct trc_vev {
+	uint64_t       leaf;
+	int64_t        time_ms;  /* eventTime, UTC */
+	int64_t        local_ms; /* eventTime at its own offset */
+	trc_event_type type;
+	trc_action     action;
+	char           step[40]; /* the CBV bizStep word ("" none/custom) */
+	char           disp[40]; /* the disposition as given ("" none) */
+	bool           disp_cbv; /* disp is a CBV word */
+	bool           has_error;
+	bool           commissions; /* ObjectEvent ADD, or an output */
+	uint8_t        roles;       /* the object's roles in it */
+	char           lot[TRC_ID_PART_MAX];     /* ilmd lotNumber */
+	char           ref_lot[TRC_ID_PART_MAX]; /* the object's /10/ */
+	char           expiry[TRC_DATE_MAX], best[TRC_DATE_MAX]; /* ilmd */
+} trc_vev;
+cm_err trc_vev_load(struct ldg_txn *t, uint64_t leaf, cm_bytes key,
+                    trc_vev *out, cm_diag *d);
+/* The events on key below size that count (none declared an error below
+ * size), in time order; *out owned by the caller (cm_free). */
+cm_err trc_vev_list(struct ldg_txn *t, cm_bytes key, uint64_t size,
+                    trc_vev **out, size_t *n, cm_diag *d);
+bool   trc_vev_is_sale(const trc_vev *e);
+bool   trc_vev_is_return(const trc_vev *e);
+bool   trc_declared_below(struct ldg_txn *t, uint64_t leaf, uint64_t size);
+/* The log time of the last batch below size (0 if none). */
+int64_t trc_log_time_at(struct ldg_txn *t, uint64_t size);
+/* The USCC of the organisation that signed record leaf ("" operator). */
+cm_err trc_leaf_signer(struct ldg_txn *t, uint64_t leaf, char uscc[19]);
+void   trc_date_of_ms(int64_t ms, char out[TRC_DATE_MAX]);
+/* The lot class key of an SGTIN key and a lot (false if not an SGTIN). */
+bool trc_lot_key(cm_bytes key, const char *lot, char *out, size_t cap);
+/* The alerts indexer (trace.alerts). */
+cm_err trc_alert_index(struct ldg_txn *t, const struct ldg_leaf *leaf,
+                       cm_diag *d);
+/* The latest recall record, active below size, whose scope at size holds
+ * id (its key; a serial with its lot); *out 0 if none. */
+cm_err trc_recall_covering(struct ldg_txn *t, const trc_id *id, uint64_t size,
+                           uint64_t *out, cm_diag *d);
+/* [end of recall's block] */
+
 #endif /* TRACE_TRC_IMPL_H */

@@ -462,8 +462,14 @@ static const ldg_kind   trc_kinds[] = {{"trace.event", sizeof(trc_event_rec),
                                        TRC_MASTER_KINDS};
 static const ldg_dbspec trc_dbs[] = {
     {OBJ_DB, 0}, {HASH_DB, LDG_DB_DUPSORT}, {EVID_DB, 0}, {DECL_DB, 0}};
+/* [recall] the alerts indexer (trace/trc_verify.c). */
+static const ldg_dbspec trc_alert_dbs[] = {{"trace_alert", 0},
+                                           {"trace_alert_obj", 0}};
 static const ldg_indexer trc_indexers[] = {
-    {"trace", 2, trc_dbs, 4, event_index}, TRC_MASTER_INDEXER};
+    {"trace", 2, trc_dbs, 4, event_index},
+    TRC_MASTER_INDEXER,
+    /* [recall] after master's: alerts read the events' standing */
+    {"trace.alerts", 1, trc_alert_dbs, 2, trc_alert_index}};
 const ldg_module trc_ledger_module = {"trace",
                                       trc_kinds,
                                       sizeof(trc_kinds) / sizeof(trc_kinds[0]),
