@@ -340,6 +340,7 @@ trc_leaf_signer(ldg_txn *t, uint64_t leaf, char uscc[19])
 	cm_bytes     lb;
 	ldg_rleaf    rl;
 	ldg_identity who;
+	bool         flagged;
 	cm_err       rv;
 
 	uscc[0] = '\0';
@@ -347,7 +348,7 @@ trc_leaf_signer(ldg_txn *t, uint64_t leaf, char uscc[19])
 		return (rv);
 	if (ldg_rleaf_decode(lb, &rl, NULL) != CM_OK)
 		return (CM_ECORRUPT);
-	if ((rv = ldg_batch_flagged(t, rl.hi, NULL, &who)) != CM_OK)
+	if ((rv = ldg_batch_flagged(t, rl.hi, &flagged, &who)) != CM_OK)
 		return (rv);
 	snprintf(uscc, 19, "%s", who.uscc);
 	return (CM_OK);
