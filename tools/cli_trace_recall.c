@@ -77,7 +77,8 @@ alert_words(const trc_alert *a, char *out, size_t cap)
 		         "%llu)",
 		         (unsigned long long) a->other);
 	else if (a->kind == TRC_ALERT_RECALLED)
-		snprintf(out, cap, "a sale of recalled stock (recalled at leaf %llu)",
+		snprintf(out, cap,
+		         "a sale of recalled stock (recalled at leaf %llu)",
 		         (unsigned long long) a->other);
 	else
 		snprintf(out, cap, "a sale of expired stock (expiry %s%s%llu)",
@@ -130,12 +131,11 @@ alert_one(void *arg, const trc_alert *a)
 		return (CM_OK);
 	}
 	alert_words(a, words, sizeof(words));
-	if (cm_buf_printf(&o->text, "  leaf %llu: %s%s%s%s\n",
-	                  (unsigned long long) a->leaf, words,
-	                  o->with_id ? " on " : "",
-	                  o->with_id ? (const char *) o->id.p : "",
-	                  decl ? " (the event is declared an error)" : "") !=
-	    CM_OK)
+	if (cm_buf_printf(
+	        &o->text, "  leaf %llu: %s%s%s%s\n",
+	        (unsigned long long) a->leaf, words, o->with_id ? " on " : "",
+	        o->with_id ? (const char *) o->id.p : "",
+	        decl ? " (the event is declared an error)" : "") != CM_OK)
 		die(EX_USAGE, "out of memory");
 	return (CM_OK);
 }
@@ -185,8 +185,8 @@ wr_str_or_null(cm_cbor_wr *w, const char *s)
 }
 
 static void
-wr_attr(cm_cbor_wr *w, const char *recorded, const char *scanned,
-        trc_check c, bool leaf, uint64_t lv)
+wr_attr(cm_cbor_wr *w, const char *recorded, const char *scanned, trc_check c,
+        bool leaf, uint64_t lv)
 {
 	cm_cbor_wr_map(w, leaf ? 4 : 3);
 	if (leaf) {
@@ -261,8 +261,7 @@ trace_verify(const opts *o)
 	ao.size = v.size;
 	ao.json = opt(o, "json") != NULL;
 	cm_cbor_wr_init(&ao.w, &ao.cbor);
-	if (trc_alerts(t, trc_id_key(&id), 0, v.size, alert_one, &ao) !=
-	    CM_OK)
+	if (trc_alerts(t, trc_id_key(&id), 0, v.size, alert_one, &ao) != CM_OK)
 		die(EX_USAGE, "reading the alerts failed");
 	ms_fmt(v.as_of_ms, tb, sizeof(tb));
 	if (ao.json) {
@@ -332,11 +331,12 @@ trace_verify(const opts *o)
 			printf("known: yes (%zu event%s)\n", v.nevents,
 			       v.nevents == 1 ? "" : "s");
 			if (v.commission_leaf != 0)
-				printf("commissioned: at leaf %llu by %s%s%s%s\n",
-				       (unsigned long long) v.commission_leaf,
-				       have_org ? org.name : "",
-				       have_org ? " (" : "", v.commissioner,
-				       have_org ? ")" : "");
+				printf(
+				    "commissioned: at leaf %llu by %s%s%s%s\n",
+				    (unsigned long long) v.commission_leaf,
+				    have_org ? org.name : "",
+				    have_org ? " (" : "", v.commissioner,
+				    have_org ? ")" : "");
 			else
 				printf("commissioned: never\n");
 			attr_line("lot", v.lot, v.scan_lot, v.lot_check);

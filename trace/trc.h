@@ -610,17 +610,17 @@ typedef struct trc_verdict {
 	int64_t    as_of_ms; /* the log time at that size */
 	size_t     nevents;  /* events on the object below size */
 	trc_status status;
-	uint64_t   status_leaf; /* the event that set it (0: none) */
-	char       disposition[64]; /* the latest one given ("" none) */
-	uint64_t   commission_leaf; /* the first commissioning (0: none) */
+	uint64_t   status_leaf;      /* the event that set it (0: none) */
+	char       disposition[64];  /* the latest one given ("" none) */
+	uint64_t   commission_leaf;  /* the first commissioning (0: none) */
 	char       commissioner[19]; /* its signer's USCC */
-	uint64_t   recall_leaf; /* a recall record covering it (0: none) */
+	uint64_t   recall_leaf;      /* a recall record covering it (0: none) */
 	/* From the commissioning's ilmd (or its lot's): lot, expiry and
 	 * best-before date; "" when not given. */
 	char      lot[TRC_ID_PART_MAX];
 	char      expiry[TRC_DATE_MAX], best_before[TRC_DATE_MAX];
 	uint64_t  expiry_leaf; /* the event that gave the expiry */
-	char      scan_lot[TRC_ID_PART_MAX]; /* what the code carries */
+	char      scan_lot[TRC_ID_PART_MAX];    /* what the code carries */
 	char      scan_expiry[7], scan_best[7]; /* YYMMDD ("" none) */
 	trc_check lot_check, expiry_check, best_check;
 	size_t    nalerts; /* alerts on the object below size */
@@ -643,14 +643,16 @@ typedef enum trc_alert_kind {
 	TRC_ALERT_RECALLED = 'r', /* a sale of recalled stock */
 	TRC_ALERT_EXPIRED = 'e'   /* a sale of expired stock */
 } trc_alert_kind;
+/* An alert: the sale or dispensing event at leaf; other is the other sale,
+ * the recall (event or record) or the event that gave the expiry; detail
+ * the expiry date (kind 'e'); key the object's. */
 typedef struct trc_alert {
-	uint64_t       leaf; /* the sale or dispensing event */
+	uint64_t       leaf;
 	trc_alert_kind kind;
-	uint64_t       other; /* the other sale; the recall (event or
-	                         record); the expiry's event */
-	char           detail[TRC_DATE_MAX]; /* the expiry date, for 'e' */
+	uint64_t       other;
+	char           detail[TRC_DATE_MAX];
 	size_t         key_len;
-	char           key[TRC_ID_KEY_MAX + 1]; /* the object's key */
+	char           key[TRC_ID_KEY_MAX + 1];
 } trc_alert;
 typedef cm_err (*trc_alert_fn)(void *arg, const trc_alert *a);
 /* Calls fn for each alert recorded at a leaf in [from, to), in leaf

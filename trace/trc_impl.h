@@ -84,9 +84,9 @@ typedef struct trc_vev {
 	char           disp[40]; /* the disposition as given ("" none) */
 	bool           disp_cbv; /* disp is a CBV word */
 	bool           has_error;
-	bool           commissions; /* ObjectEvent ADD, or an output */
-	uint8_t        roles;       /* the object's roles in it */
-	char           lot[TRC_ID_PART_MAX];     /* ilmd lotNumber */
+	bool           commissions;          /* ObjectEvent ADD, or an output */
+	uint8_t        roles;                /* the object's roles in it */
+	char           lot[TRC_ID_PART_MAX]; /* ilmd lotNumber */
 	char           ref_lot[TRC_ID_PART_MAX]; /* the object's /10/ */
 	char           expiry[TRC_DATE_MAX], best[TRC_DATE_MAX]; /* ilmd */
 } trc_vev;

@@ -463,8 +463,8 @@ static const ldg_kind   trc_kinds[] = {{"trace.event", sizeof(trc_event_rec),
 static const ldg_dbspec trc_dbs[] = {
     {OBJ_DB, 0}, {HASH_DB, LDG_DB_DUPSORT}, {EVID_DB, 0}, {DECL_DB, 0}};
 /* [recall] the alerts indexer (trace/trc_verify.c). */
-static const ldg_dbspec trc_alert_dbs[] = {{"trace_alert", 0},
-                                           {"trace_alert_obj", 0}};
+static const ldg_dbspec  trc_alert_dbs[] = {{"trace_alert", 0},
+                                            {"trace_alert_obj", 0}};
 static const ldg_indexer trc_indexers[] = {
     {"trace", 2, trc_dbs, 4, event_index},
     TRC_MASTER_INDEXER,

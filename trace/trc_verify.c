@@ -14,10 +14,12 @@
 #define ALERT_DB "trace_alert"
 #define ALERT_OBJ_DB "trace_alert_obj"
 
-static const char *const status_names[] = {
-    "unknown",   "never commissioned", "active",    "in transit",
-    "recalled",  "sold",               "dispensed", "partially dispensed",
-    "destroyed", "decommissioned",     "expired"};
+static const char *const status_names[] = {"unknown",   "never commissioned",
+                                           "active",    "in transit",
+                                           "recalled",  "sold",
+                                           "dispensed", "partially dispensed",
+                                           "destroyed", "decommissioned",
+                                           "expired"};
 
 const char *
 trc_status_name(trc_status s)
@@ -53,8 +55,7 @@ date_copy(char out[TRC_DATE_MAX], cm_bytes v)
 }
 
 cm_err
-trc_vev_load(ldg_txn *t, uint64_t leaf, cm_bytes key, trc_vev *out,
-             cm_diag *d)
+trc_vev_load(ldg_txn *t, uint64_t leaf, cm_bytes key, trc_vev *out, cm_diag *d)
 {
 	cm_json       *j = NULL;
 	trc_event      ev;
@@ -275,8 +276,8 @@ trc_alert_declared(ldg_txn *t, uint64_t leaf, uint64_t size)
 /* The events on key below size that count (none declared an error
  * below size), loaded; *out owned by the caller (cm_free). */
 cm_err
-trc_vev_list(ldg_txn *t, cm_bytes key, uint64_t size, trc_vev **out,
-             size_t *n, cm_diag *d)
+trc_vev_list(ldg_txn *t, cm_bytes key, uint64_t size, trc_vev **out, size_t *n,
+             cm_diag *d)
 {
 	hist_list l = {size, NULL, 0, 0, CM_OK};
 	trc_vev  *v = NULL;
@@ -294,8 +295,7 @@ trc_vev_list(ldg_txn *t, cm_bytes key, uint64_t size, trc_vev **out,
 	for (size_t i = 0; i < l.n; i++) {
 		if (trc_declared_below(t, l.v[i].leaf, size))
 			continue;
-		if ((rv = trc_vev_load(t, l.v[i].leaf, key, &v[k], d)) !=
-		    CM_OK)
+		if ((rv = trc_vev_load(t, l.v[i].leaf, key, &v[k], d)) != CM_OK)
 			goto out;
 		if (v[k].has_error)
 			continue; /* a declaration stored as its event */
@@ -369,10 +369,10 @@ trc_date_of_ms(int64_t ms, char out[TRC_DATE_MAX])
 	unsigned dd = doy - (153 * mp + 2) / 5 + 1;
 	unsigned mm = mp < 10 ? mp + 3 : mp - 9;
 
-	char     b[48];
+	char b[48];
 
-	snprintf(b, sizeof(b), "%04d-%02u-%02u", (int) ((y + (mm <= 2)) % 10000),
-	         mm, dd);
+	snprintf(b, sizeof(b), "%04d-%02u-%02u",
+	         (int) ((y + (mm <= 2)) % 10000), mm, dd);
 	memcpy(out, b, TRC_DATE_MAX - 1);
 	out[TRC_DATE_MAX - 1] = '\0';
 }
@@ -452,8 +452,8 @@ trc_scan_attr(cm_bytes text, const char *ai, char *out, size_t cap)
 					;
 			if (i + al <= ve && memcmp(s + i, ai, al) == 0 &&
 			    al == 2)
-				return (attr_set(s + i + 2, ve - i - 2, out,
-				                 cap));
+				return (
+				    attr_set(s + i + 2, ve - i - 2, out, cap));
 			i = ve < n && s[ve] == 0x1d ? ve + 1 : ve;
 		}
 		return (false);
@@ -662,11 +662,10 @@ trc_verify(ldg_txn *t, const trc_id *id, cm_bytes scan, uint64_t size,
 			cm_free(lv);
 		}
 	}
-	out->lot_check = out->scan_lot[0] == '\0' || out->lot[0] == '\0'
-	                     ? TRC_CHECK_NONE
-	                 : strcmp(out->scan_lot, out->lot) == 0
-	                     ? TRC_CHECK_OK
-	                     : TRC_CHECK_MISMATCH;
+	out->lot_check =
+	    out->scan_lot[0] == '\0' || out->lot[0] == '\0' ? TRC_CHECK_NONE
+	    : strcmp(out->scan_lot, out->lot) == 0          ? TRC_CHECK_OK
+	                                           : TRC_CHECK_MISMATCH;
 	out->expiry_check = date_check(out->scan_expiry, out->expiry);
 	out->best_check = date_check(out->scan_best, out->best_before);
 	out->status = st < 0 ? TRC_STATUS_ACTIVE : (trc_status) st;
@@ -681,11 +680,10 @@ trc_verify(ldg_txn *t, const trc_id *id, cm_bytes scan, uint64_t size,
 	if ((rv = trc_recall_covering(t, id, size, &out->recall_leaf, d)) !=
 	    CM_OK)
 		goto out;
-	if (out->recall_leaf != 0 &&
-	    (out->status == TRC_STATUS_ACTIVE ||
-	     out->status == TRC_STATUS_IN_TRANSIT ||
-	     out->status == TRC_STATUS_PARTIAL ||
-	     out->status == TRC_STATUS_EXPIRED))
+	if (out->recall_leaf != 0 && (out->status == TRC_STATUS_ACTIVE ||
+	                              out->status == TRC_STATUS_IN_TRANSIT ||
+	                              out->status == TRC_STATUS_PARTIAL ||
+	                              out->status == TRC_STATUS_EXPIRED))
 		out->status = TRC_STATUS_RECALLED;
 alerts:
 	if ((rv = trc_alerts(t, key, 0, size, alert_counted, &ac)) != CM_OK)
@@ -750,8 +748,8 @@ trc_alerts(ldg_txn *t, cm_bytes key, uint64_t from, uint64_t to,
 
 	if (key.len > TRC_ID_KEY_MAX)
 		return (CM_EINVAL);
-	if ((rv = ldg_db_find(t, key.len > 0 ? ALERT_OBJ_DB : ALERT_DB,
-	                      &db)) != CM_OK ||
+	if ((rv = ldg_db_find(t, key.len > 0 ? ALERT_OBJ_DB : ALERT_DB, &db)) !=
+	        CM_OK ||
 	    (rv = ldg_cursor_open(t, db, &c)) != CM_OK)
 		return (rv);
 	if (key.len > 0) {
@@ -884,7 +882,7 @@ ref_alerts(ldg_txn *t, const ldg_leaf *leaf, const trc_event_ref *r,
 		memcpy(expiry, com->expiry, sizeof(expiry));
 		expiry_leaf = com->leaf;
 	}
-	lot = com != NULL && com->lot[0] != '\0'   ? com->lot
+	lot = com != NULL && com->lot[0] != '\0'       ? com->lot
 	      : com != NULL && com->ref_lot[0] != '\0' ? com->ref_lot
 	                                               : r->lot;
 	if (!r->is_class && trc_lot_key(key, lot, lk, sizeof(lk))) {

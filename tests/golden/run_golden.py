@@ -343,7 +343,7 @@ def cases():
                                '{"type":"EPCISDocument","epcisBody":{}}')])
     add("trace_hash_missing", ["trace", "hash", "absent.jsonld"])
     add("trace_hash_no_file", ["trace", "hash"])
-    add("trace_unknown", ["trace", "verify", "x"])
+    add("trace_unknown", ["trace", "frobnicate", "x"])
 
     # ---- help: every command and subcommand. ----
     helps = [["--help"], ["-h"], ["init"], ["keygen"], ["submit"],

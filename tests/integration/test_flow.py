@@ -493,7 +493,8 @@ def test_upgrade_refused_rule(d):
                  b"crd_calendar", b"crd_consent", b"crd_about",
                  b"crd_marks", b"id_org_keys",
                  b"trace_decl", b"trace_eventid", b"trace_hash",
-                 b"trace_obj", b"trace_master"):
+                 b"trace_obj", b"trace_master", b"trace_alert",
+                 b"trace_alert_obj"):
         after, n = re.subn(b"VERSION=3\nformat=bytevalue\ndatabase=" + name +
                            b"\n(?:[a-z_]+=[^\n]*\n)*HEADER=END\nDATA=END\n",
                            b"", after, count=1)
