@@ -405,6 +405,9 @@ attr_set(const char *v, size_t n, char *out, size_t cap)
 {
 	if (n == 0 || n >= cap)
 		return (false);
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e)
+			return (false); /* printable ASCII only */
 	memcpy(out, v, n);
 	out[n] = '\0';
 	return (true);
