@@ -36,7 +36,8 @@ copy_view(char *out, size_t cap, cm_bytes v)
 {
 	size_t n = v.len < cap - 1 ? v.len : cap - 1;
 
-	memcpy(out, v.p, n);
+	if (n > 0)
+		memcpy(out, v.p, n);
 	out[n] = '\0';
 }
 
